@@ -1,0 +1,19 @@
+/**
+ * The numerical core: estimators, losses, optimisers and model documents. It imports no Node
+ * module and no database code, so it runs unchanged in a worker thread or a browser.
+ */
+export * from './errors.js';
+export { LogisticRegression, type LogisticRegressionParams, type ClassWeight } from './estimators/logistic-regression.js';
+export { LinearRegression, type LinearRegressionParams } from './estimators/linear-regression.js';
+export { Ridge, type RidgeParams } from './estimators/ridge.js';
+export { r2Score } from './estimators/linear-model.js';
+export { type Matrix, type MatrixInput, type Label, type LabelInput, matrix, toMatrix } from './estimators/input.js';
+export { ESTIMATORS, createEstimator, estimatorEntry, type Estimator, type EstimatorName, type EstimatorParams } from './estimators/registry.js';
+export { encodeModel, decodeModel, MODEL_FORMAT, MODEL_VERSION, type ModelDocument, type ModelState } from './model-io/document.js';
+export { BinaryLogisticLoss } from './loss/binary-logistic.js';
+export { MultinomialLogisticLoss } from './loss/multinomial-logistic.js';
+export type { Objective } from './loss/objective.js';
+export { newton } from './optim/newton.js';
+export { lbfgs } from './optim/lbfgs.js';
+export type { MinimizeResult } from './optim/result.js';
+export { setWarningHandler, type CoreWarning } from './warnings.js';

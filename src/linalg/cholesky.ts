@@ -1,0 +1,83 @@
+/**
+ * Cholesky factorisation and solves for small symmetric positive (semi-)definite systems.
+ */
+
+/**
+ * In-place Cholesky factorisation A = L·Lᵀ of the n×n row-major matrix `a` (only the lower
+ * triangle is read and written). Returns false when a pivot is not larger than `minPivot`,
+ * i.e. the matrix is not numerically positive definite.
+ */
+export function choleskyInPlace(a: Float64Array, n: number, minPivot = 0): boolean {
+  for (let j = 0; j < n; j++) {
+    const rj = j * n;
+    let d = a[rj + j];
+    for (let k = 0; k < j; k++) d -= a[rj + k] * a[rj + k];
+    if (!(d > minPivot)) return false;
+    const ljj = Math.sqrt(d);
+    a[rj + j] = ljj;
+    for (let i = j + 1; i < n; i++) {
+      const ri = i * n;
+      let s = a[ri + j];
+      for (let k = 0; k < j; k++) s -= a[ri + k] * a[rj + k];
+      a[ri + j] = s / ljj;
+    }
+  }
+  return true;
+}
+
+/** Solve L·Lᵀ x = b in place (b becomes x), with L from choleskyInPlace. */
+export function choleskySolveInPlace(l: Float64Array, n: number, b: Float64Array): void {
+  for (let i = 0; i < n; i++) {
+    const ri = i * n;
+    let s = b[i];
+    for (let k = 0; k < i; k++) s -= l[ri + k] * b[k];
+    b[i] = s / l[ri + i];
+  }
+  for (let i = n - 1; i >= 0; i--) {
+    let s = b[i];
+    for (let k = i + 1; k < n; k++) s -= l[k * n + i] * b[k];
+    b[i] = s / l[i * n + i];
+  }
+}
+
+/**
+ * Solve H·x = rhs for a symmetric positive semi-definite H (n×n, row-major, full storage),
+ * robustly: the system is first scaled symmetrically to unit diagonal (Jacobi), which removes
+ * the ill-conditioning that comes from features on very different scales; if the scaled matrix
+ * is not numerically positive definite, a growing multiple of the identity is added
+ * (Levenberg damping) until it is. `work` must hold n*n + n numbers. Returns the damping that
+ * was used (0 for an exact solve), or -1 if no damping up to 1 made the matrix factorisable
+ * (non-finite entries).
+ */
+export function solveSpdScaled(
+  h: Float64Array,
+  n: number,
+  rhs: Float64Array,
+  x: Float64Array,
+  work: Float64Array,
+): number {
+  const nn = n * n;
+  // work[nn + i] holds the scale 1/sqrt(H_ii)
+  for (let i = 0; i < n; i++) {
+    const d = h[i * n + i];
+    work[nn + i] = d > 0 && Number.isFinite(d) ? 1 / Math.sqrt(d) : 1;
+  }
+  const minPivot = 64 * n * 2.220446049250313e-16;
+  let damping = 0;
+  for (let attempt = 0; attempt < 16; attempt++) {
+    for (let i = 0; i < n; i++) {
+      const si = work[nn + i];
+      for (let j = 0; j <= i; j++) work[i * n + j] = h[i * n + j] * si * work[nn + j];
+      work[i * n + i] += damping;
+    }
+    if (choleskyInPlace(work, n, minPivot)) {
+      for (let i = 0; i < n; i++) x[i] = rhs[i] * work[nn + i];
+      choleskySolveInPlace(work, n, x);
+      for (let i = 0; i < n; i++) x[i] *= work[nn + i];
+      return damping;
+    }
+    damping = damping === 0 ? 1e-12 : damping * 10;
+    if (damping > 1) break;
+  }
+  return -1;
+}

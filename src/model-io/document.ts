@@ -1,0 +1,149 @@
+import { ModelDocumentError } from '../errors.js';
+import type { Label } from '../estimators/input.js';
+import { LinearRegression } from '../estimators/linear-regression.js';
+import { LogisticRegression } from '../estimators/logistic-regression.js';
+import { type Estimator, estimatorEntry } from '../estimators/registry.js';
+import { Ridge } from '../estimators/ridge.js';
+
+export const MODEL_FORMAT = 'manymodels.model';
+export const MODEL_VERSION = 1;
+
+/**
+ * A fitted estimator as a self-describing JSON value. Numbers are IEEE doubles written with
+ * JavaScript's shortest round-trip representation, so decoding gives back the same bits.
+ *
+ *   { format: 'manymodels.model', version: 1, estimator: 'LogisticRegression',
+ *     params: {C: 1, ...}, state: { nFeatures, coef, intercept, classes?, nIter, converged } }
+ *
+ * For LogisticRegression coef is number[][] (one row per coefficient row of scikit-learn's coef_)
+ * and intercept number[]; for LinearRegression and Ridge coef is number[] and intercept a number.
+ */
+export interface ModelDocument {
+  format: typeof MODEL_FORMAT;
+  version: typeof MODEL_VERSION;
+  estimator: string;
+  params: Record<string, unknown>;
+  state: ModelState;
+}
+
+export interface ModelState {
+  nFeatures: number;
+  coef: number[] | number[][];
+  intercept: number | number[];
+  classes?: Label[];
+  nIter: number | null;
+  converged: boolean;
+}
+
+/** Turns a fitted estimator into its model document. */
+export function encodeModel(est: Estimator): ModelDocument {
+  if (est instanceof LogisticRegression) {
+    return {
+      format: MODEL_FORMAT,
+      version: MODEL_VERSION,
+      estimator: est.estimatorName,
+      params: { ...est.getParams() },
+      state: {
+        nFeatures: est.nFeaturesIn_,
+        coef: est.coef_.map((r) => r.slice()),
+        intercept: est.intercept_.slice(),
+        classes: est.classes_.slice(),
+        nIter: est.nIter_,
+        converged: est.converged_,
+      },
+    };
+  }
+  return {
+    format: MODEL_FORMAT,
+    version: MODEL_VERSION,
+    estimator: est.estimatorName,
+    params: { ...est.getParams() },
+    state: {
+      nFeatures: est.nFeaturesIn_,
+      coef: est.coef_.slice(),
+      intercept: est.intercept_,
+      nIter: est.nIter_,
+      converged: est.converged_,
+    },
+  };
+}
+
+function fail(what: string): never {
+  throw new ModelDocumentError(`invalid model document: ${what}`, 'retrain the model with this version of manymodels');
+}
+
+function finiteArray(v: unknown, len: number, what: string): number[] {
+  if (!Array.isArray(v) || v.length !== len) fail(`${what} must be an array of ${len} numbers`);
+  for (const x of v) if (typeof x !== 'number' || !Number.isFinite(x)) fail(`${what} holds a non-finite or non-numeric value ${JSON.stringify(x)}`);
+  return v as number[];
+}
+
+/**
+ * Validates a model document (parsed JSON or a JSON string) and rebuilds the fitted estimator.
+ * Nothing in the document is evaluated: every field is checked for type, shape and finiteness.
+ */
+export function decodeModel(input: unknown): Estimator {
+  let doc = input;
+  if (typeof doc === 'string') {
+    try {
+      doc = JSON.parse(doc);
+    } catch {
+      fail('not valid JSON');
+    }
+  }
+  if (doc === null || typeof doc !== 'object' || Array.isArray(doc)) fail('not a JSON object');
+  const d = doc as Record<string, unknown>;
+  if (d.format !== MODEL_FORMAT) fail(`unknown format ${JSON.stringify(d.format)} (expected "${MODEL_FORMAT}")`);
+  if (d.version !== MODEL_VERSION) {
+    throw new ModelDocumentError(
+      `unsupported model document version ${JSON.stringify(d.version)}: this manymodels reads version ${MODEL_VERSION}`,
+      typeof d.version === 'number' && d.version > MODEL_VERSION ? 'upgrade manymodels to read it' : 'retrain the model',
+    );
+  }
+  if (typeof d.estimator !== 'string') fail('estimator must be a string');
+  let entry;
+  try {
+    entry = estimatorEntry(d.estimator);
+  } catch {
+    fail(`unknown estimator ${JSON.stringify(d.estimator)}`);
+  }
+  if (entry.name !== d.estimator) fail(`unknown estimator ${JSON.stringify(d.estimator)}`);
+  if (d.params === null || typeof d.params !== 'object' || Array.isArray(d.params)) fail('params must be an object');
+  const s = d.state as Record<string, unknown> | null;
+  if (s === null || typeof s !== 'object' || Array.isArray(s)) fail('state must be an object');
+  const nf = s.nFeatures;
+  if (typeof nf !== 'number' || !Number.isInteger(nf) || nf < 1) fail('state.nFeatures must be an integer ≥ 1');
+  if (typeof s.converged !== 'boolean') fail('state.converged must be a boolean');
+  if (s.nIter !== null && (typeof s.nIter !== 'number' || !Number.isInteger(s.nIter) || s.nIter < 0)) fail('state.nIter must be null or an integer ≥ 0');
+
+  let est: Estimator;
+  try {
+    est = entry.create(d.params as Record<string, unknown>);
+  } catch (e) {
+    fail(`params rejected: ${(e as Error).message}`);
+  }
+  if (est instanceof LogisticRegression) {
+    const classes = s.classes;
+    if (!Array.isArray(classes) || classes.length < 2) fail('state.classes must list at least 2 classes');
+    const numeric = typeof classes[0] === 'number';
+    for (const c of classes) {
+      if (numeric ? typeof c !== 'number' || !Number.isFinite(c) : typeof c !== 'string') fail('state.classes must be all finite numbers or all strings');
+    }
+    if (new Set(classes).size !== classes.length) fail('state.classes has duplicates');
+    const rows = classes.length === 2 ? 1 : classes.length;
+    if (!Array.isArray(s.coef) || s.coef.length !== rows) fail(`state.coef must have ${rows} row(s) for ${classes.length} classes`);
+    est.coef_ = (s.coef as unknown[]).map((r, i) => finiteArray(r, nf, `state.coef[${i}]`).slice());
+    est.intercept_ = finiteArray(s.intercept, rows, 'state.intercept').slice();
+    est.classes_ = classes.slice() as Label[];
+    est.nIter_ = (s.nIter as number | null) ?? 0;
+  } else if (est instanceof LinearRegression || est instanceof Ridge) {
+    est.coef_ = finiteArray(s.coef, nf, 'state.coef').slice();
+    if (typeof s.intercept !== 'number' || !Number.isFinite(s.intercept)) fail('state.intercept must be a finite number');
+    est.intercept_ = s.intercept;
+    est.nIter_ = s.nIter as number | null;
+  }
+  est.nFeaturesIn_ = nf;
+  est.converged_ = s.converged as boolean;
+  if (est instanceof LinearRegression || est instanceof Ridge) est.converged_ = true;
+  return est;
+}

@@ -1,0 +1,22 @@
+/**
+ * Where the numerical core reports what is not an error but should not pass silently
+ * (a solver that stopped at maxIter). The default prints with console.warn; the per-group
+ * pipeline installs its own handler and records the condition per group instead.
+ */
+export interface CoreWarning {
+  code: 'CONVERGENCE';
+  message: string;
+}
+
+let handler: (w: CoreWarning) => void = (w) => console.warn(`manymodels ${w.code} warning: ${w.message}`);
+
+/** Replaces the warning handler; returns the previous one. */
+export function setWarningHandler(fn: (w: CoreWarning) => void): (w: CoreWarning) => void {
+  const prev = handler;
+  handler = fn;
+  return prev;
+}
+
+export function warn(w: CoreWarning): void {
+  handler(w);
+}

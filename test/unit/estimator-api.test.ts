@@ -1,0 +1,171 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import {
+  LinearRegression,
+  LogisticRegression,
+  ManyModelsError,
+  Ridge,
+  decodeModel,
+  encodeModel,
+  setWarningHandler,
+  type CoreWarning,
+} from 'manymodels';
+
+const X = [[2, 1], [2, 3], [4, 7], [4, 7], [6, 7]];
+const y = [0, 0, 1, 1, 1];
+
+function code(fn: () => unknown): string {
+  try {
+    fn();
+  } catch (e) {
+    assert.ok(e instanceof ManyModelsError, `expected a ManyModelsError, got ${e}`);
+    return e.code;
+  }
+  assert.fail('expected an error');
+}
+
+describe('input validation: typed errors with stable codes', () => {
+  it('single class keeps scikit-learn’s message', () => {
+    assert.throws(
+      () => new LogisticRegression().fit([[1], [2]], [1, 1]),
+      (e: ManyModelsError) => e.code === 'SINGLE_CLASS' && /needs samples of at least 2 classes.*only one class: 1/.test(e.message),
+    );
+  });
+  it('empty, ragged, non-finite, mismatched inputs', () => {
+    assert.equal(code(() => new LogisticRegression().fit([], [])), 'EMPTY_INPUT');
+    assert.equal(code(() => new LogisticRegression().fit([[1, 2], [3]], [0, 1])), 'RAGGED_INPUT');
+    assert.equal(code(() => new LogisticRegression().fit([[1], [NaN]], [0, 1])), 'NON_FINITE_INPUT');
+    assert.equal(code(() => new LinearRegression().fit([[1], [Infinity]], [0, 1])), 'NON_FINITE_INPUT');
+    assert.equal(code(() => new LinearRegression().fit([[1], [2]], [0, NaN])), 'NON_FINITE_INPUT');
+    assert.equal(code(() => new LogisticRegression().fit([[1], [2]], [0, 1, 1])), 'LENGTH_MISMATCH');
+    assert.equal(code(() => new LogisticRegression().fit([[1], [2]], [0, 1], [1])), 'LENGTH_MISMATCH');
+    assert.equal(code(() => new LogisticRegression().fit([[1], [2]], [0, 'a'])), 'INVALID_LABEL');
+    assert.equal(code(() => new LogisticRegression().fit([[1], [2]], [0, 1], [1, -1])), 'INVALID_SAMPLE_WEIGHT');
+  });
+  it('the message names the problem', () => {
+    assert.throws(() => new LogisticRegression().fit([[1, 2], [3]], [0, 1]), /row 0 has 2 values but row 1 has 1/);
+    assert.throws(() => new LogisticRegression().fit([[1], [NaN]], [0, 1]), /NaN at row 1, column 0/);
+  });
+  it('bad parameters name the parameter, the range and the value', () => {
+    assert.throws(() => new LogisticRegression({ C: -1 }), (e: ManyModelsError) => e.code === 'INVALID_PARAMETER' && /'C' must be a finite number > 0, got -1/.test(e.message));
+    assert.throws(() => new LogisticRegression({ maxIter: 0 }), /'maxIter' must be an integer ≥ 1/);
+    assert.throws(() => new Ridge({ alpha: -0.1 }), /'alpha' must be a finite number ≥ 0/);
+    assert.throws(() => new LogisticRegression({ gamma: 1 } as never), (e: ManyModelsError) => e.code === 'INVALID_PARAMETER' && /no parameter 'gamma'/.test(e.message));
+    assert.throws(() => new LogisticRegression({ penalty: 'l1' as never }), /'penalty' must be one of "l2", null/);
+  });
+  it('predicting before fit or with the wrong feature count', () => {
+    assert.equal(code(() => new LogisticRegression().predict([[1]])), 'NOT_FITTED');
+    const m = new LogisticRegression().fit(X, y);
+    assert.equal(code(() => m.predict([[1, 2, 3]])), 'FEATURE_COUNT_MISMATCH');
+  });
+});
+
+describe('LogisticRegression API', () => {
+  it('has scikit-learn’s defaults and returns this from fit', () => {
+    const m = new LogisticRegression();
+    assert.deepEqual(m.getParams(), { C: 1, penalty: 'l2', fitIntercept: true, maxIter: 100, tol: 1e-4, classWeight: null, solver: 'auto' });
+    assert.equal(m.fit(X, y), m);
+  });
+  it('accepts a row-major Float64Array with its shape and gives the same model', () => {
+    const a = new LogisticRegression().fit(X, y);
+    const b = new LogisticRegression().fit({ data: Float64Array.from(X.flat()), shape: [5, 2] }, y);
+    assert.deepEqual(a.coef_, b.coef_);
+    assert.deepEqual(a.intercept_, b.intercept_);
+  });
+  it('string labels: classes_ sorted, proba columns in that order, predict returns labels', () => {
+    const m = new LogisticRegression().fit(X, ['yes', 'no', 'yes', 'yes', 'no'].map((v, i) => (y[i] ? 'yes' : 'no')));
+    assert.deepEqual(m.classes_, ['no', 'yes']);
+    const p = m.predictProba([[6, 7]]);
+    assert.ok(p[0][1] > 0.5);
+    assert.deepEqual(m.predict([[6, 7], [1, 1]]), ['yes', 'no']);
+    assert.equal(m.score(X, ['no', 'no', 'yes', 'yes', 'yes']), 1);
+  });
+  it('integer sample weights equal repeated rows', () => {
+    const a = new LogisticRegression().fit(X, y, [1, 3, 1, 1, 2]);
+    const b = new LogisticRegression().fit([X[0], X[1], X[1], X[1], X[2], X[3], X[4], X[4]], [0, 0, 0, 0, 1, 1, 1, 1]);
+    for (let j = 0; j < 2; j++) assert.ok(Math.abs(a.coef_[0][j] - b.coef_[0][j]) < 1e-10);
+    assert.ok(Math.abs(a.intercept_[0] - b.intercept_[0]) < 1e-10);
+  });
+  it("classWeight 'balanced' multiplies sample weights by n / (K · count)", () => {
+    const a = new LogisticRegression({ classWeight: 'balanced' }).fit(X, y);
+    const b = new LogisticRegression().fit(X, y, y.map((v) => (v === 0 ? 5 / (2 * 2) : 5 / (2 * 3))));
+    assert.ok(Math.abs(a.coef_[0][0] - b.coef_[0][0]) < 1e-12);
+    const c = new LogisticRegression({ classWeight: { 1: 3 } }).fit(X, y);
+    const d = new LogisticRegression().fit(X, y, y.map((v) => (v === 1 ? 3 : 1)));
+    assert.ok(Math.abs(c.coef_[0][1] - d.coef_[0][1]) < 1e-12);
+    assert.throws(() => new LogisticRegression({ classWeight: { 7: 2 } }).fit(X, y), /class "7", which is not present/);
+  });
+  it('reports non-convergence with converged_ = false and a warning', () => {
+    const seen: CoreWarning[] = [];
+    const prev = setWarningHandler((w) => seen.push(w));
+    try {
+      // no penalty on separable data: the optimum is at infinity
+      const m = new LogisticRegression({ penalty: null, maxIter: 5 }).fit([[0], [1], [2], [3]], [0, 0, 1, 1]);
+      assert.equal(m.converged_, false);
+      assert.equal(m.nIter_, 5);
+      assert.equal(seen.length, 1);
+      assert.equal(seen[0].code, 'CONVERGENCE');
+      assert.match(seen[0].message, /did not converge in maxIter=5/);
+    } finally {
+      setWarningHandler(prev);
+    }
+  });
+  it('the L-BFGS solver reaches the same optimum as Newton', () => {
+    const a = new LogisticRegression({ solver: 'newton' }).fit(X, y);
+    const b = new LogisticRegression({ solver: 'lbfgs', maxIter: 1000 }).fit(X, y);
+    assert.equal(b.converged_, true);
+    const pa = a.predictProba(X);
+    const pb = b.predictProba(X);
+    pa.forEach((r, i) => assert.ok(Math.abs(r[1] - pb[i][1]) < 1e-6));
+  });
+  it('multinomial: proba rows sum to 1 and the intercepts sum to 0 (scikit-learn’s gauge)', () => {
+    const Xm = [[0, 0], [1, 0], [0, 1], [1, 1], [2, 0], [0, 2], [2, 2], [1, 2], [2, 1]];
+    const ym = ['a', 'b', 'c', 'a', 'b', 'c', 'a', 'b', 'c'];
+    const m = new LogisticRegression().fit(Xm, ym);
+    assert.equal(m.coef_.length, 3);
+    assert.ok(Math.abs(m.intercept_.reduce((s, v) => s + v, 0)) < 1e-10);
+    for (const row of m.predictProba(Xm)) assert.ok(Math.abs(row.reduce((s, v) => s + v, 0) - 1) < 1e-14);
+    assert.equal((m.decisionFunction(Xm) as number[][])[0].length, 3);
+  });
+});
+
+describe('model documents', () => {
+  const models = [
+    new LogisticRegression({ C: 0.5 }).fit(X, y),
+    new LogisticRegression().fit([[0, 1], [1, 0], [2, 2], [3, 1], [4, 0], [5, 3]], ['a', 'b', 'c', 'a', 'b', 'c']),
+    new LinearRegression().fit(X, [1, 2, 3, 4, 5.5]),
+    new Ridge({ alpha: 2 }).fit(X, [1, 2, 3, 4, 5.5]),
+  ];
+  it('round-trip through JSON text and predict the same numbers bit for bit', () => {
+    const Xt = [[1, 1], [3.3, 2.2], [10, -4]];
+    for (const m of models) {
+      const doc = encodeModel(m);
+      assert.equal(doc.format, 'manymodels.model');
+      assert.equal(doc.version, 1);
+      assert.equal(doc.estimator, m.estimatorName);
+      const back = decodeModel(JSON.stringify(doc));
+      assert.deepEqual(back.predict(Xt), m.predict(Xt));
+      if (m instanceof LogisticRegression) assert.deepEqual((back as LogisticRegression).predictProba(Xt), m.predictProba(Xt));
+      assert.deepEqual(encodeModel(back), doc);
+    }
+  });
+  it('rejects unknown formats and versions, missing and non-finite fields', () => {
+    const doc = encodeModel(models[0]);
+    const bad = (mut: (d: Record<string, any>) => void): string => {
+      const d = JSON.parse(JSON.stringify(doc));
+      mut(d);
+      return code(() => decodeModel(d));
+    };
+    assert.equal(bad((d) => (d.format = 'pickle')), 'INVALID_MODEL_DOCUMENT');
+    assert.equal(bad((d) => (d.version = 2)), 'INVALID_MODEL_DOCUMENT');
+    assert.throws(() => decodeModel({ ...doc, version: 2 }), /version 2.*upgrade manymodels/s);
+    assert.equal(bad((d) => delete d.state.coef), 'INVALID_MODEL_DOCUMENT');
+    assert.equal(bad((d) => (d.state.coef[0][1] = null)), 'INVALID_MODEL_DOCUMENT');
+    assert.equal(bad((d) => (d.state.intercept = [])), 'INVALID_MODEL_DOCUMENT');
+    assert.equal(bad((d) => (d.state.classes = [0])), 'INVALID_MODEL_DOCUMENT');
+    assert.equal(bad((d) => (d.estimator = 'SVC')), 'INVALID_MODEL_DOCUMENT');
+    assert.equal(bad((d) => (d.params.C = -3)), 'INVALID_MODEL_DOCUMENT');
+    assert.equal(code(() => decodeModel('{not json')), 'INVALID_MODEL_DOCUMENT');
+    assert.equal(code(() => decodeModel({ ...encodeModel(models[2]), state: { ...encodeModel(models[2]).state, intercept: 'NaN' } })), 'INVALID_MODEL_DOCUMENT');
+  });
+});
