@@ -210,11 +210,15 @@ export class LogisticRegression {
   }
 
   predict(X: MatrixInput): Label[] {
-    const m = this.checkFitted(X);
-    const p = this.predictProbaFlat(m);
-    const K = this.classes_.length;
+    return this.predictFlat(this.checkFitted(X));
+  }
+
+  /** Labels for a validated matrix: binary by the sign of the decision value (z > 0 → classes_[1]), as scikit-learn does. */
+  predictFlat(m: Matrix): Label[] {
+    const z = this.decisionFlat(m);
+    const R = this.coef_.length;
     const out: Label[] = new Array(m.rows);
-    for (let i = 0; i < m.rows; i++) out[i] = this.classes_[argmax(p, i * K, K)];
+    for (let i = 0; i < m.rows; i++) out[i] = this.classes_[R === 1 ? (z[i] > 0 ? 1 : 0) : argmax(z, i * R, R)];
     return out;
   }
 

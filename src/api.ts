@@ -1,0 +1,44 @@
+import type { Database, QueryResult } from './db/connection.js';
+import { openDatabase } from './db/open.js';
+import { type TrainOptions, type TrainResult, train } from './pipeline/train.js';
+import { VERSION } from './version.js';
+
+/**
+ * A database with manymodels' operations on it. Get one with `open()`:
+ *
+ *   const db = await open();                       // embedded PGlite, in memory
+ *   const db = await open('./data');               // embedded PGlite, persisted in ./data
+ *   const db = await open('postgres://u:p@h/db');  // a PostgreSQL server
+ */
+export class ManyModels {
+  constructor(readonly database: Database) {}
+
+  /** 'pglite' or 'postgres'. */
+  get kind(): Database['kind'] {
+    return this.database.kind;
+  }
+
+  /** Trains one model per group into a models table. */
+  train(opts: TrainOptions): Promise<TrainResult> {
+    return train(this.database, opts, VERSION);
+  }
+
+  /** Runs one SQL statement with $n parameters. */
+  sql<R = Record<string, unknown>>(text: string, params?: readonly unknown[]): Promise<QueryResult<R>> {
+    return this.database.main.query<R>(text, params);
+  }
+
+  /** Runs a script of statements without parameters. */
+  exec(text: string): Promise<void> {
+    return this.database.main.exec(text);
+  }
+
+  close(): Promise<void> {
+    return this.database.close();
+  }
+}
+
+/** Opens a database: nothing for in-memory PGlite, a directory for persisted PGlite, a postgres:// URL for a server. */
+export async function open(target?: string): Promise<ManyModels> {
+  return new ManyModels(await openDatabase(target));
+}

@@ -1,0 +1,66 @@
+/**
+ * The few things manymodels asks of a PostgreSQL connection, as shapes rather than driver
+ * classes. PGlite and node-postgres are adapters behind them (db/pglite.ts, db/pg.ts).
+ */
+
+export interface Field {
+  readonly name: string;
+  /** The type's OID (pg_type.oid). */
+  readonly dataTypeID: number;
+}
+
+export interface QueryResult<R = Record<string, unknown>> {
+  readonly rows: R[];
+  readonly fields: readonly Field[];
+  readonly rowCount: number | null;
+}
+
+/** COPY formats manymodels speaks: binary for its own streams, csv for imports. */
+export type CopyFormat = 'binary' | 'csv';
+
+export interface Connection {
+  /** One statement with $n parameters; rows come back as objects keyed by column name. */
+  query<R = Record<string, unknown>>(sql: string, params?: readonly unknown[]): Promise<QueryResult<R>>;
+  /** Several statements without parameters (DDL scripts). */
+  exec(sql: string): Promise<void>;
+  /**
+   * COPY `source` TO the client, where source is `(SELECT ...)` or a quoted table name, yielding
+   * the raw COPY data as it arrives (binary: with its header and trailer).
+   */
+  copyOut(source: string, format: CopyFormat): AsyncIterable<Uint8Array>;
+  /**
+   * COPY `target` (a quoted table name with its column list) FROM the client. `body` yields row
+   * data only, every chunk ending on a row boundary; the adapter adds the binary header and
+   * trailer, and may split the body over several COPY statements.
+   */
+  copyIn(target: string, format: CopyFormat, body: AsyncIterable<Uint8Array> | Iterable<Uint8Array>): Promise<void>;
+}
+
+export interface Database {
+  /** 'pglite' for the embedded database, 'postgres' for a server reached by URL. */
+  readonly kind: 'pglite' | 'postgres';
+  /** Where the data lives, safe to print: a directory, 'memory', or the URL without its password. */
+  readonly description: string;
+  /** The connection for statements, DDL, the catalog and the swap. */
+  readonly main: Connection;
+  /**
+   * True when openStream gives a separate connection, so that a COPY out and a COPY in can run at
+   * once (node-postgres). PGlite has a single connection: its streams run one after the other.
+   */
+  readonly concurrentStreams: boolean;
+  /** A connection for one streaming job; close it when done (for PGlite this is `main`, and close does nothing). */
+  openStream(): Promise<StreamConnection>;
+  close(): Promise<void>;
+}
+
+export interface StreamConnection extends Connection {
+  /** Asks the server to cancel the statement running on this connection (best effort). */
+  cancel(): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** The 19-byte binary COPY header (signature, flags, no extension) and the 2-byte trailer. */
+export const BINARY_COPY_HEADER = new Uint8Array([
+  0x50, 0x47, 0x43, 0x4f, 0x50, 0x59, 0x0a, 0xff, 0x0d, 0x0a, 0x00, 0, 0, 0, 0, 0, 0, 0, 0,
+]);
+export const BINARY_COPY_TRAILER = new Uint8Array([0xff, 0xff]);

@@ -1,0 +1,44 @@
+import { DatabaseError, ManyModelsError } from '../errors.js';
+
+/** SQLSTATEs that get their own stable code. Driver errors are recognised by `code`, never by class. */
+const BY_SQLSTATE: Record<string, [code: string, hint?: string]> = {
+  '42P01': ['TABLE_NOT_FOUND', 'check the table name and schema; names given to the library are case-sensitive'],
+  '42703': ['COLUMN_NOT_FOUND', 'check the column names; names given to the library are case-sensitive'],
+  '3F000': ['SCHEMA_NOT_FOUND', 'create the schema first, or check its name'],
+  '42601': ['SQL_SYNTAX_ERROR', 'check the query text'],
+  '42883': ['FUNCTION_NOT_FOUND', undefined],
+  '42P07': ['TABLE_EXISTS', undefined],
+  '2BP01': ['DEPENDENT_OBJECTS', 'drop or change the views that depend on the table first'],
+  '57014': ['CANCELLED', undefined],
+  '28P01': ['AUTHENTICATION_FAILED', 'check the user name and password in the URL'],
+  '3D000': ['DATABASE_NOT_FOUND', 'check the database name in the URL'],
+  '22P02': ['INVALID_VALUE', undefined],
+  '42804': ['TYPE_MISMATCH', undefined],
+  '55P03': ['LOCK_NOT_AVAILABLE', undefined],
+};
+
+const CONNECTION_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ENOTFOUND', 'ETIMEDOUT', 'EPIPE', '57P01', '57P02', '57P03', '08000', '08003', '08006', '08001', '08004']);
+
+/** Turns whatever a driver threw into a DatabaseError that keeps the SQLSTATE; ManyModelsErrors pass through. */
+export function toDatabaseError(e: unknown, context?: string): ManyModelsError {
+  if (e instanceof ManyModelsError) return e;
+  const err = e as { code?: unknown; message?: unknown; detail?: unknown; hint?: unknown };
+  const sqlState = typeof err?.code === 'string' ? err.code : undefined;
+  const raw = typeof err?.message === 'string' ? err.message : String(e);
+  const message = redactUrls(raw) + (typeof err?.detail === 'string' && err.detail ? ` (${err.detail})` : '');
+  const prefix = context ? `${context}: ` : '';
+  if (sqlState !== undefined && CONNECTION_CODES.has(sqlState)) {
+    return new DatabaseError('CONNECTION_FAILED', `${prefix}the database connection failed: ${message}`, 'check that the server is running and reachable, then run again', sqlState);
+  }
+  if (/Connection terminated|connection.*(closed|lost|ended)|terminating connection/i.test(raw)) {
+    return new DatabaseError('CONNECTION_LOST', `${prefix}the database connection was lost: ${message}`, 'nothing was replaced; run again when the server is back', sqlState);
+  }
+  const known = sqlState !== undefined ? BY_SQLSTATE[sqlState] : undefined;
+  const hint = typeof err?.hint === 'string' && err.hint ? err.hint : known?.[1];
+  return new DatabaseError(known?.[0] ?? 'DATABASE_ERROR', `${prefix}${message}`, hint, sqlState);
+}
+
+/** Replaces the password of any postgres:// URL in a text with ***. */
+export function redactUrls(text: string): string {
+  return text.replace(/(postgres(?:ql)?:\/\/[^:/@\s]*:)([^@\s]*)@/gi, '$1***@');
+}

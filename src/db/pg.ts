@@ -1,0 +1,132 @@
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import pg from 'pg';
+import { from as copyFrom, to as copyTo } from 'pg-copy-streams';
+import {
+  BINARY_COPY_HEADER,
+  BINARY_COPY_TRAILER,
+  type CopyFormat,
+  type Database,
+  type QueryResult,
+  type StreamConnection,
+} from './connection.js';
+import { redactUrls, toDatabaseError } from './errors.js';
+
+/** int8 as a number when it fits exactly (as PGlite gives it), else as a string; everything else as node-postgres parses it. */
+const types = {
+  getTypeParser(oid: number, format?: 'text' | 'binary') {
+    if (oid === 20 && format !== 'binary') {
+      return (v: string) => {
+        const n = Number(v);
+        return Number.isSafeInteger(n) ? n : v;
+      };
+    }
+    return pg.types.getTypeParser(oid, format as 'text');
+  },
+};
+
+class PgConnection implements StreamConnection {
+  constructor(private readonly client: pg.Client, private readonly config: pg.ClientConfig) {}
+
+  async query<R>(sql: string, params?: readonly unknown[]): Promise<QueryResult<R>> {
+    try {
+      const r = await this.client.query(sql, params as unknown[] | undefined);
+      return { rows: r.rows as R[], fields: r.fields, rowCount: r.rowCount };
+    } catch (e) {
+      throw toDatabaseError(e);
+    }
+  }
+
+  async exec(sql: string): Promise<void> {
+    try {
+      await this.client.query(sql);
+    } catch (e) {
+      throw toDatabaseError(e);
+    }
+  }
+
+  async *copyOut(source: string, format: CopyFormat): AsyncIterable<Uint8Array> {
+    const stream = this.client.query(copyTo(`COPY ${source} TO STDOUT WITH (FORMAT ${format})`));
+    try {
+      for await (const chunk of stream) yield chunk as Uint8Array;
+    } catch (e) {
+      throw toDatabaseError(e);
+    } finally {
+      if (!stream.readableEnded) stream.destroy();
+    }
+  }
+
+  async copyIn(target: string, format: CopyFormat, body: AsyncIterable<Uint8Array> | Iterable<Uint8Array>): Promise<void> {
+    const sink = this.client.query(copyFrom(`COPY ${target} FROM STDIN WITH (FORMAT ${format})`));
+    async function* framed(): AsyncIterable<Uint8Array> {
+      if (format === 'binary') yield BINARY_COPY_HEADER;
+      for await (const chunk of body) yield chunk;
+      if (format === 'binary') yield BINARY_COPY_TRAILER;
+    }
+    try {
+      await pipeline(Readable.from(framed(), { objectMode: false }), sink);
+    } catch (e) {
+      throw toDatabaseError(e);
+    }
+  }
+
+  async cancel(): Promise<void> {
+    // A cancel request travels on a fresh connection, as libpq's PQcancel does.
+    const pid = (this.client as unknown as { processID?: number }).processID;
+    if (pid === undefined) return;
+    const c = new pg.Client({ ...this.config, types });
+    try {
+      await c.connect();
+      await c.query('SELECT pg_cancel_backend($1)', [pid]);
+    } catch {
+      // best effort
+    } finally {
+      await c.end().catch(() => undefined);
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.client.end().catch(() => undefined);
+  }
+}
+
+async function connect(config: pg.ClientConfig): Promise<PgConnection> {
+  const client = new pg.Client({ ...config, types });
+  // An error event on an idle client (the server went away) must not crash the process;
+  // the next query on it fails with a clear error instead.
+  client.on('error', () => undefined);
+  try {
+    await client.connect();
+  } catch (e) {
+    await client.end().catch(() => undefined);
+    throw toDatabaseError(e, `connecting to ${redactUrls(String(config.connectionString ?? 'the server'))}`);
+  }
+  return new PgConnection(client, config);
+}
+
+/** Connects to a PostgreSQL server (or Citus, Greenplum, Cloudberry) by URL. */
+export async function openPostgres(url: string): Promise<Database> {
+  const config: pg.ClientConfig = { connectionString: url, application_name: 'manymodels' };
+  const main = await connect(config);
+  const streams = new Set<PgConnection>();
+  return {
+    kind: 'postgres',
+    description: redactUrls(url),
+    main,
+    concurrentStreams: true,
+    openStream: async () => {
+      const c = await connect(config);
+      streams.add(c);
+      const close = c.close.bind(c);
+      c.close = async () => {
+        streams.delete(c);
+        await close();
+      };
+      return c;
+    },
+    close: async () => {
+      for (const s of streams) await s.close();
+      await main.close();
+    },
+  };
+}

@@ -1,0 +1,103 @@
+import { PGlite } from '@electric-sql/pglite';
+import {
+  BINARY_COPY_HEADER,
+  BINARY_COPY_TRAILER,
+  type Connection,
+  type CopyFormat,
+  type Database,
+  type QueryResult,
+  type StreamConnection,
+} from './connection.js';
+import { toDatabaseError } from './errors.js';
+
+/** PGlite moves COPY data through a Blob: whole statements, so a body is cut into segments of about this size. */
+const SEGMENT_BYTES = 32 << 20;
+/** Chunks handed to the COPY-out consumer. */
+const OUT_CHUNK_BYTES = 4 << 20;
+
+class PgliteConnection implements StreamConnection {
+  constructor(private readonly pg: PGlite) {}
+
+  async query<R>(sql: string, params?: readonly unknown[]): Promise<QueryResult<R>> {
+    try {
+      const r = await this.pg.query<R>(sql, params as unknown[] | undefined);
+      return { rows: r.rows, fields: r.fields, rowCount: r.affectedRows ?? r.rows.length };
+    } catch (e) {
+      throw toDatabaseError(e);
+    }
+  }
+
+  async exec(sql: string): Promise<void> {
+    try {
+      await this.pg.exec(sql);
+    } catch (e) {
+      throw toDatabaseError(e);
+    }
+  }
+
+  async *copyOut(source: string, format: CopyFormat): AsyncIterable<Uint8Array> {
+    let blob: Blob | undefined;
+    try {
+      const r = await this.pg.query(`COPY ${source} TO '/dev/blob' WITH (FORMAT ${format})`);
+      blob = r.blob;
+    } catch (e) {
+      throw toDatabaseError(e);
+    }
+    if (blob === undefined) return;
+    const bytes = new Uint8Array(await blob.arrayBuffer());
+    for (let off = 0; off < bytes.length; off += OUT_CHUNK_BYTES) {
+      yield bytes.subarray(off, Math.min(bytes.length, off + OUT_CHUNK_BYTES));
+    }
+  }
+
+  async copyIn(target: string, format: CopyFormat, body: AsyncIterable<Uint8Array> | Iterable<Uint8Array>): Promise<void> {
+    let parts: Uint8Array[] = [];
+    let size = 0;
+    const flush = async (): Promise<void> => {
+      if (size === 0) return;
+      const segment = format === 'binary' ? [BINARY_COPY_HEADER, ...parts, BINARY_COPY_TRAILER] : parts;
+      parts = [];
+      size = 0;
+      try {
+        await this.pg.query(`COPY ${target} FROM '/dev/blob' WITH (FORMAT ${format})`, [], { blob: new Blob(segment) });
+      } catch (e) {
+        throw toDatabaseError(e);
+      }
+    };
+    for await (const chunk of body) {
+      parts.push(chunk);
+      size += chunk.length;
+      if (size >= SEGMENT_BYTES) await flush();
+    }
+    await flush();
+  }
+
+  async cancel(): Promise<void> {
+    // PGlite runs statements synchronously inside this process; there is nothing to cancel remotely.
+  }
+
+  async close(): Promise<void> {
+    // The stream shares the database's only connection; the database closes it.
+  }
+}
+
+/** Opens an embedded PGlite database in memory (no directory) or persisted in `dataDir`. */
+export async function openPglite(dataDir?: string): Promise<Database> {
+  let pg: PGlite;
+  try {
+    pg = await PGlite.create(dataDir === undefined ? undefined : dataDir);
+  } catch (e) {
+    throw toDatabaseError(e, `opening the embedded database${dataDir ? ` in ${dataDir}` : ''}`);
+  }
+  const main = new PgliteConnection(pg);
+  return {
+    kind: 'pglite',
+    description: dataDir === undefined ? 'embedded PGlite (in memory)' : `embedded PGlite in ${dataDir}`,
+    main: main as Connection,
+    concurrentStreams: false,
+    openStream: async () => main,
+    close: async () => {
+      await pg.close();
+    },
+  };
+}

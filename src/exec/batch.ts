@@ -1,0 +1,49 @@
+/**
+ * A batch of groups, laid out for one message to a worker: every number of every group in one
+ * contiguous Float64Array (transferable), offsets per group, and labels. Produced by the group
+ * cutter, consumed by fitBatch (in this thread or a worker).
+ */
+export interface GroupBatch {
+  /** Number of groups. */
+  count: number;
+  /** Rows of all groups, row-major, group after group. */
+  x: Float64Array;
+  /** Group g's numbers start at x[xStart[g]]. */
+  xStart: Int32Array;
+  /** Group g has nRows[g] usable rows of nFeatures[g] features. */
+  nRows: Int32Array;
+  nFeatures: Int32Array;
+  /** Numeric labels (group g's start at rowStart[g]), or null when labels are text. */
+  yNum: Float64Array | null;
+  /** Text labels, or null when labels are numeric. */
+  yText: string[] | null;
+  rowStart: Int32Array;
+  /** Rows skipped for a NULL feature or label, per group. */
+  nSkipped: Int32Array;
+  /** A reason the group cannot be fitted, found while reading it (ragged arrays, too many rows), or null. */
+  preError: (string | null)[];
+}
+
+/** The outcome of fitting a batch, group by group, in the batch's order. */
+export interface BatchResult {
+  /** 1 for ok, 0 for failed. */
+  ok: Uint8Array;
+  /** Model documents as JSON text (null for failed groups). */
+  model: (string | null)[];
+  /** Reasons of failed groups, as "CODE: message" (null for ok groups). */
+  error: (string | null)[];
+  /** Solver iterations (−1 when the estimator has none or the group failed). */
+  nIter: Int32Array;
+  /** 1 converged, 0 not, −1 failed. */
+  converged: Int8Array;
+  /** Accuracy (classifiers) or R² (regressors) on the training rows; NaN for failed groups. */
+  trainScore: Float64Array;
+}
+
+/** What to fit: an estimator by name and its parameters. */
+export interface FitSpec {
+  estimator: string;
+  params: Record<string, unknown>;
+  /** A group with fewer usable rows fails with TOO_FEW_ROWS. */
+  minRows: number;
+}

@@ -1,0 +1,63 @@
+import { ManyModelsError } from '../errors.js';
+import { type Matrix } from '../estimators/input.js';
+import { r2Score } from '../estimators/linear-model.js';
+import { LogisticRegression } from '../estimators/logistic-regression.js';
+import { createEstimator } from '../estimators/registry.js';
+import { encodeModel } from '../model-io/document.js';
+import { setWarningHandler } from '../warnings.js';
+import type { BatchResult, FitSpec, GroupBatch } from './batch.js';
+
+/**
+ * Fits every group of a batch with the numerical core. A group that cannot be fitted gets its
+ * reason; the others go on. Imports nothing from Node or the database: it runs as it is in a
+ * worker thread.
+ */
+export function fitBatch(batch: GroupBatch, spec: FitSpec): BatchResult {
+  const n = batch.count;
+  const res: BatchResult = {
+    ok: new Uint8Array(n),
+    model: new Array(n).fill(null),
+    error: new Array(n).fill(null),
+    nIter: new Int32Array(n).fill(-1),
+    converged: new Int8Array(n).fill(-1),
+    trainScore: new Float64Array(n).fill(NaN),
+  };
+  // non-convergence is recorded per group (converged = false), not printed
+  const prev = setWarningHandler(() => undefined);
+  try {
+    for (let g = 0; g < n; g++) {
+      try {
+        if (batch.preError[g] !== null) throw new GroupError('INVALID_GROUP', batch.preError[g] as string);
+        const rows = batch.nRows[g];
+        const d = batch.nFeatures[g];
+        if (rows < spec.minRows || rows === 0) {
+          throw new GroupError('TOO_FEW_ROWS', `the group has ${rows} usable row${rows === 1 ? '' : 's'}; at least ${Math.max(1, spec.minRows)} ${spec.minRows === 1 ? 'is' : 'are'} needed`);
+        }
+        const m: Matrix = { data: batch.x.subarray(batch.xStart[g], batch.xStart[g] + rows * d), rows, cols: d };
+        const r0 = batch.rowStart[g];
+        const y = batch.yNum !== null ? batch.yNum.subarray(r0, r0 + rows) : (batch.yText as string[]).slice(r0, r0 + rows);
+        const est = createEstimator(spec.estimator, spec.params);
+        est.fit(m, y);
+        const pred = est instanceof LogisticRegression ? est.predictFlat(m) : est.predictFlat(m);
+        res.trainScore[g] = est instanceof LogisticRegression ? accuracy(pred as (number | string)[], y) : r2Score(y as Float64Array, pred as Float64Array, null);
+        res.model[g] = JSON.stringify(encodeModel(est));
+        res.nIter[g] = est.nIter_ ?? -1;
+        res.converged[g] = est.converged_ ? 1 : 0;
+        res.ok[g] = 1;
+      } catch (e) {
+        res.error[g] = e instanceof ManyModelsError ? `${e.code}: ${e.message.split('\n')[0]}` : `INTERNAL: ${(e as Error)?.message ?? String(e)}`;
+      }
+    }
+  } finally {
+    setWarningHandler(prev);
+  }
+  return res;
+}
+
+class GroupError extends ManyModelsError {}
+
+function accuracy(pred: ArrayLike<number | string>, y: ArrayLike<number | string>): number {
+  let hit = 0;
+  for (let i = 0; i < pred.length; i++) if (pred[i] === y[i]) hit++;
+  return hit / pred.length;
+}

@@ -1,0 +1,145 @@
+import type { Connection } from '../db/connection.js';
+import { ident, literal, qident, type QualifiedName } from '../sql/ident.js';
+import { scoringFunctionsSql } from '../sql/scoring.js';
+
+/** The schema that holds the run catalog and the scoring functions. */
+export const CATALOG_SCHEMA = 'manymodels';
+const S = ident(CATALOG_SCHEMA);
+
+const CATALOG_SQL = `
+CREATE SCHEMA IF NOT EXISTS ${S};
+CREATE TABLE IF NOT EXISTS ${S}.runs (
+  run_id          uuid PRIMARY KEY,
+  kind            text NOT NULL,
+  status          text NOT NULL,
+  started_at      timestamptz NOT NULL,
+  finished_at     timestamptz,
+  source          text,
+  output_table    text,
+  models_table    text,
+  group_key       text[],
+  features        text[],
+  label           text,
+  input_form      text,
+  estimator       text,
+  params          jsonb,
+  groups_ok       bigint,
+  groups_failed   bigint,
+  rows_used       bigint,
+  rows_skipped    bigint,
+  null_key_rows   bigint,
+  library_version text NOT NULL,
+  error           text
+);
+`;
+
+/** Creates the catalog schema, the runs table and the scoring functions, once per database and version. */
+export async function ensureCatalog(conn: Connection, version: string): Promise<void> {
+  const have = await conn.query<{ v: string | null }>(
+    `SELECT obj_description(to_regnamespace($1)::oid, 'pg_namespace') AS v`,
+    [CATALOG_SCHEMA],
+  );
+  const marker = `manymodels catalog ${version}`;
+  if (have.rows[0]?.v === marker) return;
+  await conn.exec('BEGIN');
+  try {
+    // concurrent first runs would race on CREATE SCHEMA IF NOT EXISTS
+    await conn.query(`SELECT pg_advisory_xact_lock(hashtext('manymodels.catalog'))`);
+    await conn.exec(CATALOG_SQL);
+    await conn.exec(scoringFunctionsSql(S));
+    await conn.exec(`COMMENT ON SCHEMA ${S} IS ${literal(marker)}`);
+    await conn.exec('COMMIT');
+  } catch (e) {
+    await conn.exec('ROLLBACK').catch(() => undefined);
+    throw e;
+  }
+}
+
+export interface RunStart {
+  runId: string;
+  kind: 'train' | 'predict';
+  source: string;
+  outputTable: QualifiedName;
+  modelsTable?: QualifiedName;
+  groupKey: readonly string[];
+  features: readonly string[];
+  label?: string;
+  inputForm?: string;
+  estimator?: string;
+  params?: Record<string, unknown>;
+  version: string;
+}
+
+export async function recordRunStart(conn: Connection, r: RunStart): Promise<void> {
+  await conn.query(
+    `INSERT INTO ${S}.runs (run_id, kind, status, started_at, source, output_table, models_table, group_key, features, label, input_form, estimator, params, library_version)
+     VALUES ($1, $2, 'running', now(), $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`,
+    [
+      r.runId,
+      r.kind,
+      r.source,
+      qident(r.outputTable),
+      r.modelsTable ? qident(r.modelsTable) : null,
+      r.groupKey,
+      r.features,
+      r.label ?? null,
+      r.inputForm ?? null,
+      r.estimator ?? null,
+      r.params ? JSON.stringify(r.params) : null,
+      r.version,
+    ],
+  );
+}
+
+export interface RunEnd {
+  status: 'succeeded' | 'failed' | 'cancelled';
+  groupsOk?: number;
+  groupsFailed?: number;
+  rowsUsed?: number;
+  rowsSkipped?: number;
+  nullKeyRows?: number;
+  error?: string;
+}
+
+/** The SQL and parameters that close a run's catalog row (run inside the swap transaction on success). */
+export function runEndStatement(runId: string, e: RunEnd): [string, unknown[]] {
+  return [
+    `UPDATE ${S}.runs SET status = $2, finished_at = now(), groups_ok = $3, groups_failed = $4, rows_used = $5, rows_skipped = $6, null_key_rows = $7, error = $8 WHERE run_id = $1`,
+    [runId, e.status, e.groupsOk ?? null, e.groupsFailed ?? null, e.rowsUsed ?? null, e.rowsSkipped ?? null, e.nullKeyRows ?? null, e.error ?? null],
+  ];
+}
+
+/** What manymodels writes as the COMMENT of a table it produced; predict reads it back. */
+export interface TableMeta {
+  manymodels: 'models' | 'predictions';
+  version: 1;
+  runId: string;
+  group: string[];
+  features: { kind: 'columns'; names: string[] } | { kind: 'array'; name: string };
+  label?: string;
+  labelKind?: 'number' | 'text';
+  estimator?: string;
+  form?: 'long' | 'packed';
+}
+
+export const META_PREFIX = 'manymodels:';
+
+export function metaComment(meta: TableMeta): string {
+  return META_PREFIX + JSON.stringify(meta);
+}
+
+/** Reads the manymodels metadata of a table; null when it has none (not written by manymodels), undefined when the table does not exist. */
+export async function readTableMeta(conn: Connection, name: QualifiedName): Promise<TableMeta | null | undefined> {
+  const r = await conn.query<{ oid: number | null; c: string | null }>(
+    `SELECT to_regclass($1)::oid AS oid, obj_description(to_regclass($1)::oid, 'pg_class') AS c`,
+    [qident(name)],
+  );
+  const row = r.rows[0];
+  if (row === undefined || row.oid === null) return undefined;
+  if (row.c === null || !row.c.startsWith(META_PREFIX)) return null;
+  try {
+    return JSON.parse(row.c.slice(META_PREFIX.length)) as TableMeta;
+  } catch {
+    return null;
+  }
+}

@@ -1,0 +1,60 @@
+import type { Connection } from '../db/connection.js';
+import { DatabaseError } from '../errors.js';
+import { displayName, ident, literal, qident, type QualifiedName } from '../sql/ident.js';
+import { type RunEnd, metaComment, readTableMeta, runEndStatement, type TableMeta } from './catalog.js';
+
+/**
+ * Safe writes: a run builds its table under a staging name beside the target and swaps it in
+ * within one transaction, so a failed or interrupted run leaves the previous table as it was.
+ */
+export interface Staging {
+  readonly target: QualifiedName;
+  readonly staging: QualifiedName;
+}
+
+export function stagingFor(target: QualifiedName, runId: string): Staging {
+  const stagingName = `mm_stage_${runId.replaceAll('-', '').slice(0, 16)}`;
+  return { target, staging: Object.freeze([...target.slice(0, -1), stagingName]) };
+}
+
+/** Refuses to overwrite a table that manymodels did not write, unless replace is set. */
+export async function checkTarget(conn: Connection, target: QualifiedName, replace: boolean, what: TableMeta['manymodels']): Promise<void> {
+  const meta = await readTableMeta(conn, target);
+  if (meta === undefined || replace) return;
+  if (meta === null || meta.manymodels !== what) {
+    throw new DatabaseError(
+      'OUTPUT_TABLE_NOT_MANAGED',
+      `the output table ${displayName(target)} exists and was not written by manymodels ${what === 'models' ? 'train' : 'predict'}`,
+      'choose another name, or pass --replace (replace: true) to overwrite it',
+    );
+  }
+}
+
+/** Drops the target (if any), renames the staging table to it, labels it, and closes the run, all in one transaction. */
+export async function swapIn(conn: Connection, s: Staging, meta: TableMeta, runId: string, end: RunEnd): Promise<void> {
+  const name = s.target[s.target.length - 1];
+  await conn.exec('BEGIN');
+  try {
+    await conn.query(`SELECT pg_advisory_xact_lock(hashtext($1))`, [`manymodels:${qident(s.target)}`]);
+    await conn.exec(`DROP TABLE IF EXISTS ${qident(s.target)}`);
+    await conn.exec(`ALTER TABLE ${qident(s.staging)} RENAME TO ${ident(name)}`);
+    await conn.exec(`COMMENT ON TABLE ${qident(s.target)} IS ${literal(metaComment(meta))}`);
+    const [sql, params] = runEndStatement(runId, end);
+    await conn.query(sql, params);
+    await conn.exec('COMMIT');
+  } catch (e) {
+    await conn.exec('ROLLBACK').catch(() => undefined);
+    throw e;
+  }
+}
+
+/** After a failure: drop the staging table and mark the run failed; never throws. */
+export async function abandon(conn: Connection, s: Staging | null, runId: string | null, error: unknown): Promise<void> {
+  await conn.exec('ROLLBACK').catch(() => undefined);
+  if (s !== null) await conn.exec(`DROP TABLE IF EXISTS ${qident(s.staging)}`).catch(() => undefined);
+  if (runId !== null) {
+    const msg = error instanceof Error ? error.message : String(error);
+    const [sql, params] = runEndStatement(runId, { status: 'failed', error: msg });
+    await conn.query(sql, params).catch(() => undefined);
+  }
+}
