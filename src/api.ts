@@ -1,5 +1,9 @@
 import type { Database, QueryResult } from './db/connection.js';
 import { openDatabase } from './db/open.js';
+import { type ImportOptions, type ImportResult, importCsv } from './pipeline/import-csv.js';
+import { type ModelsSummary, describeModels } from './pipeline/models-summary.js';
+import { type PredictOptions, type PredictResult, predict } from './pipeline/predict.js';
+import type { TableRef } from './pipeline/source.js';
 import { type TrainOptions, type TrainResult, train } from './pipeline/train.js';
 import { VERSION } from './version.js';
 
@@ -21,6 +25,21 @@ export class ManyModels {
   /** Trains one model per group into a models table. */
   train(opts: TrainOptions): Promise<TrainResult> {
     return train(this.database, opts, VERSION);
+  }
+
+  /** Scores rows with their group's model into a predictions table. */
+  predict(opts: PredictOptions): Promise<PredictResult> {
+    return predict(this.database, opts, VERSION);
+  }
+
+  /** Imports a CSV file (with a header line) into a new table, inferring column types. */
+  importCsv(file: string, opts: ImportOptions): Promise<ImportResult> {
+    return importCsv(this.database, file, opts);
+  }
+
+  /** Counts by status, failure reasons, convergence and score distribution of a models table. */
+  describeModels(table: TableRef): Promise<ModelsSummary> {
+    return describeModels(this.database, table);
   }
 
   /** Runs one SQL statement with $n parameters. */

@@ -1,8 +1,13 @@
 /** manymodels: train, store and score one model per group in PostgreSQL-family databases. */
 export * from './core.js';
 export { open, ManyModels } from './api.js';
+export type { PredictOptions, PredictResult } from './pipeline/predict.js';
 export type { TrainOptions, TrainResult, FailureSummary } from './pipeline/train.js';
+export type { ImportOptions, ImportResult } from './pipeline/import-csv.js';
+export type { ModelsSummary } from './pipeline/models-summary.js';
 export type { SourceRef, TableRef } from './pipeline/source.js';
 export type { ProgressEvent, ProgressListener } from './pipeline/progress.js';
 export type { Database, Connection, QueryResult } from './db/connection.js';
 export { VERSION } from './version.js';
+export { runDemo, DEMO_SETUP_SQL, DEMO_TESTS_SQL, type DemoOutput } from './demo.js';
+export { parseQualifiedName, parseNameList } from './sql/ident.js';

@@ -39,14 +39,14 @@ export async function ensureCatalog(conn: Connection, version: string): Promise<
     `SELECT obj_description(to_regnamespace($1)::oid, 'pg_namespace') AS v`,
     [CATALOG_SCHEMA],
   );
-  const marker = `manymodels catalog ${version}`;
+  const ddl = CATALOG_SQL + scoringFunctionsSql(S);
+  const marker = `manymodels catalog ${version} ${fnv1a(ddl)}`;
   if (have.rows[0]?.v === marker) return;
   await conn.exec('BEGIN');
   try {
     // concurrent first runs would race on CREATE SCHEMA IF NOT EXISTS
     await conn.query(`SELECT pg_advisory_xact_lock(hashtext('manymodels.catalog'))`);
-    await conn.exec(CATALOG_SQL);
-    await conn.exec(scoringFunctionsSql(S));
+    await conn.exec(ddl);
     await conn.exec(`COMMENT ON SCHEMA ${S} IS ${literal(marker)}`);
     await conn.exec('COMMIT');
   } catch (e) {
@@ -142,4 +142,14 @@ export async function readTableMeta(conn: Connection, name: QualifiedName): Prom
   } catch {
     return null;
   }
+}
+
+/** A short fingerprint of the catalog's DDL, so a changed definition is installed again. */
+function fnv1a(text: string): string {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < text.length; i++) {
+    h ^= text.charCodeAt(i);
+    h = Math.imul(h, 0x01000193) >>> 0;
+  }
+  return h.toString(16).padStart(8, '0');
 }

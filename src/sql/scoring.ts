@@ -26,7 +26,8 @@ $fn$;
 
 CREATE OR REPLACE FUNCTION ${s}.sigmoid(z float8)
 RETURNS float8 LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $fn$
-  SELECT CASE WHEN z >= 0 THEN 1 / (1 + exp(-least(z, 700)))
+  SELECT CASE WHEN z IS NULL THEN NULL
+              WHEN z >= 0 THEN 1 / (1 + exp(-least(z, 700)))
               ELSE exp(greatest(z, -700)) / (1 + exp(greatest(z, -700))) END
 $fn$;
 
@@ -34,7 +35,8 @@ CREATE OR REPLACE FUNCTION ${s}.softmax(z float8[])
 RETURNS float8[] LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $fn$
   WITH m AS (SELECT max(v) AS zmax FROM unnest(z) AS u(v)),
        e AS (SELECT t.i, exp(greatest(t.v - m.zmax, -700)) AS ev FROM unnest(z) WITH ORDINALITY AS t(v, i), m)
-  SELECT array_agg(e.ev / (SELECT sum(ev) FROM e) ORDER BY e.i) FROM e
+  SELECT CASE WHEN z IS NULL OR array_position(z, NULL) IS NOT NULL THEN NULL
+              ELSE (SELECT array_agg(e.ev / (SELECT sum(ev) FROM e) ORDER BY e.i) FROM e) END
 $fn$;
 
 CREATE OR REPLACE FUNCTION ${s}.decision_function(model jsonb, x float8[])

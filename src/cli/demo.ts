@@ -1,0 +1,23 @@
+import type { Command } from 'commander';
+import { runDemo } from '../demo.js';
+import { type GlobalOptions, openFromOptions } from './options.js';
+import { renderTable } from './render.js';
+
+export function demoCommand(program: Command): void {
+  program
+    .command('demo')
+    .description("run the email-offer demo on the embedded database: one logistic regression per user, predictions for 9 offers, each user's best offer")
+    .action(async (_opts: object, cmd: Command) => {
+      const g = cmd.optsWithGlobals<GlobalOptions>();
+      const db = await openFromOptions(g);
+      try {
+        process.stdout.write(`manymodels demo on ${db.database.description}\n`);
+        await runDemo(db, (title, res) => {
+          process.stdout.write(`\n== ${title}\n`);
+          if (res) process.stdout.write(`${renderTable(res)}\n`);
+        });
+      } finally {
+        await db.close();
+      }
+    });
+}

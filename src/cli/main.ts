@@ -1,0 +1,40 @@
+#!/usr/bin/env node
+import { Command, CommanderError } from 'commander';
+import { ManyModelsError, UsageError } from '../errors.js';
+import { VERSION } from '../version.js';
+import { demoCommand } from './demo.js';
+import { importCommand } from './import.js';
+import { modelsCommand } from './models.js';
+import { predictCommand } from './predict.js';
+import { sqlCommand } from './sql.js';
+import { trainCommand } from './train.js';
+
+/** Exit codes: 0 done, 1 the run failed (a database or data problem), 2 the command was malformed. */
+export async function main(argv: readonly string[]): Promise<number> {
+  const program = new Command();
+  program
+    .name('manymodels')
+    .description('Train, store and score one machine-learning model per group in PostgreSQL (embedded PGlite by default).')
+    .version(VERSION)
+    .option('--db <url|dir>', 'a postgres:// URL, or a directory for the embedded database (default: ./.manymodels/db)')
+    .option('-q, --quiet', 'no progress output')
+    .showHelpAfterError()
+    .exitOverride();
+  for (const add of [demoCommand, trainCommand, predictCommand, importCommand, sqlCommand, modelsCommand]) add(program);
+  try {
+    await program.parseAsync(argv as string[], { from: 'user' });
+    return 0;
+  } catch (e) {
+    if (e instanceof CommanderError) return e.exitCode === 0 ? 0 : 2;
+    if (e instanceof ManyModelsError) {
+      process.stderr.write(`manymodels: error [${e.code}]: ${e.message}\n`);
+      return e instanceof UsageError ? 2 : 1;
+    }
+    process.stderr.write(`manymodels: unexpected error: ${(e as Error)?.stack ?? String(e)}\n`);
+    return 1;
+  }
+}
+
+main(process.argv.slice(2)).then((code) => {
+  process.exitCode = code;
+});

@@ -1,0 +1,38 @@
+import type { Command } from 'commander';
+import { parseQualifiedName } from '../sql/ident.js';
+import { type GlobalOptions, openFromOptions } from './options.js';
+
+function num(v: number | null, digits = 4): string {
+  return v === null ? '-' : Number.isInteger(v) ? String(v) : v.toFixed(digits);
+}
+
+export function modelsCommand(program: Command): void {
+  program
+    .command('models')
+    .description('summarise a models table: counts by status, failure reasons, convergence, score distribution')
+    .argument('<table>', 'a models table written by train')
+    .action(async (table: string, _o: object, cmd: Command) => {
+      const g = cmd.optsWithGlobals<GlobalOptions>();
+      const db = await openFromOptions(g);
+      try {
+        const s = await db.describeModels(parseQualifiedName(table));
+        const feats = s.meta.features.kind === 'columns' ? s.meta.features.names.join(', ') : `${s.meta.features.name} (array)`;
+        const lines = [
+          `${s.table}: ${s.meta.estimator} per ${s.meta.group.join(', ')} on ${feats} → ${s.meta.label} (run ${s.meta.runId})`,
+          `  groups:      ${s.groups.ok} ok, ${s.groups.failed} failed`,
+          `  rows:        ${s.rows.used} used, ${s.rows.skipped} skipped`,
+          `  converged:   ${s.converged.yes} yes, ${s.converged.no} no`,
+          `  iterations:  min ${num(s.nIter.min)}, mean ${num(s.nIter.mean, 1)}, max ${num(s.nIter.max)}`,
+          `  train score: min ${num(s.trainScore.min)}, 25% ${num(s.trainScore.q25)}, median ${num(s.trainScore.median)}, 75% ${num(s.trainScore.q75)}, max ${num(s.trainScore.max)}, mean ${num(s.trainScore.mean)}`,
+          `  serialized:  ${s.serializedOn.first?.toISOString() ?? '-'} … ${s.serializedOn.last?.toISOString() ?? '-'}`,
+        ];
+        if (s.failures.length > 0) {
+          lines.push('  failures:');
+          for (const f of s.failures) lines.push(`    ${String(f.count).padStart(8)} × ${f.example}`);
+        }
+        process.stdout.write(`${lines.join('\n')}\n`);
+      } finally {
+        await db.close();
+      }
+    });
+}

@@ -1,0 +1,59 @@
+import { mkdirSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { open, type ManyModels } from '../api.js';
+import { UsageError } from '../errors.js';
+import type { SourceRef } from '../pipeline/source.js';
+import { parseQualifiedName } from '../sql/ident.js';
+
+/** Where commands keep their embedded database when --db is not given. */
+export const DEFAULT_DB_DIR = '.manymodels/db';
+
+export interface GlobalOptions {
+  db?: string;
+  quiet?: boolean;
+}
+
+/** Opens --db: a postgres:// URL, a directory for embedded PGlite, or ./.manymodels/db. */
+export async function openFromOptions(g: GlobalOptions): Promise<ManyModels> {
+  const target = g.db ?? DEFAULT_DB_DIR;
+  if (/^postgres(ql)?:\/\//i.test(target) || target === 'memory://') return open(target);
+  const dir = resolve(target);
+  mkdirSync(dir, { recursive: true });
+  return open(dir);
+}
+
+/** --from: a query when it starts like one (SELECT, WITH, VALUES, TABLE), else a table name as SQL reads it. */
+export function parseSource(text: string): SourceRef {
+  if (/^\s*\(?\s*(select|with|values|table)\b/i.test(text)) return { query: text };
+  return parseQualifiedName(text);
+}
+
+/** --param NAME=VALUE: numbers, true, false, null and JSON objects are parsed, the rest stays text. */
+export function parseParams(items: readonly string[]): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const item of items) {
+    const eq = item.indexOf('=');
+    if (eq <= 0) throw new UsageError(`--param ${JSON.stringify(item)} is not NAME=VALUE`, 'for example --param C=0.5');
+    const name = item.slice(0, eq).trim();
+    const raw = item.slice(eq + 1).trim();
+    let value: unknown = raw;
+    if (/^(-?\d+(\.\d+)?([eE][+-]?\d+)?|true|false|null)$/.test(raw) || /^[[{]/.test(raw)) {
+      try {
+        value = JSON.parse(raw);
+      } catch {
+        throw new UsageError(`--param ${name}: ${JSON.stringify(raw)} is not valid JSON`);
+      }
+    }
+    out[toCamel(name)] = value;
+  }
+  return out;
+}
+
+/** scikit-learn spellings (max_iter, fit_intercept, class_weight) map to the library's (maxIter, ...). */
+function toCamel(name: string): string {
+  return name.replace(/_([a-z])/g, (_, c: string) => c.toUpperCase());
+}
+
+export function collect(value: string, previous: string[] = []): string[] {
+  return [...previous, value];
+}

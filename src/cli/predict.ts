@@ -1,0 +1,55 @@
+import type { Command } from 'commander';
+import { UsageError } from '../errors.js';
+import { parseNameList, parseQualifiedName } from '../sql/ident.js';
+import { type GlobalOptions, openFromOptions, parseSource } from './options.js';
+import { progressRenderer } from './progress.js';
+
+interface PredictCliOptions {
+  models: string;
+  from: string;
+  into: string;
+  features?: string;
+  group?: string;
+  engine: string;
+  replace?: boolean;
+}
+
+export function predictCommand(program: Command): void {
+  program
+    .command('predict')
+    .description("score rows with their group's model into a predictions table (the rows plus probability and prediction)")
+    .requiredOption('--models <table>', 'a models table written by train')
+    .requiredOption('--from <table|query>', 'rows to score, with the group key and feature columns')
+    .requiredOption('--into <table>', 'the predictions table to write')
+    .option('--features <cols>', 'feature column(s) of --from (default: those the models were trained on)')
+    .option('--group <cols>', 'group key column(s) (default: the models table\'s)')
+    .option('--engine <engine>', 'sql (score in the database), ts (stream through TypeScript) or auto', 'auto')
+    .option('--replace', 'overwrite the output table even if manymodels did not write it')
+    .action(async (o: PredictCliOptions, cmd: Command) => {
+      const g = cmd.optsWithGlobals<GlobalOptions>();
+      if (!['auto', 'sql', 'ts'].includes(o.engine)) throw new UsageError(`--engine must be auto, sql or ts, got ${JSON.stringify(o.engine)}`);
+      const db = await openFromOptions(g);
+      const progress = progressRenderer(g.quiet === true);
+      try {
+        const r = await db.predict({
+          models: parseQualifiedName(o.models),
+          from: parseSource(o.from),
+          into: parseQualifiedName(o.into),
+          features: o.features === undefined ? undefined : parseNameList(o.features),
+          group: o.group === undefined ? undefined : parseNameList(o.group),
+          engine: o.engine as 'auto' | 'sql' | 'ts',
+          replace: o.replace === true,
+          onProgress: progress.listener,
+        });
+        progress.stop();
+        process.stdout.write(
+          `scored ${r.rows} row${r.rows === 1 ? '' : 's'} into ${o.into} in ${r.seconds.toFixed(2)} s (${r.engine} engine, run ${r.runId})` +
+            (r.rowsWithoutModel > 0 ? `\n  ${r.rowsWithoutModel} row${r.rowsWithoutModel === 1 ? '' : 's'} had no usable model: their prediction is NULL` : '') +
+            '\n',
+        );
+      } finally {
+        progress.stop();
+        await db.close();
+      }
+    });
+}

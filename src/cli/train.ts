@@ -1,0 +1,64 @@
+import type { Command } from 'commander';
+import { parseNameList, parseQualifiedName } from '../sql/ident.js';
+import { collect, type GlobalOptions, openFromOptions, parseParams, parseSource } from './options.js';
+import { progressRenderer } from './progress.js';
+
+interface TrainCliOptions {
+  from: string;
+  group: string;
+  features: string;
+  label: string;
+  into: string;
+  estimator: string;
+  param: string[];
+  replace?: boolean;
+  minRows?: string;
+  maxGroupRows?: string;
+}
+
+export function trainCommand(program: Command): void {
+  program
+    .command('train')
+    .description('train one model per group and write them to a models table')
+    .requiredOption('--from <table|query>', 'training rows: a table or view (schema.table) or a SELECT query')
+    .requiredOption('--group <cols>', 'group key column(s), comma-separated: one model per distinct value')
+    .requiredOption('--features <cols>', 'feature columns, comma-separated, or one numeric array column (or a 2-D array column in packed form)')
+    .requiredOption('--label <col>', 'label column (an array column in packed form)')
+    .requiredOption('--into <table>', 'the models table to write')
+    .option('--estimator <name>', 'logistic, linear or ridge', 'logistic')
+    .option('--param <name=value>', 'estimator parameter, repeatable (e.g. --param C=0.5 --param max_iter=200)', collect, [])
+    .option('--replace', 'overwrite the output table even if manymodels did not write it')
+    .option('--min-rows <n>', 'groups with fewer usable rows fail with TOO_FEW_ROWS', '1')
+    .option('--max-group-rows <n>', 'groups with more rows fail alone', '1000000')
+    .action(async (o: TrainCliOptions, cmd: Command) => {
+      const g = cmd.optsWithGlobals<GlobalOptions>();
+      const db = await openFromOptions(g);
+      const progress = progressRenderer(g.quiet === true);
+      try {
+        const r = await db.train({
+          from: parseSource(o.from),
+          group: parseNameList(o.group),
+          features: parseNameList(o.features),
+          label: parseNameList(o.label)[0],
+          into: parseQualifiedName(o.into),
+          estimator: o.estimator,
+          params: parseParams(o.param),
+          replace: o.replace === true,
+          minRows: Number(o.minRows),
+          maxGroupRows: Number(o.maxGroupRows),
+          onProgress: progress.listener,
+        });
+        progress.stop();
+        const lines = [
+          `trained ${r.groupsOk} model${r.groupsOk === 1 ? '' : 's'} into ${o.into} in ${r.seconds.toFixed(2)} s (run ${r.runId})`,
+          `  groups: ${r.groupsOk} ok, ${r.groupsFailed} failed${r.notConverged > 0 ? `, ${r.notConverged} not converged` : ''}`,
+          `  rows: ${r.rowsUsed} used, ${r.rowsSkipped} skipped (NULL feature or label)${r.nullKeyRows > 0 ? `, ${r.nullKeyRows} with a NULL group key` : ''}`,
+        ];
+        for (const f of r.failures.slice(0, 5)) lines.push(`  failed ${f.count}× ${f.example}`);
+        process.stdout.write(`${lines.join('\n')}\n`);
+      } finally {
+        progress.stop();
+        await db.close();
+      }
+    });
+}

@@ -1,0 +1,56 @@
+import type { Database } from '../db/connection.js';
+import { DatabaseError } from '../errors.js';
+import { displayName, qident } from '../sql/ident.js';
+import { readTableMeta, type TableMeta } from './catalog.js';
+import { type TableRef, tableName } from './source.js';
+
+export interface ModelsSummary {
+  table: string;
+  meta: TableMeta;
+  groups: { ok: number; failed: number };
+  rows: { used: number; skipped: number };
+  converged: { yes: number; no: number };
+  nIter: { min: number | null; mean: number | null; max: number | null };
+  /** Quantiles of train_score over ok groups: min, 25%, median, 75%, max. */
+  trainScore: { min: number | null; q25: number | null; median: number | null; q75: number | null; max: number | null; mean: number | null };
+  /** Failure reasons by code, most frequent first, with one example each. */
+  failures: { code: string; count: number; example: string }[];
+  serializedOn: { first: Date | null; last: Date | null };
+}
+
+/** Counts by status, failure reasons, convergence and the score distribution of a models table. */
+export async function describeModels(db: Database, ref: TableRef): Promise<ModelsSummary> {
+  const name = tableName(ref);
+  const meta = await readTableMeta(db.main, name);
+  if (meta === undefined) throw new DatabaseError('TABLE_NOT_FOUND', `the models table ${displayName(name)} does not exist`);
+  if (meta === null || meta.manymodels !== 'models') throw new DatabaseError('NOT_A_MODELS_TABLE', `${displayName(name)} is not a models table written by manymodels train`);
+  const t = qident(name);
+  const r = await db.main.query<Record<string, number | null | Date | number[]>>(`
+    SELECT count(*) FILTER (WHERE status = 'ok')::float8 AS ok,
+           count(*) FILTER (WHERE status = 'failed')::float8 AS failed,
+           coalesce(sum(n_rows) FILTER (WHERE status = 'ok'), 0)::float8 AS used,
+           coalesce(sum(n_skipped), 0)::float8 AS skipped,
+           count(*) FILTER (WHERE converged)::float8 AS conv_yes,
+           count(*) FILTER (WHERE NOT converged)::float8 AS conv_no,
+           min(n_iter)::float8 AS it_min, avg(n_iter)::float8 AS it_mean, max(n_iter)::float8 AS it_max,
+           percentile_cont(ARRAY[0, 0.25, 0.5, 0.75, 1]) WITHIN GROUP (ORDER BY train_score) AS q,
+           avg(train_score)::float8 AS s_mean,
+           min(serialized_on) AS first, max(serialized_on) AS last
+    FROM ${t}`);
+  const row = r.rows[0];
+  const q = (row.q as number[] | null) ?? [null, null, null, null, null];
+  const f = await db.main.query<{ code: string; count: number; example: string }>(`
+    SELECT split_part(error, ':', 1) AS code, count(*)::float8 AS count, min(error) AS example
+    FROM ${t} WHERE status = 'failed' GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT 20`);
+  return {
+    table: displayName(name),
+    meta,
+    groups: { ok: row.ok as number, failed: row.failed as number },
+    rows: { used: row.used as number, skipped: row.skipped as number },
+    converged: { yes: row.conv_yes as number, no: row.conv_no as number },
+    nIter: { min: row.it_min as number | null, mean: row.it_mean as number | null, max: row.it_max as number | null },
+    trainScore: { min: q[0], q25: q[1], median: q[2], q75: q[3], max: q[4], mean: row.s_mean as number | null },
+    failures: f.rows,
+    serializedOn: { first: row.first as Date | null, last: row.last as Date | null },
+  };
+}

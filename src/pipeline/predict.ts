@@ -1,0 +1,262 @@
+import { randomUUID } from 'node:crypto';
+import { BinaryCopyDecoder, readFloat8Array, readText, type RowFields } from '../copy/binary-decoder.js';
+import { BinaryCopyEncoder } from '../copy/binary-encoder.js';
+import type { Database } from '../db/connection.js';
+import { DatabaseError, ManyModelsError, UsageError } from '../errors.js';
+import { LogisticRegression } from '../estimators/logistic-regression.js';
+import type { Estimator } from '../estimators/registry.js';
+import { decodeModel } from '../model-io/document.js';
+import { displayName, ident, qident } from '../sql/ident.js';
+import { CATALOG_SCHEMA, ensureCatalog, readTableMeta, recordRunStart, type TableMeta } from './catalog.js';
+import { abandon, checkTarget, stagingFor, type Staging, swapIn } from './output-table.js';
+import { type ProgressListener, ProgressTracker } from './progress.js';
+import { column, resolveSource, type SourceRef, type TableRef, tableName } from './source.js';
+import { estimateRows } from './train.js';
+
+export interface PredictOptions {
+  /** A models table written by train. */
+  models: TableRef;
+  /** Rows to score: they need the group key column(s) and the features. */
+  from: SourceRef;
+  /** The predictions table to write: the source rows plus probability and prediction. */
+  into: TableRef;
+  /** Feature column(s) of the source; default: those the models were trained on. */
+  features?: string | readonly string[];
+  /** Group key column(s); default: the models table's. */
+  group?: string | readonly string[];
+  /**
+   * 'sql' scores in the database with the installed SQL functions (linear models), 'ts' streams
+   * the rows through the TypeScript estimators, 'auto' (default) picks 'sql'.
+   */
+  engine?: 'auto' | 'sql' | 'ts';
+  replace?: boolean;
+  onProgress?: ProgressListener;
+}
+
+export interface PredictResult {
+  runId: string;
+  table: readonly string[];
+  engine: 'sql' | 'ts';
+  rows: number;
+  /** Rows whose group has no usable model (no row in the models table, or a failed one): NULL predictions. */
+  rowsWithoutModel: number;
+  seconds: number;
+}
+
+const OUTPUT = ['probability', 'prediction', 'probabilities'] as const;
+
+interface PredictPlan {
+  group: string[];
+  featuresExpr: string;
+  featureNames: string[];
+  labelKind: 'number' | 'text';
+  classifier: boolean;
+  multiclass: boolean;
+  meta: TableMeta;
+  src: Awaited<ReturnType<typeof resolveSource>>;
+  modelsName: readonly string[];
+}
+
+async function plan(db: Database, opts: PredictOptions): Promise<PredictPlan> {
+  const modelsName = tableName(opts.models);
+  const meta = await readTableMeta(db.main, modelsName);
+  if (meta === undefined) throw new DatabaseError('TABLE_NOT_FOUND', `the models table ${displayName(modelsName)} does not exist`, 'train models first: manymodels train ... --into T');
+  if (meta === null || meta.manymodels !== 'models') {
+    throw new DatabaseError('NOT_A_MODELS_TABLE', `${displayName(modelsName)} is not a models table written by manymodels train`, 'pass the table that manymodels train wrote (--into of train)');
+  }
+  const group = opts.group === undefined ? meta.group : typeof opts.group === 'string' ? [opts.group] : [...opts.group];
+  const src = await resolveSource(db.main, opts.from, 'scoring source');
+  for (const g of group) column(src, g, 'group key');
+  const clash = src.fields.find((f) => (OUTPUT as readonly string[]).includes(f.name));
+  if (clash !== undefined) throw new UsageError(`the scoring source has a column named ${ident(clash.name)}, which predict adds`, 'rename or leave it out in a query');
+  let featureNames: string[];
+  let featuresExpr: string;
+  const given = opts.features === undefined ? undefined : typeof opts.features === 'string' ? [opts.features] : [...opts.features];
+  if (given === undefined && meta.features.kind === 'array') {
+    featureNames = [meta.features.name];
+  } else {
+    featureNames = given ?? (meta.features.kind === 'columns' ? meta.features.names : []);
+  }
+  const cols = featureNames.map((f) => column(src, f, 'feature'));
+  if (cols.length === 1 && cols[0].kind === 'number[]') {
+    featuresExpr = `s.${ident(cols[0].name)}::float8[]`;
+  } else {
+    for (const c of cols) {
+      if (c.kind !== 'number' && c.kind !== 'boolean') {
+        throw new DatabaseError('FEATURES_NOT_NUMERIC', `feature column ${ident(c.name)} is not numeric`, 'features must be numeric or boolean columns, or a single numeric array column');
+      }
+    }
+    featuresExpr = `ARRAY[${cols.map((c) => `s.${ident(c.name)}${c.kind === 'boolean' ? '::int' : ''}::float8`).join(', ')}]::float8[]`;
+  }
+  const m = qident(modelsName);
+  const info = await db.main.query<{ classes: number | null; nf: number[] | null; n: number }>(
+    `SELECT max(jsonb_array_length(model->'state'->'classes')) AS classes,
+            array_agg(DISTINCT (model->'state'->>'nFeatures')::int) AS nf, count(*)::int AS n
+     FROM ${m} WHERE status = 'ok'`,
+  );
+  const row = info.rows[0];
+  const classifier = meta.estimator === 'LogisticRegression';
+  // features at predict time must match what the models were trained on
+  if (cols.length > 1 || (cols.length === 1 && cols[0].kind !== 'number[]')) {
+    const bad = (row.nf ?? []).filter((k) => k !== null && k !== cols.length);
+    if (bad.length > 0) {
+      throw new DatabaseError(
+        'FEATURE_COUNT_MISMATCH',
+        `the models were trained on ${bad[0]} features, but ${cols.length} feature column${cols.length === 1 ? ' was' : 's were'} given (${featureNames.join(', ')})`,
+        'give the same feature columns, in the same order, as at training time',
+      );
+    }
+  }
+  return {
+    group,
+    featuresExpr,
+    featureNames,
+    labelKind: meta.labelKind ?? 'number',
+    classifier,
+    multiclass: classifier && (row.classes ?? 2) > 2,
+    meta,
+    src,
+    modelsName,
+  };
+}
+
+/** Scores the source rows with their group's model and swaps the predictions table in. */
+export async function predict(db: Database, opts: PredictOptions, version: string): Promise<PredictResult> {
+  const t0 = performance.now();
+  const p = await plan(db, opts);
+  const engine = opts.engine === 'ts' ? 'ts' : 'sql';
+  if (opts.engine !== undefined && !['auto', 'sql', 'ts'].includes(opts.engine)) throw new UsageError(`unknown engine '${opts.engine}'`, "use 'auto', 'sql' or 'ts'");
+  const target = tableName(opts.into);
+  await checkTarget(db.main, target, opts.replace === true, 'predictions');
+  await ensureCatalog(db.main, version);
+  const runId = randomUUID();
+  let staging: Staging | null = null;
+  let recorded = false;
+  try {
+    await recordRunStart(db.main, {
+      runId,
+      kind: 'predict',
+      source: p.src.display,
+      outputTable: target,
+      modelsTable: p.modelsName,
+      groupKey: p.group,
+      features: p.featureNames,
+      version,
+    });
+    recorded = true;
+    staging = stagingFor(target, runId);
+    const predType = p.classifier && p.labelKind === 'text' ? 'text' : 'float8';
+    const on = p.group.map((g) => `m.${ident(g)} = s.${ident(g)}`).join(' AND ');
+    const models = `(SELECT * FROM ${qident(p.modelsName)} WHERE status = 'ok') AS m`;
+    const extra = [`NULL::float8 AS ${ident('probability')}`, `NULL::${predType} AS ${ident('prediction')}`];
+    if (p.multiclass) extra.push(`NULL::float8[] AS ${ident('probabilities')}`);
+    const progress = new ProgressTracker('predict', await estimateRows(db, opts.from), opts.onProgress);
+    const S = ident(CATALOG_SCHEMA);
+    if (engine === 'sql') {
+      const predExpr = p.classifier && p.labelKind === 'text' ? `${S}.predict_label(m.model, f.x)` : `${S}.predict_value(m.model, f.x)`;
+      const cols = [`${S}.predict_proba(m.model, f.x) AS ${ident('probability')}`, `${predExpr} AS ${ident('prediction')}`];
+      if (p.multiclass) cols[0] = `CASE WHEN jsonb_array_length(m.model->'state'->'classes') = 2 THEN ${S}.predict_proba(m.model, f.x) ELSE (SELECT max(v) FROM unnest(${S}.predict_proba_all(m.model, f.x)) AS u(v)) END AS ${ident('probability')}`;
+      if (p.multiclass) cols.push(`${S}.predict_proba_all(m.model, f.x) AS ${ident('probabilities')}`);
+      if (!p.classifier) cols[0] = `NULL::float8 AS ${ident('probability')}`;
+      await db.main.exec(
+        `CREATE TABLE ${qident(staging.staging)} AS SELECT s.*, ${cols.join(', ')} FROM ${p.src.fromSql} LEFT JOIN ${models} ON ${on} CROSS JOIN LATERAL (SELECT ${p.featuresExpr} AS x) AS f`,
+      );
+    } else {
+      await db.main.exec(`CREATE TABLE ${qident(staging.staging)} AS SELECT s.*, ${extra.join(', ')} FROM ${p.src.fromSql} WITH NO DATA`);
+      await streamScores(db, p, staging, progress);
+    }
+    const counts = await db.main.query<{ n: number; missing: number }>(
+      `SELECT count(*)::int AS n, count(*) FILTER (WHERE ${ident('prediction')} IS NULL)::int AS missing FROM ${qident(staging.staging)}`,
+    );
+    const { n, missing } = counts.rows[0];
+    progress.rowsDone = n;
+    progress.finish();
+    const meta: TableMeta = { manymodels: 'predictions', version: 1, runId, group: p.group, features: p.meta.features, label: p.meta.label, labelKind: p.labelKind, estimator: p.meta.estimator };
+    await swapIn(db.main, staging, meta, runId, { status: 'succeeded', rowsUsed: n - missing, rowsSkipped: missing });
+    return { runId, table: target, engine, rows: n, rowsWithoutModel: missing, seconds: (performance.now() - t0) / 1000 };
+  } catch (e) {
+    await abandon(db.main, staging, recorded ? runId : null, e);
+    throw e;
+  }
+}
+
+/**
+ * The TypeScript engine: streams source rows ordered by group, with the group's model document
+ * on the first row of each group only, scores them with the core's estimators, and streams the
+ * results back with COPY.
+ */
+async function streamScores(db: Database, p: PredictPlan, staging: Staging, progress: ProgressTracker): Promise<void> {
+  const nSrc = p.src.fields.length;
+  const keys = p.group.map((g) => `s.${ident(g)}`).join(', ');
+  const on = p.group.map((g) => `m.${ident(g)} = s.${ident(g)}`).join(' AND ');
+  const select = `SELECT s.*, ${p.featuresExpr} AS mm_x, row_number() OVER w = 1 AS mm_first,
+    CASE WHEN row_number() OVER w = 1 THEN m.model::text END AS mm_model
+    FROM ${p.src.fromSql} LEFT JOIN (SELECT * FROM ${qident(p.modelsName)} WHERE status = 'ok') AS m ON ${on}
+    WINDOW w AS (PARTITION BY ${keys}) ORDER BY ${keys}`;
+  const decoder = new BinaryCopyDecoder(nSrc + 3);
+  const encoder = new BinaryCopyEncoder();
+  const outFields = nSrc + (p.multiclass ? 3 : 2);
+  let model: Estimator | null = null;
+  let modelError: ManyModelsError | null = null;
+  const x = new Float64Array(1024);
+  const onRow = (row: RowFields): void => {
+    if (row.buf[row.start[nSrc + 1]] === 1) {
+      model = null;
+      modelError = null;
+      if (row.len[nSrc + 2] >= 0) {
+        try {
+          model = decodeModel(readText(row, nSrc + 2));
+        } catch (e) {
+          modelError = e as ManyModelsError;
+        }
+      }
+    }
+    if (modelError !== null) throw modelError;
+    encoder.beginRow(outFields);
+    for (let f = 0; f < nSrc; f++) encoder.raw(row.buf, row.start[f], row.len[f]);
+    let prob: number | null = null;
+    let pred: number | string | null = null;
+    let all: Float64Array | null = null;
+    const m = model as Estimator | null;
+    if (m !== null && row.len[nSrc] >= 0) {
+      const r = readFloat8Array(row, nSrc, x, 0);
+      if (r.nulls === 0 && r.count === m.nFeaturesIn_ && x.subarray(0, r.count).every(Number.isFinite)) {
+        const mat = { data: x.subarray(0, r.count), rows: 1, cols: r.count };
+        if (m instanceof LogisticRegression) {
+          const pr = m.predictProbaFlat(mat);
+          all = pr;
+          prob = pr.length === 2 ? pr[1] : Math.max(...pr);
+          pred = m.predictFlat(mat)[0];
+        } else {
+          pred = m.predictFlat(mat)[0];
+        }
+      }
+    }
+    encoder.float8(prob);
+    if (typeof pred === 'string' || (p.classifier && p.labelKind === 'text')) encoder.text(pred === null ? null : String(pred));
+    else encoder.float8(pred);
+    if (p.multiclass) {
+      if (all === null) encoder.null();
+      else encoder.float8Array(all);
+    }
+  };
+  const reader = await db.openStream();
+  const writer = db.concurrentStreams ? await db.openStream() : null;
+  try {
+    async function* body(): AsyncIterable<Uint8Array> {
+      for await (const chunk of reader.copyOut(`(${select})`, 'binary')) {
+        const before = decoder.rows;
+        decoder.feed(chunk, onRow);
+        progress.add(0, decoder.rows - before);
+        if (encoder.size >= 1 << 20) yield encoder.take();
+      }
+      decoder.finish();
+      if (encoder.size > 0) yield encoder.take();
+    }
+    const cols = [...p.src.fields.map((f) => f.name), ...OUTPUT.slice(0, p.multiclass ? 3 : 2)];
+    await (writer ?? db.main).copyIn(`${qident(staging.staging)} (${cols.map(ident).join(', ')})`, 'binary', body());
+  } finally {
+    if (reader !== db.main) await reader.close();
+    if (writer !== null) await writer.close();
+  }
+}

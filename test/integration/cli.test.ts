@@ -1,0 +1,89 @@
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, describe, it } from 'node:test';
+import { freshDatabaseUrl } from '../helpers/backends.js';
+
+const CLI = new URL('../../dist/cli/main.js', import.meta.url).pathname;
+const work = mkdtempSync(join(tmpdir(), 'manymodels-cli-'));
+after(() => rmSync(work, { recursive: true, force: true }));
+
+function run(args: string[], cwd = work): { code: number; out: string; err: string } {
+  const r = spawnSync(process.execPath, [CLI, ...args], { cwd, encoding: 'utf8', timeout: 120_000 });
+  return { code: r.status ?? -1, out: r.stdout, err: r.stderr };
+}
+
+describe('the manymodels command', () => {
+  it('runs the demo on the embedded database in ./.manymodels/db', () => {
+    const r = run(['demo']);
+    assert.equal(r.code, 0, r.err);
+    assert.match(r.out, /embedded PGlite in .*\.manymodels\/db/);
+    assert.match(r.out, /offer_predictions: .*18 rows/);
+    assert.match(r.out, /the best offer per user[\s\S]*\{9,9\}/);
+    assert.match(r.out, /0\.02212/); // user 1, offer {1,1}
+  });
+
+  it('sees the same embedded data from separate commands', () => {
+    const r = run(['sql', 'SELECT count(*) AS n FROM offer_predictions', '--format', 'csv']);
+    assert.equal(r.code, 0, r.err);
+    assert.equal(r.out.trim(), 'n\n18');
+    const m = run(['models', 'trained_model_by_user']);
+    assert.equal(m.code, 0, m.err);
+    assert.match(m.out, /groups: +2 ok, 0 failed/);
+    assert.match(m.out, /LogisticRegression per userid/);
+  });
+
+  it('imports a CSV, trains, predicts and summarises, against a PostgreSQL server', async () => {
+    const url = await freshDatabaseUrl();
+    const csv = join(work, 'offers.csv');
+    const lines = ['offerid,userid,asktimes,askbackoffdays,bought_offer'];
+    let id = 0;
+    for (let u = 1; u <= 30; u++) for (let i = 0; i < 8; i++) lines.push(`${++id},${u},${1 + ((u * 7 + i * 3) % 10)},${1 + ((u + i * 5) % 14)},${u === 3 ? 1 : (u + i) % 3 === 0 ? 1 : 0}`);
+    writeFileSync(csv, `${lines.join('\n')}\n`);
+    let r = run(['--db', url, 'import', csv, '--into', 'offer']);
+    assert.equal(r.code, 0, r.err);
+    assert.match(r.out, /imported 240 rows into offer .*userid integer/);
+    r = run(['--db', url, '--quiet', 'train', '--from', 'offer', '--group', 'userid', '--features', 'asktimes,askbackoffdays', '--label', 'bought_offer', '--into', 'public.models', '--param', 'C=0.5', '--param', 'max_iter=50']);
+    assert.equal(r.code, 0, r.err);
+    assert.match(r.out, /29 ok, 1 failed/);
+    assert.match(r.out, /failed 1× SINGLE_CLASS/);
+    r = run(['--db', url, 'sql', "SELECT model->'params'->>'C' AS c, model->'params'->>'maxIter' AS m FROM models WHERE status = 'ok' LIMIT 1", '--format', 'json']);
+    assert.deepEqual(JSON.parse(r.out), [{ c: '0.5', m: '50' }]);
+    r = run(['--db', url, 'predict', '--models', 'models', '--from', 'SELECT userid, asktimes, askbackoffdays FROM offer', '--into', 'scores']);
+    assert.equal(r.code, 0, r.err);
+    assert.match(r.out, /scored 240 rows into scores .*sql engine/);
+    assert.match(r.out, /8 rows had no usable model/);
+    r = run(['--db', url, 'models', 'models']);
+    assert.match(r.out, /failures:\n +1 × SINGLE_CLASS/);
+    r = run(['--db', url, 'sql', 'SELECT count(*) AS n FROM scores WHERE probability IS NOT NULL']);
+    assert.match(r.out, /232/);
+    assert.ok(!r.out.includes('postgres:postgres@'), 'no password in output');
+  });
+
+  it('has --help on every command', () => {
+    for (const cmd of ['demo', 'train', 'predict', 'import', 'sql', 'models']) {
+      const r = run([cmd, '--help']);
+      assert.equal(r.code, 0);
+      assert.match(r.out, new RegExp(`Usage: manymodels ${cmd}`));
+    }
+    const top = run(['--help']);
+    assert.match(top.out, /train .*one model per group/);
+  });
+
+  it('exits non-zero with a clear message on bad input', () => {
+    let r = run(['train', '--from', 'nosuch', '--group', 'g', '--features', 'x', '--label', 'y', '--into', 'm']);
+    assert.equal(r.code, 1);
+    assert.match(r.err, /error \[TABLE_NOT_FOUND\]: the training source nosuch does not exist/);
+    r = run(['train', '--from', 'offer', '--group', 'userid', '--features', 'asktimes', '--label', 'bought_offer', '--into', 'm', '--estimator', 'svm']);
+    assert.equal(r.code, 2);
+    assert.match(r.err, /unknown estimator 'svm'[\s\S]*logistic/);
+    r = run(['train', '--from', 'offer', '--group', 'userid', '--features', 'nope', '--label', 'bought_offer', '--into', 'm']);
+    assert.equal(r.code, 1);
+    assert.match(r.err, /COLUMN_NOT_FOUND.*feature column "nope" does not exist in offer/);
+    r = run(['train', '--from', 'offer']);
+    assert.equal(r.code, 2);
+    assert.match(r.err, /required option/);
+  });
+});

@@ -1,0 +1,311 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { DatabaseError, type ManyModels, ManyModelsError, LogisticRegression, decodeModel } from 'manymodels';
+import { backends } from '../helpers/backends.js';
+
+/** Deterministic offer-like data: `users` users with 6–12 rows each; user 5 has one class only. */
+function offerRows(users: number): string {
+  const rows: string[] = [];
+  let s = 12345;
+  const r = () => {
+    s = (s * 1103515245 + 12345) % 2147483648;
+    return s / 2147483648;
+  };
+  let id = 0;
+  for (let u = 1; u <= users; u++) {
+    const n = 6 + (u % 7);
+    for (let i = 0; i < n; i++) {
+      const a = 1 + Math.floor(r() * 10);
+      const b = 1 + Math.floor(r() * 14);
+      const p = 1 / (1 + Math.exp(-(0.4 * a - 0.2 * b + (u % 3) - 1)));
+      let y = r() < p ? 1 : 0;
+      if (i === 0) y = 0;
+      if (i === 1) y = 1;
+      if (u === 5) y = 0;
+      rows.push(`(${++id}, ${u}, ${a}, ${b}, ${y})`);
+    }
+  }
+  return rows.join(',\n');
+}
+
+const SETUP = `
+CREATE TABLE offer (offerid int, userid int, asktimes int, askbackoffdays int, bought_offer int);
+INSERT INTO offer VALUES ${offerRows(40)};
+`;
+
+type Row = Record<string, any>;
+
+async function modelsOf(db: ManyModels, table: string, order = 'userid'): Promise<Row[]> {
+  return (await db.sql(`SELECT * FROM ${table} ORDER BY ${order}`)).rows;
+}
+
+const results = new Map<string, Row[]>();
+
+for (const backend of backends) {
+  describe(`train and predict on ${backend.name}`, () => {
+    let db: ManyModels;
+    before(async () => {
+      db = await backend.open();
+      await db.exec(SETUP);
+    });
+    after(async () => {
+      await db?.close();
+    });
+
+    it('long form with feature columns: one row per group, a failed group among good ones', async () => {
+      const r = await db.train({ from: 'offer', group: 'userid', features: ['asktimes', 'askbackoffdays'], label: 'bought_offer', into: 'models_long' });
+      assert.equal(r.groupsOk, 39);
+      assert.equal(r.groupsFailed, 1);
+      assert.equal(r.failures[0].code, 'SINGLE_CLASS');
+      const rows = await modelsOf(db, 'models_long');
+      assert.equal(rows.length, 40);
+      const failed = rows.filter((x) => x.status === 'failed');
+      assert.deepEqual(failed.map((x) => x.userid), [5]);
+      assert.match(failed[0].error, /^SINGLE_CLASS: This solver needs samples of at least 2 classes/);
+      assert.equal(failed[0].model, null);
+      const ok = rows.find((x) => x.userid === 1)!;
+      assert.equal(ok.status, 'ok');
+      assert.equal(ok.converged, true);
+      assert.ok(ok.n_iter > 0);
+      assert.equal(ok.n_rows, 7);
+      assert.equal(ok.n_skipped, 0);
+      assert.ok(ok.train_score > 0 && ok.train_score <= 1);
+      assert.ok(ok.serialized_on instanceof Date);
+      assert.equal(ok.run_id, r.runId);
+      // the stored model is the one the core fits on the same rows
+      const data = (await db.sql<{ asktimes: number; askbackoffdays: number; bought_offer: number }>('SELECT asktimes, askbackoffdays, bought_offer FROM offer WHERE userid = 1 ORDER BY offerid')).rows;
+      const direct = new LogisticRegression().fit(data.map((d) => [d.asktimes, d.askbackoffdays]), data.map((d) => d.bought_offer));
+      const stored = decodeModel(ok.model) as LogisticRegression;
+      assert.deepEqual(stored.coef_, direct.coef_);
+      assert.deepEqual(stored.intercept_, direct.intercept_);
+      results.set(backend.name, rows);
+    });
+
+    it('long form with an array feature column and packed form give the same models', async () => {
+      await db.exec(`
+        CREATE TABLE offers_vec AS SELECT offerid, userid, ARRAY[asktimes, askbackoffdays] AS features, bought_offer FROM offer;
+        CREATE TABLE packed AS SELECT userid, array_agg(ARRAY[asktimes, askbackoffdays] ORDER BY offerid) AS features, array_agg(bought_offer ORDER BY offerid) AS results FROM offer GROUP BY userid;
+      `);
+      await db.train({ from: 'offers_vec', group: 'userid', features: 'features', label: 'bought_offer', into: 'models_vec' });
+      const p = await db.train({ from: 'packed', group: 'userid', features: 'features', label: 'results', into: 'models_packed' });
+      assert.equal(p.groupsOk, 39);
+      const a = await modelsOf(db, 'models_long');
+      const b = await modelsOf(db, 'models_vec');
+      const c = await modelsOf(db, 'models_packed');
+      for (let i = 0; i < a.length; i++) {
+        assert.deepEqual(b[i].model?.state?.coef, a[i].model?.state?.coef);
+        assert.deepEqual(c[i].model?.state?.coef, a[i].model?.state?.coef);
+        assert.equal(c[i].status, a[i].status);
+      }
+    });
+
+    it('multi-column and text group keys keep their names and types', async () => {
+      await db.exec(`
+        CREATE TABLE visits AS SELECT 'store ' || (userid % 3) AS store, (DATE '2024-01-01' + (userid % 2)) AS day, asktimes, askbackoffdays, bought_offer FROM offer;
+      `);
+      const r = await db.train({ from: 'visits', group: ['store', 'day'], features: ['asktimes', 'askbackoffdays'], label: 'bought_offer', into: 'models_multi' });
+      assert.equal(r.groupsOk + r.groupsFailed, 6);
+      const types = (await db.sql<{ column_name: string; data_type: string }>(
+        `SELECT column_name, data_type FROM information_schema.columns WHERE table_name = 'models_multi' ORDER BY ordinal_position`,
+      )).rows;
+      assert.deepEqual(types.slice(0, 2), [
+        { column_name: 'store', data_type: 'text' },
+        { column_name: 'day', data_type: 'date' },
+      ]);
+      assert.deepEqual(types.slice(2).map((t) => t.column_name), ['model', 'status', 'error', 'n_rows', 'n_skipped', 'n_iter', 'converged', 'train_score', 'serialized_on', 'run_id']);
+      const keys = (await db.sql<{ store: string; n: number }>(`SELECT store, sum(n_rows)::int AS n FROM models_multi GROUP BY store ORDER BY store`)).rows;
+      const expect = (await db.sql<{ store: string; n: number }>(`SELECT store, count(*)::int AS n FROM visits GROUP BY store ORDER BY store`)).rows;
+      assert.deepEqual(keys, expect);
+    });
+
+    it('NULL features and labels are skipped and counted per group; NULL keys per run', async () => {
+      await db.exec(`
+        CREATE TABLE holes AS SELECT * FROM offer WHERE userid <= 3;
+        UPDATE holes SET asktimes = NULL WHERE offerid = 1;
+        UPDATE holes SET bought_offer = NULL WHERE offerid = 3;
+        INSERT INTO holes VALUES (1000, NULL, 1, 1, 1), (1001, NULL, 2, 2, 0);
+      `);
+      const r = await db.train({ from: 'holes', group: 'userid', features: ['asktimes', 'askbackoffdays'], label: 'bought_offer', into: 'models_holes' });
+      assert.equal(r.nullKeyRows, 2);
+      assert.equal(r.rowsSkipped, 2);
+      const u1 = (await db.sql<Row>('SELECT n_rows, n_skipped FROM models_holes WHERE userid = 1')).rows[0];
+      assert.deepEqual(u1, { n_rows: 5, n_skipped: 2 });
+      const run = (await db.sql<Row>('SELECT null_key_rows, rows_skipped, groups_ok FROM manymodels.runs WHERE run_id = $1', [r.runId])).rows[0];
+      assert.equal(Number(run.null_key_rows), 2);
+      assert.equal(Number(run.rows_skipped), 2);
+    });
+
+    it('non-finite values and unequal arrays fail their group alone', async () => {
+      await db.exec(`
+        CREATE TABLE bad (g int, x float8[], y int);
+        INSERT INTO bad VALUES (1, '{1,2}', 0), (1, '{2,1}', 1), (1, '{3,3}', 1),
+                               (2, '{1,2}', 0), (2, '{NaN,1}', 1),
+                               (3, '{1,2}', 0), (3, '{1,2,3}', 1),
+                               (4, '{1,1}', 0);
+      `);
+      const r = await db.train({ from: 'bad', group: 'g', features: 'x', label: 'y', into: 'models_bad' });
+      assert.equal(r.groupsOk, 1);
+      const rows = (await db.sql<Row>('SELECT g, status, error FROM models_bad ORDER BY g')).rows;
+      assert.equal(rows[0].status, 'ok');
+      assert.match(rows[1].error, /^NON_FINITE_INPUT: .*NaN/);
+      assert.match(rows[2].error, /^INVALID_GROUP: feature arrays of unequal lengths within the group \(2 and 3\)/);
+      assert.match(rows[3].error, /^SINGLE_CLASS/);
+    });
+
+    it('a run that fails mid-stream leaves the previous table exactly as it was, with no staging left', async () => {
+      const before = await modelsOf(db, 'models_long');
+      const runs = Number((await db.sql<Row>('SELECT count(*) AS n FROM manymodels.runs')).rows[0].n);
+      await assert.rejects(
+        db.train({
+          from: { query: 'SELECT userid, asktimes, askbackoffdays, bought_offer / (40 - userid) * 0 + bought_offer AS bought_offer FROM offer' },
+          group: 'userid',
+          features: ['asktimes', 'askbackoffdays'],
+          label: 'bought_offer',
+          into: 'models_long',
+        }),
+        (e: DatabaseError) => e.code === 'DATABASE_ERROR' && e.sqlState === '22012' && /division by zero/.test(e.message),
+      );
+      assert.deepEqual(await modelsOf(db, 'models_long'), before);
+      const staging = (await db.sql<Row>(`SELECT count(*)::int AS n FROM pg_class WHERE relname LIKE 'mm_stage_%'`)).rows[0].n;
+      assert.equal(staging, 0);
+      const last = (await db.sql<Row>('SELECT status, error FROM manymodels.runs ORDER BY started_at DESC LIMIT 1')).rows[0];
+      assert.equal(last.status, 'failed');
+      assert.match(last.error, /division by zero/);
+      assert.equal(Number((await db.sql<Row>('SELECT count(*) AS n FROM manymodels.runs')).rows[0].n), runs + 1);
+    });
+
+    it('a run that fails at the swap (a view depends on the table) leaves the previous table intact', async () => {
+      await db.exec('CREATE VIEW models_long_view AS SELECT userid FROM models_long');
+      const before = await modelsOf(db, 'models_long');
+      await assert.rejects(
+        db.train({ from: 'offer', group: 'userid', features: ['asktimes'], label: 'bought_offer', into: 'models_long' }),
+        (e: ManyModelsError) => e.code === 'DEPENDENT_OBJECTS',
+      );
+      assert.deepEqual(await modelsOf(db, 'models_long'), before);
+      assert.equal((await db.sql<Row>(`SELECT count(*)::int AS n FROM pg_class WHERE relname LIKE 'mm_stage_%'`)).rows[0].n, 0);
+      await db.exec('DROP VIEW models_long_view');
+    });
+
+    it('identifiers with quotes, spaces, capitals and a schema', async () => {
+      await db.exec(`
+        CREATE SCHEMA "My ""Schema""";
+        CREATE TABLE "My ""Schema""".".Odd Table;" ("User Id" int, "Ask ""Times""" int, "back.off" int, "Bought?" int);
+        INSERT INTO "My ""Schema""".".Odd Table;" SELECT userid, asktimes, askbackoffdays, bought_offer FROM offer;
+      `);
+      const r = await db.train({
+        from: ['My "Schema"', '.Odd Table;'],
+        group: 'User Id',
+        features: ['Ask "Times"', 'back.off'],
+        label: 'Bought?',
+        into: ['My "Schema"', 'Models "Out"'],
+      });
+      assert.equal(r.groupsOk, 39);
+      const p = await db.predict({ models: ['My "Schema"', 'Models "Out"'], from: ['My "Schema"', '.Odd Table;'], into: ['My "Schema"', 'Scores. "x"'] });
+      assert.equal(p.rows, (await db.sql<Row>('SELECT count(*)::int AS n FROM offer')).rows[0].n);
+      const same = (await db.sql<Row>(`
+        SELECT count(*)::int AS n FROM "My ""Schema"""."Models ""Out""" a JOIN models_long b ON a."User Id" = b.userid
+        WHERE a.model IS NOT DISTINCT FROM b.model`)).rows[0].n;
+      assert.equal(same, 40);
+    });
+
+    it('the SQL scorer and the TypeScript scorer agree to 1e-12 and count rows without a model', async () => {
+      await db.exec(`
+        CREATE TABLE tests AS SELECT u AS userid, ARRAY[k, k + 1] AS features FROM generate_series(1, 41) u, generate_series(1, 9) k;
+      `);
+      const a = await db.predict({ models: 'models_vec', from: 'tests', into: 'scores_sql', engine: 'sql' });
+      const b = await db.predict({ models: 'models_vec', from: 'tests', into: 'scores_ts', engine: 'ts' });
+      assert.equal(a.rows, 41 * 9);
+      assert.equal(b.rows, 41 * 9);
+      // user 5 failed, user 41 has no model
+      assert.equal(a.rowsWithoutModel, 18);
+      assert.equal(b.rowsWithoutModel, 18);
+      const diff = (await db.sql<Row>(`
+        SELECT max(abs(a.probability - b.probability)) AS d, count(*) FILTER (WHERE a.prediction IS DISTINCT FROM b.prediction)::int AS preds,
+               count(*)::int AS n
+        FROM scores_sql a JOIN scores_ts b ON a.userid = b.userid AND a.features = b.features`)).rows[0];
+      assert.equal(diff.n, 41 * 9);
+      assert.ok(diff.d <= 1e-12, `max difference ${diff.d}`);
+      assert.equal(diff.preds, 0);
+      // and both agree with the core scoring the same rows
+      const m = decodeModel((await db.sql<Row>('SELECT model FROM models_vec WHERE userid = 7')).rows[0].model) as LogisticRegression;
+      const rows = (await db.sql<Row>('SELECT features, probability FROM scores_sql WHERE userid = 7 ORDER BY features[1]')).rows;
+      for (const row of rows) assert.ok(Math.abs(m.predictProba([row.features])[0][1] - row.probability) <= 1e-12);
+    });
+
+    it('scores in the user’s own query with the installed SQL functions', async () => {
+      const r = (await db.sql<Row>(`
+        SELECT manymodels.predict_proba(m.model, ARRAY[3, 4]::float8[]) AS p, manymodels.predict_label(m.model, ARRAY[3, 4]::float8[]) AS label,
+               manymodels.predict_proba_all(m.model, ARRAY[3, 4]::float8[]) AS probs, manymodels.predict_proba(m.model, ARRAY[3]::float8[]) AS wrong
+        FROM models_vec m WHERE userid = 2`)).rows[0];
+      const m = decodeModel((await db.sql<Row>('SELECT model FROM models_vec WHERE userid = 2')).rows[0].model) as LogisticRegression;
+      const p = m.predictProba([[3, 4]])[0];
+      assert.ok(Math.abs(r.p - p[1]) <= 1e-12);
+      assert.equal(r.label, String(m.predict([[3, 4]])[0]));
+      assert.ok(Math.abs(r.probs[0] - p[0]) <= 1e-12);
+      assert.equal(r.wrong, null);
+    });
+
+    it('multiclass with text labels, and regressors, score the same in SQL and TypeScript', async () => {
+      await db.exec(`
+        CREATE TABLE fruit AS SELECT (g % 3) AS shop, x1, x2,
+          CASE WHEN x1 + x2 < 6 THEN 'apple' WHEN x1 > x2 THEN 'pear' ELSE 'plum' END AS kind,
+          (2 * x1 - x2 + (g % 5) * 0.1)::float8 AS price
+        FROM generate_series(1, 300) g, LATERAL (SELECT (g * 7) % 10 AS x1, (g * 3) % 9 AS x2) v;
+      `);
+      const c = await db.train({ from: 'fruit', group: 'shop', features: ['x1', 'x2'], label: 'kind', into: 'fruit_models' });
+      assert.equal(c.groupsOk, 3);
+      const a = await db.predict({ models: 'fruit_models', from: 'fruit', into: 'fruit_sql', engine: 'sql' });
+      const b = await db.predict({ models: 'fruit_models', from: 'fruit', into: 'fruit_ts', engine: 'ts' });
+      assert.equal(a.rowsWithoutModel, 0);
+      assert.equal(b.rows, 300);
+      const cmp = (await db.sql<Row>(`
+        SELECT count(*)::int AS n, count(*) FILTER (WHERE a.prediction = b.prediction)::int AS same,
+               max(abs(a.probability - b.probability)) AS dp,
+               max((SELECT max(abs(x - y)) FROM unnest(a.probabilities, b.probabilities) AS u(x, y))) AS dall,
+               count(*) FILTER (WHERE a.prediction = a.kind)::int AS correct
+        FROM (SELECT row_number() OVER (ORDER BY shop, x1, x2, kind, price) AS i, * FROM fruit_sql) a
+        JOIN (SELECT row_number() OVER (ORDER BY shop, x1, x2, kind, price) AS i, * FROM fruit_ts) b USING (i)`)).rows[0];
+      assert.equal(cmp.n, 300);
+      assert.equal(cmp.same, 300);
+      assert.ok(cmp.dp <= 1e-12 && cmp.dall <= 1e-12, `differences ${cmp.dp} ${cmp.dall}`);
+      assert.ok(cmp.correct > 200);
+      for (const est of ['linear', 'ridge']) {
+        const r = await db.train({ from: 'fruit', group: 'shop', features: ['x1', 'x2'], label: 'price', into: `price_${est}`, estimator: est, params: est === 'ridge' ? { alpha: 0.5 } : {} });
+        assert.equal(r.groupsOk, 3);
+        await db.predict({ models: `price_${est}`, from: 'fruit', into: `price_${est}_sql`, engine: 'sql' });
+        await db.predict({ models: `price_${est}`, from: 'fruit', into: `price_${est}_ts`, engine: 'ts' });
+        const d = (await db.sql<Row>(`SELECT max(abs(a.prediction - b.prediction)) AS d, count(*)::int AS n
+          FROM (SELECT row_number() OVER (ORDER BY shop, x1, x2, kind, price) AS i, * FROM price_${est}_sql) a
+          JOIN (SELECT row_number() OVER (ORDER BY shop, x1, x2, kind, price) AS i, * FROM price_${est}_ts) b USING (i)`)).rows[0];
+        assert.equal(d.n, 300);
+        assert.ok(d.d <= 1e-9, `${est}: ${d.d}`);
+      }
+    });
+
+    it('refuses to overwrite a table it did not write, unless replace', async () => {
+      await db.exec('CREATE TABLE precious (a int); INSERT INTO precious VALUES (42)');
+      await assert.rejects(
+        db.train({ from: 'offer', group: 'userid', features: ['asktimes'], label: 'bought_offer', into: 'precious' }),
+        (e: ManyModelsError) => e.code === 'OUTPUT_TABLE_NOT_MANAGED' && /--replace/.test(e.message),
+      );
+      assert.deepEqual((await db.sql<Row>('SELECT * FROM precious')).rows, [{ a: 42 }]);
+      const r = await db.train({ from: 'offer', group: 'userid', features: ['asktimes'], label: 'bought_offer', into: 'precious', replace: true });
+      assert.equal(r.groupsOk, 39);
+    });
+  });
+}
+
+describe('PGlite and PostgreSQL give identical models', () => {
+  it('compares the long-form runs of both backends', () => {
+    const a = results.get('pglite');
+    const b = results.get('postgres');
+    assert.ok(a && b, 'both backends ran');
+    assert.equal(a.length, b.length);
+    for (let i = 0; i < a.length; i++) {
+      assert.equal(a[i].userid, b[i].userid);
+      assert.equal(a[i].status, b[i].status);
+      assert.deepEqual(a[i].model, b[i].model);
+      assert.equal(a[i].error, b[i].error);
+    }
+  });
+});
