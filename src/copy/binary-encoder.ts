@@ -148,6 +148,11 @@ export class BinaryCopyEncoder {
     this.pos = p;
   }
 
+  /** The bytes built so far, without starting a new buffer (the encoder is done). */
+  bytes(): Uint8Array {
+    return this.buf.subarray(0, this.pos);
+  }
+
   /** Hands over the bytes built so far and starts a new buffer. */
   take(): Uint8Array {
     const out = this.buf.subarray(0, this.pos);

@@ -1,7 +1,7 @@
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import pg from 'pg';
-import { from as copyFrom, to as copyTo } from 'pg-copy-streams';
+import { from as copyFrom } from 'pg-copy-streams';
 import {
   BINARY_COPY_HEADER,
   BINARY_COPY_TRAILER,
@@ -11,6 +11,7 @@ import {
   type StreamConnection,
 } from './connection.js';
 import { redactUrls, toDatabaseError } from './errors.js';
+import { FastCopyOut } from './pg-copy-out.js';
 
 /** int8 as a number when it fits exactly (as PGlite gives it), else as a string; everything else as node-postgres parses it. */
 const types = {
@@ -46,7 +47,7 @@ class PgConnection implements StreamConnection {
   }
 
   async *copyOut(source: string, format: CopyFormat): AsyncIterable<Uint8Array> {
-    const stream = this.client.query(copyTo(`COPY ${source} TO STDOUT WITH (FORMAT ${format})`));
+    const stream = this.client.query(new FastCopyOut(`COPY ${source} TO STDOUT WITH (FORMAT ${format})`) as unknown as pg.Submittable) as unknown as FastCopyOut;
     try {
       for await (const chunk of stream) yield chunk as Uint8Array;
     } catch (e) {

@@ -107,7 +107,9 @@ export class LogisticRegression {
     }
     const w = new Float64Array(obj.dim);
     const res = this.minimize(obj, w);
-    if (!Number.isFinite(res.value) || !w.every(Number.isFinite)) {
+    let finite = Number.isFinite(res.value);
+    for (let j = 0; j < w.length; j++) if (w[j] - w[j] !== 0) finite = false;
+    if (!finite) {
       throw new SolverError(`the solver found no finite optimum (stopped: ${res.reason})`);
     }
 
@@ -120,7 +122,9 @@ export class LogisticRegression {
     this.coef_ = [];
     this.intercept_ = [];
     for (let r = 0; r < rows; r++) {
-      this.coef_.push(Array.from(w.subarray(r * stride, r * stride + d)));
+      const row: number[] = new Array(d);
+      for (let j = 0; j < d; j++) row[j] = w[r * stride + j];
+      this.coef_.push(row);
       this.intercept_.push(this.fitIntercept ? w[r * stride + d] : 0);
     }
     this.classes_ = classes;
@@ -220,6 +224,18 @@ export class LogisticRegression {
     const out: Label[] = new Array(m.rows);
     for (let i = 0; i < m.rows; i++) out[i] = this.classes_[R === 1 ? (z[i] > 0 ? 1 : 0) : argmax(z, i * R, R)];
     return out;
+  }
+
+  /** Accuracy on a validated matrix, without building the label array (the pipeline's train_score). */
+  accuracyFlat(m: Matrix, y: LabelInput): number {
+    const z = this.decisionFlat(m);
+    const R = this.coef_.length;
+    let hit = 0;
+    for (let i = 0; i < m.rows; i++) {
+      const k = R === 1 ? (z[i] > 0 ? 1 : 0) : argmax(z, i * R, R);
+      if (this.classes_[k] === y[i]) hit++;
+    }
+    return hit / m.rows;
   }
 
   /** Mean accuracy (weighted by sampleWeight when given). */

@@ -22,6 +22,32 @@ export interface GroupBatch {
   nSkipped: Int32Array;
   /** A reason the group cannot be fitted, found while reading it (ragged arrays, too many rows), or null. */
   preError: (string | null)[];
+  /** Group keys as framed binary COPY fields, all groups in one buffer; group g's are keys[keyStart[g] .. keyStart[g + 1]). */
+  keys: Uint8Array;
+  keyStart: Int32Array;
+}
+
+/** A fitted batch, ready to write: its rows of the models table as binary COPY data, and its counts. */
+export interface BatchOutput {
+  /** Binary COPY rows (no header or trailer), one per group, in the batch's order. */
+  rows: Uint8Array;
+  groups: number;
+  ok: number;
+  failed: number;
+  notConverged: number;
+  rowsUsed: number;
+  rowsSkipped: number;
+  /** Failure reasons by code: how many, and the first one seen. */
+  failures: Record<string, { count: number; example: string }>;
+}
+
+/** Everything a worker needs besides the batch. */
+export interface EncodeSpec extends FitSpec {
+  /** Number of group key columns (framed in GroupBatch.keys). */
+  keyFields: number;
+  runId: string;
+  /** serialized_on for every model of the batch, in milliseconds since 1970. */
+  serializedOn: number;
 }
 
 /** The outcome of fitting a batch, group by group, in the batch's order. */

@@ -3,7 +3,7 @@ import { type Matrix } from '../estimators/input.js';
 import { r2Score } from '../estimators/linear-model.js';
 import { LogisticRegression } from '../estimators/logistic-regression.js';
 import { createEstimator } from '../estimators/registry.js';
-import { encodeModel } from '../model-io/document.js';
+import { ModelJsonEncoder } from '../model-io/document.js';
 import { setWarningHandler } from '../warnings.js';
 import type { BatchResult, FitSpec, GroupBatch } from './batch.js';
 
@@ -22,6 +22,9 @@ export function fitBatch(batch: GroupBatch, spec: FitSpec): BatchResult {
     converged: new Int8Array(n).fill(-1),
     trainScore: new Float64Array(n).fill(NaN),
   };
+  // one estimator fits every group of the batch: fit starts afresh each time
+  const est = createEstimator(spec.estimator, spec.params);
+  const encoder = new ModelJsonEncoder(est);
   // non-convergence is recorded per group (converged = false), not printed
   const prev = setWarningHandler(() => undefined);
   try {
@@ -36,11 +39,9 @@ export function fitBatch(batch: GroupBatch, spec: FitSpec): BatchResult {
         const m: Matrix = { data: batch.x.subarray(batch.xStart[g], batch.xStart[g] + rows * d), rows, cols: d };
         const r0 = batch.rowStart[g];
         const y = batch.yNum !== null ? batch.yNum.subarray(r0, r0 + rows) : (batch.yText as string[]).slice(r0, r0 + rows);
-        const est = createEstimator(spec.estimator, spec.params);
         est.fit(m, y);
-        const pred = est instanceof LogisticRegression ? est.predictFlat(m) : est.predictFlat(m);
-        res.trainScore[g] = est instanceof LogisticRegression ? accuracy(pred as (number | string)[], y) : r2Score(y as Float64Array, pred as Float64Array, null);
-        res.model[g] = JSON.stringify(encodeModel(est));
+        res.trainScore[g] = est instanceof LogisticRegression ? est.accuracyFlat(m, y) : r2Score(y as Float64Array, est.predictFlat(m), null);
+        res.model[g] = encoder.json(est);
         res.nIter[g] = est.nIter_ ?? -1;
         res.converged[g] = est.converged_ ? 1 : 0;
         res.ok[g] = 1;
@@ -55,9 +56,3 @@ export function fitBatch(batch: GroupBatch, spec: FitSpec): BatchResult {
 }
 
 class GroupError extends ManyModelsError {}
-
-function accuracy(pred: ArrayLike<number | string>, y: ArrayLike<number | string>): number {
-  let hit = 0;
-  for (let i = 0; i < pred.length; i++) if (pred[i] === y[i]) hit++;
-  return hit / pred.length;
-}

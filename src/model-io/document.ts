@@ -68,6 +68,38 @@ export function encodeModel(est: Estimator): ModelDocument {
   };
 }
 
+/**
+ * Writes model documents as JSON text, fast, for many fits of one estimator configuration: the
+ * parameters are serialised once. The text is exactly JSON.stringify(encodeModel(est)) (tested).
+ */
+export class ModelJsonEncoder {
+  private readonly prefix: string;
+  constructor(template: Estimator) {
+    this.prefix = `{"format":"${MODEL_FORMAT}","version":${MODEL_VERSION},"estimator":${JSON.stringify(template.estimatorName)},"params":${JSON.stringify(template.getParams())},"state":{"nFeatures":`;
+  }
+
+  json(est: Estimator): string {
+    if (est instanceof LogisticRegression) {
+      let coef = '[';
+      for (let r = 0; r < est.coef_.length; r++) coef += (r > 0 ? ',[' : '[') + numbers(est.coef_[r]) + ']';
+      coef += ']';
+      return `${this.prefix}${est.nFeaturesIn_},"coef":${coef},"intercept":[${numbers(est.intercept_)}],"classes":${JSON.stringify(est.classes_)},"nIter":${est.nIter_},"converged":${est.converged_}}}`;
+    }
+    return `${this.prefix}${est.nFeaturesIn_},"coef":[${numbers(est.coef_)}],"intercept":${num(est.intercept_)},"nIter":${est.nIter_ === null ? 'null' : est.nIter_},"converged":${est.converged_}}}`;
+  }
+}
+
+/** A number as JSON writes it (shortest round-trip form; −0 as 0; non-finite as null). */
+function num(v: number): string {
+  return Number.isFinite(v) ? (v === 0 ? '0' : String(v)) : 'null';
+}
+
+function numbers(a: readonly number[]): string {
+  let s = '';
+  for (let i = 0; i < a.length; i++) s += (i > 0 ? ',' : '') + num(a[i]);
+  return s;
+}
+
 function fail(what: string): never {
   throw new ModelDocumentError(`invalid model document: ${what}`, 'retrain the model with this version of manymodels');
 }

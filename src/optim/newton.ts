@@ -48,14 +48,27 @@ export function newton(obj: Objective, x: Float64Array, opts: NewtonOptions): Mi
     for (let j = 0; j < dim; j++) slope -= g[j] * p[j];
     if (!(slope < 0)) return { value: f, gradInf: gInf, nIter, stationary: true, reason: 'no-progress' };
 
-    // A full step this small ends the iteration: its Hessian will not be needed.
-    const last = damping <= 1e-8 && normInf(p, dim) <= stepTol * (1 + normInf(x, dim));
+    // A full step this small ends the iteration: its Hessian will not be needed. So does a step
+    // whose predicted decrease (half the Newton decrement −gᵀp) is far below the rounding error of
+    // f: along a nearly flat direction the step can stay "large" while f cannot improve any more.
+    const flat = -slope <= 1e-20 * Math.max(1, Math.abs(f));
+    const last = flat || (damping <= 1e-8 && normInf(p, dim) <= stepTol * (1 + normInf(x, dim)));
+    if (last) {
+      // the final step: take it unless it makes f worse beyond rounding, then stop either way
+      for (let j = 0; j < dim; j++) xt[j] = x[j] - p[j];
+      const ft = obj.evaluate(xt, g2, null);
+      if (ft <= f + 1e-14 * Math.abs(f)) {
+        x.set(xt);
+        return { value: ft, gradInf: normInf(g2, dim), nIter: nIter + 1, stationary: true, reason: 'step' };
+      }
+      return { value: f, gradInf: gInf, nIter, stationary: true, reason: 'step' };
+    }
     let t = 1;
     let accepted = false;
     let ft = NaN;
     for (let ls = 0; ls < 50; ls++) {
       for (let j = 0; j < dim; j++) xt[j] = x[j] - t * p[j];
-      ft = obj.evaluate(xt, g2, last && t === 1 ? null : h2);
+      ft = obj.evaluate(xt, g2, h2);
       if (ft <= f + 1e-4 * t * slope) {
         accepted = true;
         break;
@@ -79,8 +92,5 @@ export function newton(obj: Objective, x: Float64Array, opts: NewtonOptions): Mi
     h = h2;
     h2 = hs;
     nIter++;
-    if (last && t === 1) {
-      return { value: f, gradInf: normInf(g, dim), nIter, stationary: true, reason: 'step' };
-    }
   }
 }

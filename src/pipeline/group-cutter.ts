@@ -50,7 +50,7 @@ export class GroupCutter {
   private gError: string | null = null;
   private gXStart = 0;
   private gYStart = 0;
-  private readonly ready: { batch: GroupBatch; keys: KeyBytes[] }[] = [];
+  private readonly ready: GroupBatch[] = [];
 
   constructor(private readonly layout: RowLayout, private readonly limits: CutterLimits) {
     this.yNum = layout.label === 'number' ? new Float64Array(1 << 12) : null;
@@ -58,7 +58,7 @@ export class GroupCutter {
   }
 
   /** Batches completed so far; the caller takes them. */
-  takeReady(): { batch: GroupBatch; keys: KeyBytes[] }[] {
+  takeReady(): GroupBatch[] {
     return this.ready.splice(0, this.ready.length);
   }
 
@@ -129,17 +129,18 @@ export class GroupCutter {
     if (this.keys.length === 0) return;
     const batch: GroupBatch = {
       count: this.keys.length,
-      x: this.x.slice(0, this.xLen),
+      x: shared(this.x, this.xLen),
       xStart: Int32Array.from(this.xStart),
       nRows: Int32Array.from(this.nRows),
       nFeatures: Int32Array.from(this.nFeatures),
-      yNum: this.yNum !== null ? this.yNum.slice(0, this.yLen) : null,
+      yNum: this.yNum !== null ? shared(this.yNum, this.yLen) : null,
       yText: this.yText !== null ? this.yText.slice(0, this.yLen) : null,
       rowStart: Int32Array.from(this.rowStart),
       nSkipped: Int32Array.from(this.nSkipped),
       preError: this.preError,
+      ...packKeys(this.keys),
     };
-    this.ready.push({ batch, keys: this.keys });
+    this.ready.push(batch);
     this.keys = [];
     this.xStart = [];
     this.rowStart = [];
@@ -298,4 +299,22 @@ export class GroupCutter {
     }
     this.xLen = w;
   }
+}
+
+/**
+ * A batch's numbers live in a SharedArrayBuffer: posted to a worker without a copy, and still
+ * here to retry the batch if that worker dies.
+ */
+function shared(src: Float64Array, len: number): Float64Array {
+  const out = new Float64Array(new SharedArrayBuffer(Math.max(1, len) * 8), 0, len);
+  out.set(src.subarray(0, len));
+  return out;
+}
+
+function packKeys(keys: KeyBytes[]): { keys: Uint8Array; keyStart: Int32Array } {
+  const keyStart = new Int32Array(keys.length + 1);
+  for (let g = 0; g < keys.length; g++) keyStart[g + 1] = keyStart[g] + keys[g].length;
+  const out = new Uint8Array(new SharedArrayBuffer(Math.max(1, keyStart[keys.length])), 0, keyStart[keys.length]);
+  for (let g = 0; g < keys.length; g++) out.set(keys[g], keyStart[g]);
+  return { keys: out, keyStart };
 }

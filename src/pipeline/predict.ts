@@ -7,6 +7,7 @@ import { LogisticRegression } from '../estimators/logistic-regression.js';
 import type { Estimator } from '../estimators/registry.js';
 import { decodeModel } from '../model-io/document.js';
 import { displayName, ident, qident } from '../sql/ident.js';
+import { inlineScoringSql } from '../sql/predict-sql.js';
 import { CATALOG_SCHEMA, ensureCatalog, readTableMeta, recordRunStart, type TableMeta } from './catalog.js';
 import { abandon, checkTarget, stagingFor, type Staging, swapIn } from './output-table.js';
 import { type ProgressListener, ProgressTracker } from './progress.js';
@@ -52,6 +53,8 @@ interface PredictPlan {
   labelKind: 'number' | 'text';
   classifier: boolean;
   multiclass: boolean;
+  /** Features per model when every ok model has the same number, else null. */
+  nFeatures: number | null;
   meta: TableMeta;
   src: Awaited<ReturnType<typeof resolveSource>>;
   modelsName: readonly string[];
@@ -114,6 +117,7 @@ async function plan(db: Database, opts: PredictOptions): Promise<PredictPlan> {
     labelKind: meta.labelKind ?? 'number',
     classifier,
     multiclass: classifier && (row.classes ?? 2) > 2,
+    nFeatures: row.nf !== null && row.nf.length === 1 ? row.nf[0] : null,
     meta,
     src,
     modelsName,
@@ -152,7 +156,20 @@ export async function predict(db: Database, opts: PredictOptions, version: strin
     if (p.multiclass) extra.push(`NULL::float8[] AS ${ident('probabilities')}`);
     const progress = new ProgressTracker('predict', await estimateRows(db, opts.from), opts.onProgress);
     const S = ident(CATALOG_SCHEMA);
-    if (engine === 'sql') {
+    if (engine === 'sql' && !p.multiclass && p.nFeatures !== null) {
+      await db.main.exec(
+        inlineScoringSql({
+          staging: staging.staging,
+          fromSql: p.src.fromSql,
+          models: p.modelsName,
+          group: p.group,
+          featuresExpr: p.featuresExpr,
+          nFeatures: p.nFeatures,
+          kind: p.classifier ? 'binary' : 'regressor',
+          labelKind: p.labelKind,
+        }),
+      );
+    } else if (engine === 'sql') {
       const predExpr = p.classifier && p.labelKind === 'text' ? `${S}.predict_label(m.model, f.x)` : `${S}.predict_value(m.model, f.x)`;
       const cols = [`${S}.predict_proba(m.model, f.x) AS ${ident('probability')}`, `${predExpr} AS ${ident('prediction')}`];
       if (p.multiclass) cols[0] = `CASE WHEN jsonb_array_length(m.model->'state'->'classes') = 2 THEN ${S}.predict_proba(m.model, f.x) ELSE (SELECT max(v) FROM unnest(${S}.predict_proba_all(m.model, f.x)) AS u(v)) END AS ${ident('probability')}`;

@@ -1,16 +1,18 @@
 import { randomUUID } from 'node:crypto';
 import { BinaryCopyDecoder } from '../copy/binary-decoder.js';
-import { BinaryCopyEncoder } from '../copy/binary-encoder.js';
 import type { Database } from '../db/connection.js';
 import { DatabaseError, UsageError } from '../errors.js';
 import { estimatorEntry } from '../estimators/registry.js';
-import type { BatchResult, FitSpec, GroupBatch } from '../exec/batch.js';
-import { type Fitter, InlineFitter } from '../exec/fitter.js';
+import type { BatchOutput, EncodeSpec, FitSpec, GroupBatch } from '../exec/batch.js';
+import { MODEL_COLUMNS, MODEL_COLUMN_TYPES } from '../exec/encode-batch.js';
+import type { Fitter } from '../exec/fitter.js';
+import { AutoFitter } from '../exec/pool.js';
 import { ident, qident } from '../sql/ident.js';
 import { ensureCatalog, recordRunStart, type TableMeta } from './catalog.js';
-import { type CutterLimits, GroupCutter, type KeyBytes, type RowLayout } from './group-cutter.js';
+import { type CutterLimits, GroupCutter, type RowLayout } from './group-cutter.js';
 import { abandon, checkTarget, stagingFor, type Staging, swapIn } from './output-table.js';
 import { type ProgressListener, ProgressTracker } from './progress.js';
+import { BoundedQueue } from './queue.js';
 import { column, resolveSource, type SourceRef, type TableRef, tableName } from './source.js';
 
 export interface TrainOptions {
@@ -38,7 +40,9 @@ export interface TrainOptions {
   /** Groups with more rows fail alone with a clear reason (default 1,000,000). */
   maxGroupRows?: number;
   onProgress?: ProgressListener;
-  /** Where batches are fitted (default: in this thread). */
+  /** Worker threads for fitting (default: one per core; 0 fits in this thread). */
+  workers?: number;
+  /** Where batches are fitted (default: a pool of `workers` threads, started only for jobs of more than one batch). */
   fitter?: Fitter;
 }
 
@@ -63,12 +67,8 @@ export interface TrainResult {
   seconds: number;
 }
 
-/** Output columns after the group key, in order. */
-export const MODEL_COLUMNS = ['model', 'status', 'error', 'n_rows', 'n_skipped', 'n_iter', 'converged', 'train_score', 'serialized_on', 'run_id'] as const;
-const MODEL_COLUMN_TYPES = ['jsonb', 'text', 'text', 'integer', 'integer', 'integer', 'boolean', 'double precision', 'timestamptz', 'uuid'];
 
 const BATCH_LIMITS = { batchNumbers: 1 << 18, batchGroups: 4096 };
-const WRITE_CHUNK_BYTES = 1 << 20;
 
 export interface TrainPlan {
   fitSpec: FitSpec;
@@ -172,7 +172,7 @@ export async function train(db: Database, opts: TrainOptions, version: string): 
   const runId = randomUUID();
   let staging: Staging | null = null;
   let runRecorded = false;
-  const fitter = opts.fitter ?? new InlineFitter();
+  const fitter = opts.fitter ?? new AutoFitter(opts.workers);
   try {
     await recordRunStart(db.main, {
       runId,
@@ -193,10 +193,12 @@ export async function train(db: Database, opts: TrainOptions, version: string): 
     const nulls = MODEL_COLUMNS.map((c, i) => `NULL::${MODEL_COLUMN_TYPES[i]} AS ${ident(c)}`);
     await db.main.exec(`CREATE TABLE ${qident(staging.staging)} AS SELECT ${[...keySql, ...nulls].join(', ')} FROM ${plan.fromSql} WITH NO DATA`);
 
+    if (process.env.MANYMODELS_TRACE) process.stderr.write(`trace: staging ready ${((performance.now() - t0) / 1000).toFixed(3)}\n`);
     const rowsTotal = await estimateRows(db, opts.from);
     const progress = new ProgressTracker('train', rowsTotal, opts.onProgress);
     const totals = { ok: 0, failed: 0, used: 0, skipped: 0, notConverged: 0 };
     const failures = new Map<string, FailureSummary>();
+    const spec: EncodeSpec = { ...plan.fitSpec, keyFields: plan.group.length, runId, serializedOn: Date.now() };
     const reader = await db.openStream();
     const writer = db.concurrentStreams ? await db.openStream() : null;
     let cutter: GroupCutter | null = null;
@@ -205,70 +207,62 @@ export async function train(db: Database, opts: TrainOptions, version: string): 
       cutter = new GroupCutter(plan.layout, limits);
       const c = cutter;
       const decoder = new BinaryCopyDecoder(plan.layout.keyFields + (plan.layout.features.kind === 'columns' ? plan.layout.features.count : 1) + 1);
-      const encoder = new BinaryCopyEncoder();
-      const fields = plan.group.length + MODEL_COLUMNS.length;
-
-      const writeBatch = (batch: GroupBatch, keys: KeyBytes[], res: BatchResult): void => {
-        const now = Date.now();
-        for (let g = 0; g < batch.count; g++) {
-          const ok = res.ok[g] === 1;
-          encoder.beginRow(fields);
-          encoder.framed(keys[g]);
-          encoder.jsonb(res.model[g]);
-          encoder.text(ok ? 'ok' : 'failed');
-          encoder.text(res.error[g]);
-          encoder.int4(batch.nRows[g]);
-          encoder.int4(batch.nSkipped[g]);
-          encoder.int4(res.nIter[g] >= 0 ? res.nIter[g] : null);
-          encoder.bool(res.converged[g] >= 0 ? res.converged[g] === 1 : null);
-          encoder.float8(Number.isNaN(res.trainScore[g]) ? null : res.trainScore[g]);
-          encoder.timestamptz(now);
-          encoder.uuid(runId);
-          totals.skipped += batch.nSkipped[g];
-          if (ok) {
-            totals.ok++;
-            totals.used += batch.nRows[g];
-            if (res.converged[g] === 0) totals.notConverged++;
-          } else {
-            totals.failed++;
-            const reason = res.error[g] as string;
-            const code = reason.slice(0, reason.indexOf(':'));
-            const f = failures.get(code);
-            if (f === undefined) failures.set(code, { code, count: 1, example: reason });
-            else f.count++;
-          }
+      const tally = (batch: GroupBatch, out: BatchOutput): void => {
+        totals.ok += out.ok;
+        totals.failed += out.failed;
+        totals.used += out.rowsUsed;
+        totals.skipped += out.rowsSkipped;
+        totals.notConverged += out.notConverged;
+        for (const [code, f] of Object.entries(out.failures)) {
+          const have = failures.get(code);
+          if (have === undefined) failures.set(code, { code, count: f.count, example: f.example });
+          else have.count += f.count;
         }
         let rows = 0;
         for (let g = 0; g < batch.count; g++) rows += batch.nRows[g] + batch.nSkipped[g];
         progress.add(batch.count, rows);
       };
-
-      // Batches are fitted up to `parallelism` at a time and written in order.
+      // Batches are fitted up to 2 × parallelism at a time and written in order; reading waits
+      // when that many are in flight (backpressure from the fitters), and the COPY into the
+      // staging table pulls from here (backpressure from the database).
+      // Reading and fitting run ahead of writing, up to a bounded number of batches: the reader
+      // waits when the queue is full (backpressure from the fitters and the writer), and the COPY
+      // into the staging table pulls finished batches, in order, as fast as the database takes them.
+      const queue = new BoundedQueue<{ batch: GroupBatch; out: Promise<BatchOutput> }>(Math.max(4, fitter.parallelism * 3));
+      const dispatch = (batch: GroupBatch) => queue.push({ batch, out: fitter.fit(batch, { ...spec, serializedOn: Date.now() }) });
+      const produce = (async () => {
+        try {
+          for await (const chunk of reader.copyOut(`(${plan.selectSql})`, 'binary')) {
+            decoder.feed(chunk, c.onRow);
+            for (const batch of c.takeReady()) await dispatch(batch);
+          }
+          decoder.finish();
+          c.finish();
+          if (process.env.MANYMODELS_TRACE) process.stderr.write(`trace: read done ${((performance.now() - t0) / 1000).toFixed(3)}\n`);
+          for (const batch of c.takeReady()) await dispatch(batch);
+          queue.close();
+        } catch (e) {
+          queue.fail(e);
+        }
+      })();
       async function* body(): AsyncIterable<Uint8Array> {
-        const inflight: { batch: GroupBatch; keys: KeyBytes[]; result: Promise<BatchResult> }[] = [];
-        const window = Math.max(1, fitter.parallelism * 2);
-        async function* drain(limit: number): AsyncIterable<Uint8Array> {
-          while (inflight.length > limit) {
-            const head = inflight.shift()!;
-            writeBatch(head.batch, head.keys, await head.result);
-            if (encoder.size >= WRITE_CHUNK_BYTES) yield encoder.take();
+        try {
+          for (let item = await queue.shift(); item !== undefined; item = await queue.shift()) {
+            const out = await item.out;
+            tally(item.batch, out);
+            yield out.rows;
           }
+        } catch (e) {
+          queue.fail(e);
+          throw e;
+        } finally {
+          queue.fail(new Error('the write ended'));
+          await produce;
         }
-        for await (const chunk of reader.copyOut(`(${plan.selectSql})`, 'binary')) {
-          decoder.feed(chunk, c.onRow);
-          for (const { batch, keys } of c.takeReady()) {
-            inflight.push({ batch, keys, result: fitter.fit(batch, plan.fitSpec) });
-            yield* drain(window - 1);
-          }
-        }
-        decoder.finish();
-        c.finish();
-        for (const { batch, keys } of c.takeReady()) inflight.push({ batch, keys, result: fitter.fit(batch, plan.fitSpec) });
-        yield* drain(0);
-        if (encoder.size > 0) yield encoder.take();
       }
       const target = `${qident(staging.staging)} (${[...plan.group, ...MODEL_COLUMNS].map(ident).join(', ')})`;
       await (writer ?? db.main).copyIn(target, 'binary', body());
+      if (process.env.MANYMODELS_TRACE) process.stderr.write(`trace: write done ${((performance.now() - t0) / 1000).toFixed(3)}\n`);
       progress.finish();
     } finally {
       if (reader !== db.main) await reader.close();
@@ -277,6 +271,7 @@ export async function train(db: Database, opts: TrainOptions, version: string): 
     const nullKeyRows = cutter?.nullKeyRows ?? 0;
     const end = { status: 'succeeded' as const, groupsOk: totals.ok, groupsFailed: totals.failed, rowsUsed: totals.used, rowsSkipped: totals.skipped, nullKeyRows };
     await swapIn(db.main, staging, { ...plan.meta, runId }, runId, end);
+    if (process.env.MANYMODELS_TRACE) process.stderr.write(`trace: swap done ${((performance.now() - t0) / 1000).toFixed(3)}\n`);
     return {
       runId,
       table: target,
@@ -308,3 +303,5 @@ export async function estimateRows(db: Database, ref: SourceRef): Promise<number
     return null;
   }
 }
+
+export { MODEL_COLUMNS };

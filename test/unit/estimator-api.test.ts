@@ -7,6 +7,7 @@ import {
   Ridge,
   decodeModel,
   encodeModel,
+  ModelJsonEncoder,
   setWarningHandler,
   type CoreWarning,
 } from 'manymodels';
@@ -147,6 +148,12 @@ describe('model documents', () => {
       assert.deepEqual(back.predict(Xt), m.predict(Xt));
       if (m instanceof LogisticRegression) assert.deepEqual((back as LogisticRegression).predictProba(Xt), m.predictProba(Xt));
       assert.deepEqual(encodeModel(back), doc);
+    }
+  });
+  it('the fast JSON encoder writes exactly JSON.stringify(encodeModel(model))', () => {
+    const withNegZero = new LinearRegression().fit([[1, 5], [2, 5], [3, 5]], [1, 2, 3]);
+    for (const m of [...models, withNegZero, new LogisticRegression({ classWeight: { 0: 2 }, C: 1e-300 }).fit(X, y)]) {
+      assert.equal(new ModelJsonEncoder(m).json(m), JSON.stringify(encodeModel(m)));
     }
   });
   it('rejects unknown formats and versions, missing and non-finite fields', () => {

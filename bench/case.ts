@@ -1,0 +1,119 @@
+/**
+ * One benchmark case in its own process (so its peak RSS is its own): load the synthetic offers,
+ * time the bare COPY floor, train, build the 9 test offers per user, predict; on a server with
+ * PL/Python and scikit-learn, time the original demo's training on the same data.
+ * Prints one JSON line. Run by bench/run.ts.
+ */
+import { open } from 'manymodels';
+import { offerCsvChunks } from './gen-offers.js';
+
+interface CaseArgs {
+  backend: 'pglite' | 'pglite-file' | 'postgres';
+  target?: string;
+  users: number;
+  rows: number;
+  workers?: number;
+  baselineUsers: number;
+  predictTs: boolean;
+  strategy?: 'streaming' | 'in-database';
+}
+
+const args = JSON.parse(process.argv[2]) as CaseArgs;
+const seconds = (t0: number): number => (performance.now() - t0) / 1000;
+const out: Record<string, unknown> = { ...args };
+const db = await open(args.target);
+try {
+  let t = performance.now();
+  await db.exec('DROP TABLE IF EXISTS offer; CREATE TABLE offer (offerid int, userid int, asktimes int, askbackoffdays int, bought_offer int)');
+  const enc = new TextEncoder();
+  await db.database.main.copyIn('offer (offerid, userid, asktimes, askbackoffdays, bought_offer)', 'csv', (function* () {
+    for (const chunk of offerCsvChunks(args.users, args.rows, 42)) yield enc.encode(chunk);
+  })());
+  await db.exec('ANALYZE offer');
+  out.loadSeconds = seconds(t);
+
+  // the floor: the rows out, ordered by group, as binary COPY, read and thrown away
+  t = performance.now();
+  const s = await db.database.openStream();
+  let bytes = 0;
+  for await (const chunk of s.copyOut('(SELECT userid, asktimes, askbackoffdays, bought_offer FROM offer ORDER BY userid)', 'binary')) bytes += chunk.length;
+  if (s !== db.database.main) await s.close();
+  out.copyFloorSeconds = seconds(t);
+  out.copyBytes = bytes;
+
+  t = performance.now();
+  const r = await db.train({
+    from: 'offer',
+    group: 'userid',
+    features: ['asktimes', 'askbackoffdays'],
+    label: 'bought_offer',
+    into: 'trained_model_by_user',
+    workers: args.workers,
+    replace: true,
+    ...(args.strategy ? { strategy: args.strategy } : {}),
+  } as Parameters<typeof db.train>[0]);
+  out.trainSeconds = seconds(t);
+  out.groupsOk = r.groupsOk;
+  out.groupsFailed = r.groupsFailed;
+  out.modelsPerSecond = (r.groupsOk + r.groupsFailed) / (out.trainSeconds as number);
+  out.trainOverFloor = (out.trainSeconds as number) / (out.copyFloorSeconds as number);
+
+  t = performance.now();
+  await db.exec(`
+    DROP TABLE IF EXISTS offers_raw, userlist, offers_tests;
+    CREATE TABLE offers_raw (features int[]);
+    INSERT INTO offers_raw SELECT ARRAY[k, k] FROM generate_series(1, 9) AS k;
+    CREATE TABLE userlist AS SELECT DISTINCT userid FROM trained_model_by_user WHERE status = 'ok';
+    CREATE TABLE offers_tests AS SELECT userid, features FROM userlist CROSS JOIN offers_raw;
+    ANALYZE offers_tests;`);
+  out.testsSeconds = seconds(t);
+  t = performance.now();
+  const p = await db.predict({ models: 'trained_model_by_user', from: 'offers_tests', into: 'offer_predictions', features: 'features', engine: 'sql', replace: true });
+  out.predictSqlSeconds = seconds(t);
+  out.predictions = p.rows;
+  if (args.predictTs) {
+    t = performance.now();
+    await db.predict({ models: 'trained_model_by_user', from: 'offers_tests', into: 'offer_predictions_ts', features: 'features', engine: 'ts', replace: true });
+    out.predictTsSeconds = seconds(t);
+  }
+
+  if (args.backend === 'postgres' && args.baselineUsers > 0) {
+    const have = (await db.sql<{ n: number }>(`SELECT count(*)::int AS n FROM pg_available_extensions WHERE name = 'plpython3u'`)).rows[0].n;
+    if (have === 0) out.baseline = 'PL/Python is not installed on this server';
+    else {
+      try {
+        const B = Math.min(args.baselineUsers, args.users);
+        await db.exec(`
+          CREATE EXTENSION IF NOT EXISTS plpython3u;
+          CREATE OR REPLACE FUNCTION array_append_2d(integer[][], integer[]) RETURNS integer[][] LANGUAGE SQL IMMUTABLE AS $$ select array_cat($1, ARRAY[$2]) $$;
+          DROP AGGREGATE IF EXISTS array_agg_array(integer[]);
+          CREATE AGGREGATE array_agg_array(integer[]) (SFUNC = array_append_2d, STYPE = integer[][]);
+          CREATE OR REPLACE FUNCTION logreg_train(features integer[][], targets integer[]) RETURNS bytea AS $$
+          import pickle
+          from sklearn.linear_model import LogisticRegression
+          model = LogisticRegression(solver='lbfgs').fit(features, targets)
+          return pickle.dumps(model, protocol=2)
+          $$ LANGUAGE plpython3u;
+          DROP TABLE IF EXISTS training_set1, trained_model_by_user_pl;
+          CREATE TABLE training_set1 AS SELECT userid, array_agg_array(ARRAY[asktimes, askbackoffdays]) AS features, array_agg(bought_offer) AS results
+            FROM offer WHERE userid <= ${B} GROUP BY userid;
+          ANALYZE training_set1;`);
+        t = performance.now();
+        await db.exec(`CREATE TABLE trained_model_by_user_pl AS SELECT userid, logreg_train(features, results) AS model, now() AS serialized_on
+          FROM training_set1 WHERE 0 = ANY(results) AND 1 = ANY(results)`);
+        const secs = seconds(t);
+        const n = (await db.sql<{ n: number }>('SELECT count(*)::int AS n FROM trained_model_by_user_pl')).rows[0].n;
+        out.baselineUsers = B;
+        out.baselineTrainSeconds = secs;
+        out.baselineModelsPerSecond = n / secs;
+        out.speedupOverBaseline = (out.modelsPerSecond as number) / (n / secs);
+      } catch (e) {
+        out.baseline = `not run: ${(e as Error).message.split('\n')[0]}`;
+      }
+    }
+  }
+} finally {
+  await db.close();
+}
+out.peakRssMiB = process.resourceUsage().maxRSS / 1024;
+process.stdout.write(`${JSON.stringify(out)}\n`);

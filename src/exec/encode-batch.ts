@@ -1,0 +1,65 @@
+import { BinaryCopyEncoder } from '../copy/binary-encoder.js';
+import type { BatchOutput, BatchResult, EncodeSpec, GroupBatch } from './batch.js';
+import { fitBatch } from './fit-batch.js';
+
+/** The models table's columns after the group key, in the order encodeBatch writes them. */
+export const MODEL_COLUMNS = ['model', 'status', 'error', 'n_rows', 'n_skipped', 'n_iter', 'converged', 'train_score', 'serialized_on', 'run_id'] as const;
+export const MODEL_COLUMN_TYPES = ['jsonb', 'text', 'text', 'integer', 'integer', 'integer', 'boolean', 'double precision', 'timestamptz', 'uuid'] as const;
+
+/**
+ * Fits a batch and encodes its rows of the models table as binary COPY data, so that the thread
+ * that reads the database only has to pass bytes on. Pure: runs in a worker thread.
+ */
+export function fitAndEncodeBatch(batch: GroupBatch, spec: EncodeSpec): BatchOutput {
+  return encodeBatch(batch, spec, fitBatch(batch, spec));
+}
+
+/** The output of a batch none of whose groups could be fitted, all for the same reason (a worker that kept crashing). */
+export function failedBatchOutput(batch: GroupBatch, spec: EncodeSpec, reason: string): BatchOutput {
+  const n = batch.count;
+  const res: BatchResult = {
+    ok: new Uint8Array(n),
+    model: new Array(n).fill(null),
+    error: new Array(n).fill(reason),
+    nIter: new Int32Array(n).fill(-1),
+    converged: new Int8Array(n).fill(-1),
+    trainScore: new Float64Array(n).fill(NaN),
+  };
+  return encodeBatch(batch, spec, res);
+}
+
+function encodeBatch(batch: GroupBatch, spec: EncodeSpec, res: BatchResult): BatchOutput {
+  const enc = new BinaryCopyEncoder(Math.max(1 << 12, batch.count * 512));
+  const out: BatchOutput = { rows: new Uint8Array(0), groups: batch.count, ok: 0, failed: 0, notConverged: 0, rowsUsed: 0, rowsSkipped: 0, failures: {} };
+  for (let g = 0; g < batch.count; g++) {
+    const ok = res.ok[g] === 1;
+    const key = batch.keys.subarray(batch.keyStart[g], batch.keyStart[g + 1]);
+    enc.beginRow(spec.keyFields + MODEL_COLUMNS.length);
+    enc.framed(key);
+    enc.jsonb(res.model[g]);
+    enc.text(ok ? 'ok' : 'failed');
+    enc.text(res.error[g]);
+    enc.int4(batch.nRows[g]);
+    enc.int4(batch.nSkipped[g]);
+    enc.int4(res.nIter[g] >= 0 ? res.nIter[g] : null);
+    enc.bool(res.converged[g] >= 0 ? res.converged[g] === 1 : null);
+    enc.float8(Number.isNaN(res.trainScore[g]) ? null : res.trainScore[g]);
+    enc.timestamptz(spec.serializedOn);
+    enc.uuid(spec.runId);
+    out.rowsSkipped += batch.nSkipped[g];
+    if (ok) {
+      out.ok++;
+      out.rowsUsed += batch.nRows[g];
+      if (res.converged[g] === 0) out.notConverged++;
+    } else {
+      out.failed++;
+      const reason = res.error[g] as string;
+      const code = reason.slice(0, reason.indexOf(':'));
+      const f = out.failures[code];
+      if (f === undefined) out.failures[code] = { count: 1, example: reason };
+      else f.count++;
+    }
+  }
+  out.rows = enc.bytes();
+  return out;
+}
