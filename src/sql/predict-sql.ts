@@ -45,7 +45,7 @@ export function inlineScoringSql(o: InlineScoring): string {
   const cols =
     o.kind === 'binary'
       ? [
-          `CASE WHEN g.z >= 0 THEN 1 / (1 + exp(-least(g.z, 700))) ELSE exp(greatest(g.z, -700)) / (1 + exp(greatest(g.z, -700))) END AS ${ident('probability')}`,
+          `CASE WHEN g.z IS NULL THEN NULL WHEN g.z >= 0 THEN 1 / (1 + exp(-least(g.z, 700))) ELSE exp(greatest(g.z, -700)) / (1 + exp(greatest(g.z, -700))) END AS ${ident('probability')}`,
           `CASE WHEN g.z > 0 THEN m.mm_c1 WHEN g.z <= 0 THEN m.mm_c0 END AS ${ident('prediction')}`,
         ]
       : [`NULL::float8 AS ${ident('probability')}`, `g.z AS ${ident('prediction')}`];

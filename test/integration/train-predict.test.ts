@@ -219,6 +219,10 @@ for (const backend of backends) {
       // user 5 failed, user 41 has no model
       assert.equal(a.rowsWithoutModel, 18);
       assert.equal(b.rowsWithoutModel, 18);
+      for (const t of ['scores_sql', 'scores_ts']) {
+        const nulls = (await db.sql<Row>(`SELECT count(*) FILTER (WHERE probability IS NULL)::int AS p, count(*) FILTER (WHERE prediction IS NULL)::int AS q FROM ${t}`)).rows[0];
+        assert.deepEqual(nulls, { p: 18, q: 18 }, t);
+      }
       const diff = (await db.sql<Row>(`
         SELECT max(abs(a.probability - b.probability)) AS d, count(*) FILTER (WHERE a.prediction IS DISTINCT FROM b.prediction)::int AS preds,
                count(*)::int AS n
