@@ -49,6 +49,8 @@ const OUTPUT = ['probability', 'prediction', 'probabilities'] as const;
 interface PredictPlan {
   group: string[];
   featuresExpr: string;
+  /** The same features for the inline SQL scorer. */
+  featureSql: { kind: 'columns'; exprs: string[] } | { kind: 'array'; expr: string };
   featureNames: string[];
   labelKind: 'number' | 'text';
   classifier: boolean;
@@ -74,6 +76,7 @@ async function plan(db: Database, opts: PredictOptions): Promise<PredictPlan> {
   if (clash !== undefined) throw new UsageError(`the scoring source has a column named ${ident(clash.name)}, which predict adds`, 'rename or leave it out in a query');
   let featureNames: string[];
   let featuresExpr: string;
+  let featureSql: PredictPlan['featureSql'];
   const given = opts.features === undefined ? undefined : typeof opts.features === 'string' ? [opts.features] : [...opts.features];
   if (given === undefined && meta.features.kind === 'array') {
     featureNames = [meta.features.name];
@@ -83,13 +86,16 @@ async function plan(db: Database, opts: PredictOptions): Promise<PredictPlan> {
   const cols = featureNames.map((f) => column(src, f, 'feature'));
   if (cols.length === 1 && cols[0].kind === 'number[]') {
     featuresExpr = `s.${ident(cols[0].name)}::float8[]`;
+    featureSql = { kind: 'array', expr: featuresExpr };
   } else {
     for (const c of cols) {
       if (c.kind !== 'number' && c.kind !== 'boolean') {
         throw new DatabaseError('FEATURES_NOT_NUMERIC', `feature column ${ident(c.name)} is not numeric`, 'features must be numeric or boolean columns, or a single numeric array column');
       }
     }
-    featuresExpr = `ARRAY[${cols.map((c) => `s.${ident(c.name)}${c.kind === 'boolean' ? '::int' : ''}::float8`).join(', ')}]::float8[]`;
+    const exprs = cols.map((c) => `s.${ident(c.name)}${c.kind === 'boolean' ? '::int' : ''}::float8`);
+    featuresExpr = `ARRAY[${exprs.join(', ')}]::float8[]`;
+    featureSql = { kind: 'columns', exprs };
   }
   const m = qident(modelsName);
   const info = await db.main.query<{ classes: number | null; nf: number[] | null; n: number }>(
@@ -113,6 +119,7 @@ async function plan(db: Database, opts: PredictOptions): Promise<PredictPlan> {
   return {
     group,
     featuresExpr,
+    featureSql,
     featureNames,
     labelKind: meta.labelKind ?? 'number',
     classifier,
@@ -163,7 +170,7 @@ export async function predict(db: Database, opts: PredictOptions, version: strin
           fromSql: p.src.fromSql,
           models: p.modelsName,
           group: p.group,
-          featuresExpr: p.featuresExpr,
+          features: p.featureSql,
           nFeatures: p.nFeatures,
           kind: p.classifier ? 'binary' : 'regressor',
           labelKind: p.labelKind,

@@ -6,8 +6,8 @@ export interface InlineScoring {
   fromSql: string;
   models: QualifiedName;
   group: readonly string[];
-  /** The feature vector of a source row as float8[]. */
-  featuresExpr: string;
+  /** The features of a source row: one float8 expression per feature, or one float8[] expression. */
+  features: { kind: 'columns'; exprs: readonly string[] } | { kind: 'array'; expr: string };
   /** Features per model (the same for every model of the table). */
   nFeatures: number;
   /** A binary classifier (LogisticRegression with 2 classes) or a linear regressor. */
@@ -38,10 +38,19 @@ export function inlineScoringSql(o: InlineScoring): string {
         ? [`model->'state'->'classes'->>0 AS mm_c0`, `model->'state'->'classes'->>1 AS mm_c1`]
         : [`(model->'state'->'classes'->>0)::float8 AS mm_c0`, `(model->'state'->'classes'->>1)::float8 AS mm_c1`]
       : [];
-  const m = `(SELECT ${[...keys, `${intercept} AS mm_b`, ...w, ...classes].join(', ')} FROM ${qident(o.models)} WHERE status = 'ok') AS m`;
+  const m = `(SELECT ${[...keys, `${intercept} AS mm_b`, ...w, ...classes].join(', ')} FROM ${qident(o.models)} WHERE status = 'ok' OFFSET 0) AS m`;
   const on = o.group.map((g) => `m.${ident(g)} = s.${ident(g)}`).join(' AND ');
-  const sum = ['m.mm_b', ...Array.from({ length: d }, (_, j) => `f.x[${j + 1}] * m.mm_w${j + 1}`)].join(' + ');
-  const z = `CASE WHEN array_length(f.x, 1) = ${d} THEN ${sum} END`;
+  // z is computed once per row in a fenced LATERAL subquery (OFFSET 0): without the fence the
+  // planner substitutes its expression at each of its eight uses below.
+  let z: string;
+  let vector = '';
+  if (o.features.kind === 'columns') {
+    z = ['m.mm_b', ...o.features.exprs.map((e, j) => `(${e}) * m.mm_w${j + 1}`)].join(' + ');
+  } else {
+    vector = `CROSS JOIN LATERAL (SELECT ${o.features.expr} AS x OFFSET 0) AS f `;
+    const sum = ['m.mm_b', ...Array.from({ length: d }, (_, j) => `f.x[${j + 1}] * m.mm_w${j + 1}`)].join(' + ');
+    z = `CASE WHEN array_length(f.x, 1) = ${d} THEN ${sum} END`;
+  }
   const cols =
     o.kind === 'binary'
       ? [
@@ -52,7 +61,7 @@ export function inlineScoringSql(o: InlineScoring): string {
   return (
     `CREATE TABLE ${qident(o.staging)} AS SELECT s.*, ${cols.join(', ')} ` +
     `FROM ${o.fromSql} LEFT JOIN ${m} ON ${on} ` +
-    `CROSS JOIN LATERAL (SELECT ${o.featuresExpr} AS x) AS f ` +
-    `CROSS JOIN LATERAL (SELECT ${z} AS z) AS g`
+    vector +
+    `CROSS JOIN LATERAL (SELECT ${z} AS z OFFSET 0) AS g`
   );
 }
