@@ -4,7 +4,7 @@ import { type ImportOptions, type ImportResult, importCsv } from './pipeline/imp
 import { type ModelsSummary, describeModels } from './pipeline/models-summary.js';
 import { type PredictOptions, type PredictResult, predict } from './pipeline/predict.js';
 import type { TableRef } from './pipeline/source.js';
-import { type TrainOptions, type TrainResult, train } from './pipeline/train.js';
+import { explainTraining, type TrainOptions, type TrainResult, train } from './pipeline/train.js';
 import { VERSION } from './version.js';
 
 /**
@@ -25,6 +25,11 @@ export class ManyModels {
   /** Trains one model per group into a models table. */
   train(opts: TrainOptions): Promise<TrainResult> {
     return train(this.database, opts, VERSION);
+  }
+
+  /** The statements train(opts) would execute, without running them (nothing is written). */
+  explainTrain(opts: TrainOptions): Promise<string[]> {
+    return explainTraining(this.database, opts);
   }
 
   /** Scores rows with their group's model into a predictions table. */

@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { UsageError } from '../errors.js';
 import { parseNameList, parseQualifiedName } from '../sql/ident.js';
 import { collect, type GlobalOptions, openFromOptions, parseParams, parseSource } from './options.js';
 import { progressRenderer } from './progress.js';
@@ -14,6 +15,10 @@ interface TrainCliOptions {
   replace?: boolean;
   minRows?: string;
   maxGroupRows?: string;
+  strategy: string;
+  dialect?: string;
+  explain?: boolean;
+  workers?: string;
 }
 
 export function trainCommand(program: Command): void {
@@ -30,12 +35,17 @@ export function trainCommand(program: Command): void {
     .option('--replace', 'overwrite the output table even if manymodels did not write it')
     .option('--min-rows <n>', 'groups with fewer usable rows fail with TOO_FEW_ROWS', '1')
     .option('--max-group-rows <n>', 'groups with more rows fail alone', '1000000')
+    .option('--strategy <s>', 'streaming (rows stream out, fitted in worker threads) or in-database (plain SQL inside the engine; linear models)', 'streaming')
+    .option('--dialect <d>', 'postgres, citus or greenplum (also Apache Cloudberry); default: detected from the server')
+    .option('--workers <n>', 'worker threads for the streaming strategy (default: one per core; 0: none)')
+    .option('--explain', 'print the statements the run would execute, and run nothing')
     .action(async (o: TrainCliOptions, cmd: Command) => {
       const g = cmd.optsWithGlobals<GlobalOptions>();
+      if (o.strategy !== 'streaming' && o.strategy !== 'in-database') throw new UsageError(`--strategy must be streaming or in-database, got ${JSON.stringify(o.strategy)}`);
       const db = await openFromOptions(g);
-      const progress = progressRenderer(g.quiet === true);
+      const progress = progressRenderer(g.quiet === true || o.explain === true);
       try {
-        const r = await db.train({
+        const request = {
           from: parseSource(o.from),
           group: parseNameList(o.group),
           features: parseNameList(o.features),
@@ -46,8 +56,16 @@ export function trainCommand(program: Command): void {
           replace: o.replace === true,
           minRows: Number(o.minRows),
           maxGroupRows: Number(o.maxGroupRows),
+          strategy: o.strategy as 'streaming' | 'in-database',
+          dialect: o.dialect as 'postgres' | 'citus' | 'greenplum' | undefined,
+          workers: o.workers === undefined ? undefined : Number(o.workers),
           onProgress: progress.listener,
-        });
+        };
+        if (o.explain === true) {
+          process.stdout.write(`${(await db.explainTrain(request)).map((s) => (s.startsWith('--') ? s : `${s};`)).join('\n')}\n`);
+          return;
+        }
+        const r = await db.train(request);
         progress.stop();
         const lines = [
           `trained ${r.groupsOk} model${r.groupsOk === 1 ? '' : 's'} into ${o.into} in ${r.seconds.toFixed(2)} s (run ${r.runId})`,

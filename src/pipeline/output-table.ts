@@ -1,7 +1,7 @@
 import type { Connection } from '../db/connection.js';
 import { DatabaseError } from '../errors.js';
 import { displayName, ident, literal, qident, type QualifiedName } from '../sql/ident.js';
-import { type RunEnd, metaComment, readTableMeta, runEndStatement, type TableMeta } from './catalog.js';
+import { META_PREFIX, type RunEnd, metaComment, readTableMeta, runEndStatement, type TableMeta } from './catalog.js';
 
 /**
  * Safe writes: a run builds its table under a staging name beside the target and swaps it in
@@ -30,6 +30,19 @@ export async function checkTarget(conn: Connection, target: QualifiedName, repla
   }
 }
 
+/** The swap, as --explain shows it. */
+export function swapStatements(s: Staging): string[] {
+  return [
+    'BEGIN',
+    `SELECT pg_advisory_xact_lock(hashtext(${literal(`manymodels:${qident(s.target)}`)}))`,
+    `DROP TABLE IF EXISTS ${qident(s.target)}`,
+    `ALTER TABLE ${qident(s.staging)} RENAME TO ${ident(s.target[s.target.length - 1])}`,
+    `COMMENT ON TABLE ${qident(s.target)} IS '${META_PREFIX}{...}'`,
+    `UPDATE manymodels.runs SET status = 'succeeded', ... WHERE run_id = $1`,
+    'COMMIT',
+  ];
+}
+
 /** Drops the target (if any), renames the staging table to it, labels it, and closes the run, all in one transaction. */
 export async function swapIn(conn: Connection, s: Staging, meta: TableMeta, runId: string, end: RunEnd): Promise<void> {
   const name = s.target[s.target.length - 1];
@@ -51,10 +64,19 @@ export async function swapIn(conn: Connection, s: Staging, meta: TableMeta, runI
 /** After a failure: drop the staging table and mark the run failed; never throws. */
 export async function abandon(conn: Connection, s: Staging | null, runId: string | null, error: unknown): Promise<void> {
   await conn.exec('ROLLBACK').catch(() => undefined);
-  if (s !== null) await conn.exec(`DROP TABLE IF EXISTS ${qident(s.staging)}`).catch(() => undefined);
+  if (s !== null) {
+    for (const t of workTablesOf(s)) await conn.exec(`DROP TABLE IF EXISTS ${qident(t)}`).catch(() => undefined);
+  }
   if (runId !== null) {
     const msg = error instanceof Error ? error.message : String(error);
     const [sql, params] = runEndStatement(runId, { status: 'failed', error: msg });
     await conn.query(sql, params).catch(() => undefined);
   }
+}
+
+/** The staging table and the in-database strategy's work tables beside it (<staging>_d, <staging>_g). */
+export function workTablesOf(s: Staging): QualifiedName[] {
+  const base = s.staging[s.staging.length - 1];
+  const at = (name: string) => Object.freeze([...s.staging.slice(0, -1), name]);
+  return [s.staging, at(`${base}_d`), at(`${base}_g`)];
 }

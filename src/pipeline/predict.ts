@@ -12,7 +12,7 @@ import { CATALOG_SCHEMA, ensureCatalog, readTableMeta, recordRunStart, type Tabl
 import { abandon, checkTarget, stagingFor, type Staging, swapIn } from './output-table.js';
 import { type ProgressListener, ProgressTracker } from './progress.js';
 import { column, resolveSource, type SourceRef, type TableRef, tableName } from './source.js';
-import { estimateRows } from './train.js';
+import { estimateRows, resolveDialect } from './train.js';
 
 export interface PredictOptions {
   /** A models table written by train. */
@@ -31,6 +31,8 @@ export interface PredictOptions {
    */
   engine?: 'auto' | 'sql' | 'ts';
   replace?: boolean;
+  /** 'postgres', 'citus' or 'greenplum'; default: detected from the server. */
+  dialect?: 'postgres' | 'citus' | 'greenplum';
   onProgress?: ProgressListener;
 }
 
@@ -59,6 +61,8 @@ interface PredictPlan {
   nFeatures: number | null;
   meta: TableMeta;
   src: Awaited<ReturnType<typeof resolveSource>>;
+  /** The source table when the source is one (Citus co-locates with it). */
+  sourceTable?: readonly string[];
   modelsName: readonly string[];
 }
 
@@ -127,6 +131,7 @@ async function plan(db: Database, opts: PredictOptions): Promise<PredictPlan> {
     nFeatures: row.nf !== null && row.nf.length === 1 ? row.nf[0] : null,
     meta,
     src,
+    sourceTable: typeof opts.from === 'object' && opts.from !== null && 'query' in opts.from ? undefined : tableName(opts.from as TableRef),
     modelsName,
   };
 }
@@ -138,6 +143,7 @@ export async function predict(db: Database, opts: PredictOptions, version: strin
   const engine = opts.engine === 'ts' ? 'ts' : 'sql';
   if (opts.engine !== undefined && !['auto', 'sql', 'ts'].includes(opts.engine)) throw new UsageError(`unknown engine '${opts.engine}'`, "use 'auto', 'sql' or 'ts'");
   const target = tableName(opts.into);
+  const dialect = await resolveDialect(db, opts.dialect);
   await checkTarget(db.main, target, opts.replace === true, 'predictions');
   await ensureCatalog(db.main, version);
   const runId = randomUUID();
@@ -164,9 +170,7 @@ export async function predict(db: Database, opts: PredictOptions, version: strin
     const progress = new ProgressTracker('predict', await estimateRows(db, opts.from), opts.onProgress);
     const S = ident(CATALOG_SCHEMA);
     if (engine === 'sql' && !p.multiclass && p.nFeatures !== null) {
-      await db.main.exec(
-        inlineScoringSql({
-          staging: staging.staging,
+      const select = inlineScoringSql({
           fromSql: p.src.fromSql,
           models: p.modelsName,
           group: p.group,
@@ -174,19 +178,18 @@ export async function predict(db: Database, opts: PredictOptions, version: strin
           nFeatures: p.nFeatures,
           kind: p.classifier ? 'binary' : 'regressor',
           labelKind: p.labelKind,
-        }),
-      );
+        });
+      for (const sql of dialect.createTableAs(staging.staging, select, p.group, p.sourceTable)) await db.main.exec(sql);
     } else if (engine === 'sql') {
       const predExpr = p.classifier && p.labelKind === 'text' ? `${S}.predict_label(m.model, f.x)` : `${S}.predict_value(m.model, f.x)`;
       const cols = [`${S}.predict_proba(m.model, f.x) AS ${ident('probability')}`, `${predExpr} AS ${ident('prediction')}`];
       if (p.multiclass) cols[0] = `CASE WHEN jsonb_array_length(m.model->'state'->'classes') = 2 THEN ${S}.predict_proba(m.model, f.x) ELSE (SELECT max(v) FROM unnest(${S}.predict_proba_all(m.model, f.x)) AS u(v)) END AS ${ident('probability')}`;
       if (p.multiclass) cols.push(`${S}.predict_proba_all(m.model, f.x) AS ${ident('probabilities')}`);
       if (!p.classifier) cols[0] = `NULL::float8 AS ${ident('probability')}`;
-      await db.main.exec(
-        `CREATE TABLE ${qident(staging.staging)} AS SELECT s.*, ${cols.join(', ')} FROM ${p.src.fromSql} LEFT JOIN ${models} ON ${on} CROSS JOIN LATERAL (SELECT ${p.featuresExpr} AS x) AS f`,
-      );
+      const select = `SELECT s.*, ${cols.join(', ')} FROM ${p.src.fromSql} LEFT JOIN ${models} ON ${on} CROSS JOIN LATERAL (SELECT ${p.featuresExpr} AS x) AS f`;
+      for (const sql of dialect.createTableAs(staging.staging, select, p.group, p.sourceTable)) await db.main.exec(sql);
     } else {
-      await db.main.exec(`CREATE TABLE ${qident(staging.staging)} AS SELECT s.*, ${extra.join(', ')} FROM ${p.src.fromSql} WITH NO DATA`);
+      for (const sql of dialect.createEmptyTableAs(staging.staging, `SELECT s.*, ${extra.join(', ')} FROM ${p.src.fromSql}`, p.group, p.sourceTable)) await db.main.exec(sql);
       await streamScores(db, p, staging, progress);
     }
     const counts = await db.main.query<{ n: number; missing: number }>(

@@ -1,18 +1,21 @@
 import { randomUUID } from 'node:crypto';
-import { BinaryCopyDecoder } from '../copy/binary-decoder.js';
 import type { Database } from '../db/connection.js';
 import { DatabaseError, UsageError } from '../errors.js';
 import { estimatorEntry } from '../estimators/registry.js';
-import type { BatchOutput, EncodeSpec, FitSpec, GroupBatch } from '../exec/batch.js';
-import { MODEL_COLUMNS, MODEL_COLUMN_TYPES } from '../exec/encode-batch.js';
+import type { FitSpec } from '../exec/batch.js';
+import { MODEL_COLUMNS } from '../exec/encode-batch.js';
 import type { Fitter } from '../exec/fitter.js';
 import { AutoFitter } from '../exec/pool.js';
+import type { Dialect } from '../sql/dialect.js';
+import { DETECT_SQL, dialectByName, dialectFromServer } from '../sql/dialects/index.js';
+import type { InDbSpec } from '../sql/in-database.js';
 import { ident, qident } from '../sql/ident.js';
 import { ensureCatalog, recordRunStart, type TableMeta } from './catalog.js';
-import { type CutterLimits, GroupCutter, type RowLayout } from './group-cutter.js';
-import { abandon, checkTarget, stagingFor, type Staging, swapIn } from './output-table.js';
-import { type ProgressListener, ProgressTracker } from './progress.js';
-import { BoundedQueue } from './queue.js';
+import type { RowLayout } from './group-cutter.js';
+import { abandon, checkTarget, stagingFor, type Staging, swapIn, swapStatements, workTablesOf } from './output-table.js';
+import type { ProgressListener } from './progress.js';
+import { inDatabaseSpec, inDatabaseStatements, trainInDatabase } from './train-in-database.js';
+import { streamingStatements, trainStreaming } from './train-streaming.js';
 import { column, resolveSource, type SourceRef, type TableRef, tableName } from './source.js';
 
 export interface TrainOptions {
@@ -40,6 +43,15 @@ export interface TrainOptions {
   /** Groups with more rows fail alone with a clear reason (default 1,000,000). */
   maxGroupRows?: number;
   onProgress?: ProgressListener;
+  /**
+   * 'streaming' (default): rows stream out with COPY and are fitted in worker threads, any
+   * estimator. 'in-database': the per-group work runs inside the engine in plain SQL (linear
+   * family, binary LogisticRegression), for distributed PostgreSQL where the rows should not
+   * leave the workers.
+   */
+  strategy?: 'streaming' | 'in-database';
+  /** 'postgres', 'citus' or 'greenplum' (Greenplum 7, Apache Cloudberry); default: detected from the server. */
+  dialect?: 'postgres' | 'citus' | 'greenplum';
   /** Worker threads for fitting (default: one per core; 0 fits in this thread). */
   workers?: number;
   /** Where batches are fitted (default: a pool of `workers` threads, started only for jobs of more than one batch). */
@@ -68,9 +80,21 @@ export interface TrainResult {
 }
 
 
-const BATCH_LIMITS = { batchNumbers: 1 << 18, batchGroups: 4096 };
+
+/** What a strategy reports back to train(). */
+export interface TrainOutcome {
+  totals: { ok: number; failed: number; used: number; skipped: number; notConverged: number };
+  failures: Map<string, FailureSummary>;
+  nullKeyRows: number;
+}
 
 export interface TrainPlan {
+  /** The source table when the source is one (Citus co-locates with it). */
+  sourceTable?: readonly string[];
+  /** Per feature, a float8 SQL expression over the source alias s (columns form), or the array column (array and packed forms). */
+  featureSql: string[];
+  /** The label as SQL over s: float8 (numbers, booleans) or text. */
+  labelSql: string;
   fitSpec: FitSpec;
   layout: RowLayout;
   group: string[];
@@ -111,6 +135,7 @@ export async function planTraining(db: Database, opts: TrainOptions): Promise<Tr
   const packed = labelCol.kind.endsWith('[]');
   let layout: RowLayout;
   let featureSql: string[];
+  let selectFeatures: string[];
   let meta: Omit<TableMeta, 'runId'>;
   const labelKind: 'number' | 'text' = labelCol.kind.startsWith('text') ? 'text' : 'number';
   if (labelCol.kind === 'other') {
@@ -125,11 +150,13 @@ export async function planTraining(db: Database, opts: TrainOptions): Promise<Tr
       throw new DatabaseError('FEATURES_NOT_NUMERIC', `in packed form (the label ${ident(opts.label)} is an array) the features must be one 2-D numeric array column`, 'give --features the name of the array column, e.g. features');
     }
     layout = { keyFields: group.length, features: { kind: 'packed' }, label: labelKind };
-    featureSql = [`s.${ident(featCols[0].name)}::float8[]`];
+    featureSql = [`s.${ident(featCols[0].name)}`];
+    selectFeatures = [`s.${ident(featCols[0].name)}::float8[]`];
     meta = { manymodels: 'models', version: 1, group, features: { kind: 'array', name: featCols[0].name }, label: opts.label, labelKind, estimator: entry.name, form: 'packed' };
   } else if (featCols.length === 1 && featCols[0].kind === 'number[]') {
     layout = { keyFields: group.length, features: { kind: 'array' }, label: labelKind };
-    featureSql = [`s.${ident(featCols[0].name)}::float8[]`];
+    featureSql = [`s.${ident(featCols[0].name)}`];
+    selectFeatures = [`s.${ident(featCols[0].name)}::float8[]`];
     meta = { manymodels: 'models', version: 1, group, features: { kind: 'array', name: featCols[0].name }, label: opts.label, labelKind, estimator: entry.name, form: 'long' };
   } else {
     for (const f of featCols) {
@@ -143,10 +170,11 @@ export async function planTraining(db: Database, opts: TrainOptions): Promise<Tr
     }
     layout = { keyFields: group.length, features: { kind: 'columns', count: featCols.length }, label: labelKind };
     featureSql = featCols.map((f) => `s.${ident(f.name)}${f.kind === 'boolean' ? '::int' : ''}::float8`);
+    selectFeatures = featureSql;
     meta = { manymodels: 'models', version: 1, group, features: { kind: 'columns', names: features }, label: opts.label, labelKind, estimator: entry.name, form: 'long' };
   }
   const keySql = group.map((g) => `s.${ident(g)}`);
-  const selectSql = `SELECT ${[...keySql, ...featureSql, labelSql].join(', ')} FROM ${src.fromSql} ORDER BY ${keySql.join(', ')}`;
+  const selectSql = `SELECT ${[...keySql, ...selectFeatures, labelSql].join(', ')} FROM ${src.fromSql} ORDER BY ${keySql.join(', ')}`;
   const minRows = opts.minRows ?? 1;
   if (!Number.isInteger(minRows) || minRows < 1) throw new UsageError(`minRows must be an integer ≥ 1, got ${minRows}`);
   return {
@@ -158,15 +186,46 @@ export async function planTraining(db: Database, opts: TrainOptions): Promise<Tr
     selectSql,
     source: src.display,
     fromSql: src.fromSql,
+    sourceTable: typeof opts.from === 'object' && opts.from !== null && 'query' in opts.from ? undefined : tableName(opts.from as TableRef),
+    featureSql,
+    labelSql,
   };
+}
+
+/** The dialect asked for, or the one the server is (PGlite is PostgreSQL). */
+export async function resolveDialect(db: Database, name?: string): Promise<Dialect> {
+  if (name !== undefined) return dialectByName(name);
+  if (db.kind === 'pglite') return dialectByName('postgres');
+  const r = await db.main.query<{ citus: boolean; version: string }>(DETECT_SQL);
+  return dialectFromServer(r.rows[0].citus, r.rows[0].version);
+}
+
+/** The statements a run would execute, without running them (train --explain). */
+export async function explainTraining(db: Database, opts: TrainOptions): Promise<string[]> {
+  const plan = await planTraining(db, opts);
+  const dialect = await resolveDialect(db, opts.dialect);
+  const target = tableName(opts.into);
+  const runId = '00000000-0000-4000-8000-000000000000';
+  const staging = stagingFor(target, runId);
+  const body =
+    (opts.strategy ?? 'streaming') === 'in-database'
+      ? inDatabaseStatements(await inDatabaseSpec(db, plan, dialect, staging, runId))
+      : streamingStatements(plan, staging, dialect);
+  return [`-- manymodels train, ${opts.strategy ?? 'streaming'} strategy, ${dialect.name} dialect`, ...body, ...swapStatements(staging)];
 }
 
 /** Trains one model per group and swaps the models table in. See TrainOptions. */
 export async function train(db: Database, opts: TrainOptions, version: string): Promise<TrainResult> {
   const t0 = performance.now();
   const plan = await planTraining(db, opts);
+  const strategy = opts.strategy ?? 'streaming';
+  if (strategy !== 'streaming' && strategy !== 'in-database') throw new UsageError(`unknown strategy '${strategy}'`, "use 'streaming' or 'in-database'");
+  const dialect = await resolveDialect(db, opts.dialect);
   const target = tableName(opts.into);
   await checkTarget(db.main, target, opts.replace === true, 'models');
+  // checked before anything is written: the in-database strategy's own limits
+  let inDb: InDbSpec | null = null;
+  if (strategy === 'in-database') inDb = await inDatabaseSpec(db, plan, dialect, stagingFor(target, '00000000-0000-4000-8000-000000000000'), '');
   await ensureCatalog(db.main, version);
 
   const runId = randomUUID();
@@ -189,86 +248,11 @@ export async function train(db: Database, opts: TrainOptions, version: string): 
     });
     runRecorded = true;
     staging = stagingFor(target, runId);
-    const keySql = plan.group.map((g) => `s.${ident(g)}`);
-    const nulls = MODEL_COLUMNS.map((c, i) => `NULL::${MODEL_COLUMN_TYPES[i]} AS ${ident(c)}`);
-    await db.main.exec(`CREATE TABLE ${qident(staging.staging)} AS SELECT ${[...keySql, ...nulls].join(', ')} FROM ${plan.fromSql} WITH NO DATA`);
-
-    if (process.env.MANYMODELS_TRACE) process.stderr.write(`trace: staging ready ${((performance.now() - t0) / 1000).toFixed(3)}\n`);
-    const rowsTotal = await estimateRows(db, opts.from);
-    const progress = new ProgressTracker('train', rowsTotal, opts.onProgress);
-    const totals = { ok: 0, failed: 0, used: 0, skipped: 0, notConverged: 0 };
-    const failures = new Map<string, FailureSummary>();
-    const spec: EncodeSpec = { ...plan.fitSpec, keyFields: plan.group.length, runId, serializedOn: Date.now() };
-    const reader = await db.openStream();
-    const writer = db.concurrentStreams ? await db.openStream() : null;
-    let cutter: GroupCutter | null = null;
-    try {
-      const limits: CutterLimits = { ...BATCH_LIMITS, maxGroupRows: opts.maxGroupRows ?? 1_000_000 };
-      cutter = new GroupCutter(plan.layout, limits);
-      const c = cutter;
-      const decoder = new BinaryCopyDecoder(plan.layout.keyFields + (plan.layout.features.kind === 'columns' ? plan.layout.features.count : 1) + 1);
-      const tally = (batch: GroupBatch, out: BatchOutput): void => {
-        totals.ok += out.ok;
-        totals.failed += out.failed;
-        totals.used += out.rowsUsed;
-        totals.skipped += out.rowsSkipped;
-        totals.notConverged += out.notConverged;
-        for (const [code, f] of Object.entries(out.failures)) {
-          const have = failures.get(code);
-          if (have === undefined) failures.set(code, { code, count: f.count, example: f.example });
-          else have.count += f.count;
-        }
-        let rows = 0;
-        for (let g = 0; g < batch.count; g++) rows += batch.nRows[g] + batch.nSkipped[g];
-        progress.add(batch.count, rows);
-      };
-      // Batches are fitted up to 2 × parallelism at a time and written in order; reading waits
-      // when that many are in flight (backpressure from the fitters), and the COPY into the
-      // staging table pulls from here (backpressure from the database).
-      // Reading and fitting run ahead of writing, up to a bounded number of batches: the reader
-      // waits when the queue is full (backpressure from the fitters and the writer), and the COPY
-      // into the staging table pulls finished batches, in order, as fast as the database takes them.
-      const queue = new BoundedQueue<{ batch: GroupBatch; out: Promise<BatchOutput> }>(Math.max(4, fitter.parallelism * 3));
-      const dispatch = (batch: GroupBatch) => queue.push({ batch, out: fitter.fit(batch, { ...spec, serializedOn: Date.now() }) });
-      const produce = (async () => {
-        try {
-          for await (const chunk of reader.copyOut(`(${plan.selectSql})`, 'binary')) {
-            decoder.feed(chunk, c.onRow);
-            for (const batch of c.takeReady()) await dispatch(batch);
-          }
-          decoder.finish();
-          c.finish();
-          if (process.env.MANYMODELS_TRACE) process.stderr.write(`trace: read done ${((performance.now() - t0) / 1000).toFixed(3)}\n`);
-          for (const batch of c.takeReady()) await dispatch(batch);
-          queue.close();
-        } catch (e) {
-          queue.fail(e);
-        }
-      })();
-      async function* body(): AsyncIterable<Uint8Array> {
-        try {
-          for (let item = await queue.shift(); item !== undefined; item = await queue.shift()) {
-            const out = await item.out;
-            tally(item.batch, out);
-            yield out.rows;
-          }
-        } catch (e) {
-          queue.fail(e);
-          throw e;
-        } finally {
-          queue.fail(new Error('the write ended'));
-          await produce;
-        }
-      }
-      const target = `${qident(staging.staging)} (${[...plan.group, ...MODEL_COLUMNS].map(ident).join(', ')})`;
-      await (writer ?? db.main).copyIn(target, 'binary', body());
-      if (process.env.MANYMODELS_TRACE) process.stderr.write(`trace: write done ${((performance.now() - t0) / 1000).toFixed(3)}\n`);
-      progress.finish();
-    } finally {
-      if (reader !== db.main) await reader.close();
-      if (writer !== null) await writer.close();
-    }
-    const nullKeyRows = cutter?.nullKeyRows ?? 0;
+    const outcome =
+      strategy === 'in-database'
+        ? await trainInDatabase(db, { ...(inDb as InDbSpec), runId, ...workTables(staging) }, opts)
+        : await trainStreaming(db, plan, staging, runId, opts, fitter, dialect);
+    const { totals, failures, nullKeyRows } = outcome;
     const end = { status: 'succeeded' as const, groupsOk: totals.ok, groupsFailed: totals.failed, rowsUsed: totals.used, rowsSkipped: totals.skipped, nullKeyRows };
     await swapIn(db.main, staging, { ...plan.meta, runId }, runId, end);
     if (process.env.MANYMODELS_TRACE) process.stderr.write(`trace: swap done ${((performance.now() - t0) / 1000).toFixed(3)}\n`);
@@ -290,6 +274,11 @@ export async function train(db: Database, opts: TrainOptions, version: string): 
   } finally {
     if (opts.fitter === undefined) await fitter.close();
   }
+}
+
+function workTables(s: Staging): Pick<InDbSpec, 'dataTable' | 'groupTable' | 'staging'> {
+  const [staging, dataTable, groupTable] = workTablesOf(s);
+  return { staging, dataTable, groupTable };
 }
 
 /** The planner's row estimate for a table source (free), or null for queries and unanalysed tables. */

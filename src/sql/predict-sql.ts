@@ -1,7 +1,6 @@
 import { ident, qident, type QualifiedName } from './ident.js';
 
 export interface InlineScoring {
-  staging: QualifiedName;
   /** FROM item of the source, aliased s. */
   fromSql: string;
   models: QualifiedName;
@@ -17,7 +16,7 @@ export interface InlineScoring {
 }
 
 /**
- * Scoring in SQL at scale, for linear models: each model's coefficients are unpacked from its
+ * The SELECT that scores in SQL at scale, for linear models: each model's coefficients are unpacked from its
  * document once (a subquery over the models table), joined to the rows on the group key, and
  * every row costs a few multiplications:
  *
@@ -59,7 +58,7 @@ export function inlineScoringSql(o: InlineScoring): string {
         ]
       : [`NULL::float8 AS ${ident('probability')}`, `g.z AS ${ident('prediction')}`];
   return (
-    `CREATE TABLE ${qident(o.staging)} AS SELECT s.*, ${cols.join(', ')} ` +
+    `SELECT s.*, ${cols.join(', ')} ` +
     `FROM ${o.fromSql} LEFT JOIN ${m} ON ${on} ` +
     vector +
     `CROSS JOIN LATERAL (SELECT ${z} AS z OFFSET 0) AS g`

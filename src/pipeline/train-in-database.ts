@@ -1,0 +1,123 @@
+import type { Database } from '../db/connection.js';
+import { UsageError } from '../errors.js';
+import { estimatorEntry } from '../estimators/registry.js';
+import type { Dialect } from '../sql/dialect.js';
+import {
+  dataTableSql,
+  groupTableSql,
+  type InDbSpec,
+  leastSquaresSolveSql,
+  logisticAggregateSql,
+  logisticStepSql,
+  modelsTableSql,
+  nullKeyCountSql,
+  trainScoreSql,
+  unfinishedCountSql,
+} from '../sql/in-database.js';
+import { qident } from '../sql/ident.js';
+import type { Staging } from './output-table.js';
+import { workTablesOf } from './output-table.js';
+import { ProgressTracker } from './progress.js';
+import { estimateRows, type FailureSummary, type TrainOptions, type TrainOutcome, type TrainPlan } from './train.js';
+
+/** Checks that the in-database strategy can do what is asked, and settles its SQL. */
+export async function inDatabaseSpec(db: Database, plan: TrainPlan, dialect: Dialect, staging: Staging, runId: string): Promise<InDbSpec> {
+  const entry = estimatorEntry(plan.fitSpec.estimator);
+  const params = entry.create(plan.fitSpec.params).getParams() as Record<string, unknown>;
+  if (entry.name === 'LogisticRegression' && params.classWeight !== null) {
+    throw new UsageError('the in-database strategy does not support classWeight', 'use the streaming strategy, or sample weights in a query');
+  }
+  let features: string[];
+  const f = plan.layout.features;
+  if (f.kind === 'packed') {
+    throw new UsageError('the in-database strategy reads the long form (one row per observation), not packed arrays', 'give it the rows, or use the streaming strategy');
+  } else if (f.kind === 'array') {
+    const col = plan.featureSql[0];
+    const r = await db.main.query<{ lo: number | null; hi: number | null }>(`SELECT min(array_length(${col}, 1)) AS lo, max(array_length(${col}, 1)) AS hi FROM ${plan.fromSql}`);
+    const { lo, hi } = r.rows[0];
+    if (lo === null || hi === null) throw new UsageError('the feature arrays are all NULL or empty');
+    if (lo !== hi) throw new UsageError(`the feature arrays have ${lo} to ${hi} elements; the in-database strategy needs one length`, 'use the streaming strategy, which fails only the groups with unequal arrays');
+    features = Array.from({ length: hi }, (_, j) => `(${col})[${j + 1}]::float8`);
+  } else {
+    features = plan.featureSql;
+  }
+  const [, dataTable, groupTable] = workTablesOf(staging);
+  return {
+    dialect,
+    fromSql: plan.fromSql,
+    sourceTable: plan.sourceTable,
+    group: plan.group,
+    features,
+    label: plan.labelSql,
+    labelKind: plan.layout.label,
+    estimator: entry.name,
+    params,
+    minRows: plan.fitSpec.minRows,
+    runId,
+    dataTable,
+    groupTable,
+    staging: staging.staging,
+  };
+}
+
+/** Every statement of an in-database run, in order (the iteration shown once), for --explain. */
+export function inDatabaseStatements(o: InDbSpec): string[] {
+  const out = [...dataTableSql(o), ...groupTableSql(o)];
+  if (o.estimator === 'LogisticRegression') {
+    out.push(`-- Newton iteration, repeated until every group is done (at most maxIter accepted steps):`, logisticAggregateSql(o), logisticStepSql(o), unfinishedCountSql(o));
+  } else {
+    out.push(leastSquaresSolveSql(o));
+  }
+  out.push(trainScoreSql(o), ...modelsTableSql(o), `DROP TABLE ${qident(o.dataTable)}`, `DROP TABLE ${qident(o.groupTable)}`);
+  return out;
+}
+
+/** The in-database strategy: every statement runs inside the engine; see sql/in-database.ts. */
+export async function trainInDatabase(db: Database, o: InDbSpec, opts: TrainOptions): Promise<TrainOutcome> {
+  const conn = db.main;
+  const progress = new ProgressTracker('train', await estimateRows(db, opts.from), opts.onProgress);
+  for (const sql of [...dataTableSql(o), ...groupTableSql(o)]) await conn.exec(sql);
+  const count = async (sql: string): Promise<number> => Number((await conn.query<{ n: number }>(sql)).rows[0].n);
+  const total = await count(`SELECT count(*)::float8 AS n FROM ${qident(o.groupTable)}`);
+  if (o.estimator === 'LogisticRegression') {
+    const maxIter = Number(o.params.maxIter ?? 100);
+    // each pass either accepts a Newton step or halves one: bounded like the streaming solver
+    const maxPasses = maxIter * 4 + 64;
+    let left = await count(unfinishedCountSql(o));
+    for (let pass = 0; left > 0 && pass < maxPasses; pass++) {
+      await conn.exec(logisticAggregateSql(o));
+      await conn.exec(logisticStepSql(o));
+      const now = await count(unfinishedCountSql(o));
+      progress.add(left - now, 0);
+      left = now;
+    }
+    if (left > 0) {
+      await conn.exec(`UPDATE ${qident(o.groupTable)} SET done = true, converged = false, ${Array.from({ length: o.features.length + (o.params.fitIntercept !== false ? 1 : 0) }, (_, j) => `w_${j} = a_${j}`).join(', ')} WHERE NOT done`);
+    }
+  } else {
+    await conn.exec(leastSquaresSolveSql(o));
+  }
+  await conn.exec(trainScoreSql(o));
+  for (const sql of modelsTableSql(o)) await conn.exec(sql);
+  const t = (await conn.query<Record<string, number>>(
+    `SELECT count(*) FILTER (WHERE error IS NULL)::float8 AS ok, count(*) FILTER (WHERE error IS NOT NULL)::float8 AS failed,
+            coalesce(sum(n) FILTER (WHERE error IS NULL), 0)::float8 AS used, coalesce(sum(n_skipped), 0)::float8 AS skipped,
+            count(*) FILTER (WHERE error IS NULL AND NOT converged)::float8 AS not_converged, coalesce(sum(n + n_skipped), 0)::float8 AS rows
+     FROM ${qident(o.groupTable)}`,
+  )).rows[0];
+  const failures = new Map<string, FailureSummary>();
+  for (const r of (await conn.query<{ code: string; count: number; example: string }>(
+    `SELECT split_part(error, ':', 1) AS code, count(*)::float8 AS count, min(error) AS example FROM ${qident(o.groupTable)} WHERE error IS NOT NULL GROUP BY 1 ORDER BY 2 DESC`,
+  )).rows) failures.set(r.code, { code: r.code, count: Number(r.count), example: r.example });
+  const nullKeyRows = await count(nullKeyCountSql(o));
+  await conn.exec(`DROP TABLE ${qident(o.dataTable)}`);
+  await conn.exec(`DROP TABLE ${qident(o.groupTable)}`);
+  progress.groupsDone = total;
+  progress.rowsDone = Number(t.rows);
+  progress.finish();
+  return {
+    totals: { ok: Number(t.ok), failed: Number(t.failed), used: Number(t.used), skipped: Number(t.skipped), notConverged: Number(t.not_converged) },
+    failures,
+    nullKeyRows,
+  };
+}

@@ -1,0 +1,125 @@
+import { BinaryCopyDecoder } from '../copy/binary-decoder.js';
+import type { Database } from '../db/connection.js';
+import type { BatchOutput, EncodeSpec, GroupBatch } from '../exec/batch.js';
+import { MODEL_COLUMNS, MODEL_COLUMN_TYPES } from '../exec/encode-batch.js';
+import type { Fitter } from '../exec/fitter.js';
+import type { Dialect } from '../sql/dialect.js';
+import { ident, qident } from '../sql/ident.js';
+import { type CutterLimits, GroupCutter } from './group-cutter.js';
+import type { Staging } from './output-table.js';
+import { ProgressTracker } from './progress.js';
+import { BoundedQueue } from './queue.js';
+import { estimateRows, type FailureSummary, type TrainOptions, type TrainPlan, type TrainOutcome } from './train.js';
+
+const BATCH_LIMITS = { batchNumbers: 1 << 18, batchGroups: 4096 };
+
+/** The empty staging table: the group key columns as the source has them, then the model columns. */
+export function streamingSetupSql(plan: TrainPlan, staging: Staging, dialect: Dialect): string[] {
+  const keySql = plan.group.map((g) => `s.${ident(g)}`);
+  const nulls = MODEL_COLUMNS.map((c, i) => `NULL::${MODEL_COLUMN_TYPES[i]} AS ${ident(c)}`);
+  return dialect.createEmptyTableAs(staging.staging, `SELECT ${[...keySql, ...nulls].join(', ')} FROM ${plan.fromSql}`, plan.group, plan.sourceTable);
+}
+
+/** The statements of a streaming run, for --explain. */
+export function streamingStatements(plan: TrainPlan, staging: Staging, dialect: Dialect): string[] {
+  return [
+    ...streamingSetupSql(plan, staging, dialect),
+    `COPY (${plan.selectSql}) TO STDOUT WITH (FORMAT binary)`,
+    `-- every group is fitted in a worker thread; its row of the models table is written with:`,
+    `COPY ${qident(staging.staging)} (${[...plan.group, ...MODEL_COLUMNS].map(ident).join(', ')}) FROM STDIN WITH (FORMAT binary)`,
+  ];
+}
+
+/**
+ * The streaming strategy: rows come out ordered by group with COPY, are cut into groups and
+ * batches, fitted by the worker pool, and their rows of the models table go back with COPY.
+ */
+export async function trainStreaming(
+  db: Database,
+  plan: TrainPlan,
+  staging: Staging,
+  runId: string,
+  opts: TrainOptions,
+  fitter: Fitter,
+  dialect: Dialect,
+): Promise<TrainOutcome> {
+  const t0 = performance.now();
+  for (const sql of streamingSetupSql(plan, staging, dialect)) await db.main.exec(sql);
+
+  if (process.env.MANYMODELS_TRACE) process.stderr.write(`trace: staging ready ${((performance.now() - t0) / 1000).toFixed(3)}\n`);
+  const rowsTotal = await estimateRows(db, opts.from);
+  const progress = new ProgressTracker('train', rowsTotal, opts.onProgress);
+  const totals = { ok: 0, failed: 0, used: 0, skipped: 0, notConverged: 0 };
+  const failures = new Map<string, FailureSummary>();
+  const spec: EncodeSpec = { ...plan.fitSpec, keyFields: plan.group.length, runId, serializedOn: Date.now() };
+  const reader = await db.openStream();
+  const writer = db.concurrentStreams ? await db.openStream() : null;
+  let cutter: GroupCutter | null = null;
+  try {
+    const limits: CutterLimits = { ...BATCH_LIMITS, maxGroupRows: opts.maxGroupRows ?? 1_000_000 };
+    cutter = new GroupCutter(plan.layout, limits);
+    const c = cutter;
+    const decoder = new BinaryCopyDecoder(plan.layout.keyFields + (plan.layout.features.kind === 'columns' ? plan.layout.features.count : 1) + 1);
+    const tally = (batch: GroupBatch, out: BatchOutput): void => {
+      totals.ok += out.ok;
+      totals.failed += out.failed;
+      totals.used += out.rowsUsed;
+      totals.skipped += out.rowsSkipped;
+      totals.notConverged += out.notConverged;
+      for (const [code, f] of Object.entries(out.failures)) {
+        const have = failures.get(code);
+        if (have === undefined) failures.set(code, { code, count: f.count, example: f.example });
+        else have.count += f.count;
+      }
+      let rows = 0;
+      for (let g = 0; g < batch.count; g++) rows += batch.nRows[g] + batch.nSkipped[g];
+      progress.add(batch.count, rows);
+    };
+    // Batches are fitted up to 2 × parallelism at a time and written in order; reading waits
+    // when that many are in flight (backpressure from the fitters), and the COPY into the
+    // staging table pulls from here (backpressure from the database).
+    // Reading and fitting run ahead of writing, up to a bounded number of batches: the reader
+    // waits when the queue is full (backpressure from the fitters and the writer), and the COPY
+    // into the staging table pulls finished batches, in order, as fast as the database takes them.
+    const queue = new BoundedQueue<{ batch: GroupBatch; out: Promise<BatchOutput> }>(Math.max(4, fitter.parallelism * 3));
+    const dispatch = (batch: GroupBatch) => queue.push({ batch, out: fitter.fit(batch, { ...spec, serializedOn: Date.now() }) });
+    const produce = (async () => {
+      try {
+        for await (const chunk of reader.copyOut(`(${plan.selectSql})`, 'binary')) {
+          decoder.feed(chunk, c.onRow);
+          for (const batch of c.takeReady()) await dispatch(batch);
+        }
+        decoder.finish();
+        c.finish();
+        if (process.env.MANYMODELS_TRACE) process.stderr.write(`trace: read done ${((performance.now() - t0) / 1000).toFixed(3)}\n`);
+        for (const batch of c.takeReady()) await dispatch(batch);
+        queue.close();
+      } catch (e) {
+        queue.fail(e);
+      }
+    })();
+    async function* body(): AsyncIterable<Uint8Array> {
+      try {
+        for (let item = await queue.shift(); item !== undefined; item = await queue.shift()) {
+          const out = await item.out;
+          tally(item.batch, out);
+          yield out.rows;
+        }
+      } catch (e) {
+        queue.fail(e);
+        throw e;
+      } finally {
+        queue.fail(new Error('the write ended'));
+        await produce;
+      }
+    }
+    const target = `${qident(staging.staging)} (${[...plan.group, ...MODEL_COLUMNS].map(ident).join(', ')})`;
+    await (writer ?? db.main).copyIn(target, 'binary', body());
+    if (process.env.MANYMODELS_TRACE) process.stderr.write(`trace: write done ${((performance.now() - t0) / 1000).toFixed(3)}\n`);
+    progress.finish();
+  } finally {
+    if (reader !== db.main) await reader.close();
+    if (writer !== null) await writer.close();
+  }
+  return { totals, failures, nullKeyRows: cutter?.nullKeyRows ?? 0 };
+}

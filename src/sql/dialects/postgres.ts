@@ -1,0 +1,9 @@
+import { type Dialect, postgresBase } from '../dialect.js';
+
+/** PostgreSQL and PGlite: one node, nothing to distribute. */
+export const postgres: Dialect = Object.freeze<Dialect>({
+  name: 'postgres',
+  distributed: false,
+  createTableAs: (table, select) => postgresBase.createTableAs(table, select),
+  createEmptyTableAs: (table, select) => postgresBase.createEmptyTableAs(table, select),
+});
