@@ -70,7 +70,14 @@ export class DatabaseError extends ManyModelsError {
 
 /** A request to the library or CLI is malformed (bad option combination, unknown estimator, ...). */
 export class UsageError extends ManyModelsError {
-  constructor(message: string, hint?: string) {
-    super('USAGE', message, hint);
+  constructor(message: string, hint?: string, code = 'USAGE') {
+    super(code, message, hint);
+  }
+}
+
+/** The run was cancelled (SIGINT, SIGTERM, or an AbortSignal): nothing was replaced. */
+export class CancelledError extends ManyModelsError {
+  constructor(readonly reason: string) {
+    super('CANCELLED', `the run was cancelled (${reason}); the previous table, if any, is unchanged`);
   }
 }

@@ -34,6 +34,8 @@ export interface Connection {
    * trailer, and may split the body over several COPY statements.
    */
   copyIn(target: string, format: CopyFormat, body: AsyncIterable<Uint8Array> | Iterable<Uint8Array>): Promise<void>;
+  /** Asks the server to cancel the statement running on this connection (best effort; absent where there is nothing to cancel). */
+  cancel?(): Promise<void>;
 }
 
 export interface Database {

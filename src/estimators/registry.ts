@@ -28,6 +28,7 @@ export function estimatorEntry(name: string): Entry {
     throw new UsageError(
       `unknown estimator '${name}'`,
       `choose one of: ${ESTIMATORS.map((x) => `${x.aliases[0]} (${x.name})`).join(', ')}`,
+      'UNKNOWN_ESTIMATOR',
     );
   }
   return e;

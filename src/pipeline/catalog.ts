@@ -31,6 +31,7 @@ CREATE TABLE IF NOT EXISTS ${S}.runs (
   library_version text NOT NULL,
   error           text
 );
+ALTER TABLE ${S}.runs ADD COLUMN IF NOT EXISTS staging_table text[];
 `;
 
 /** Creates the catalog schema, the runs table and the scoring functions, once per database and version. */
@@ -68,12 +69,14 @@ export interface RunStart {
   estimator?: string;
   params?: Record<string, unknown>;
   version: string;
+  /** The run's staging table, so that a later run can drop it if this one is killed. */
+  staging?: QualifiedName;
 }
 
 export async function recordRunStart(conn: Connection, r: RunStart): Promise<void> {
   await conn.query(
-    `INSERT INTO ${S}.runs (run_id, kind, status, started_at, source, output_table, models_table, group_key, features, label, input_form, estimator, params, library_version)
-     VALUES ($1, $2, 'running', now(), $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`,
+    `INSERT INTO ${S}.runs (run_id, kind, status, started_at, source, output_table, models_table, group_key, features, label, input_form, estimator, params, library_version, staging_table)
+     VALUES ($1, $2, 'running', now(), $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`,
     [
       r.runId,
       r.kind,
@@ -87,12 +90,13 @@ export async function recordRunStart(conn: Connection, r: RunStart): Promise<voi
       r.estimator ?? null,
       r.params ? JSON.stringify(r.params) : null,
       r.version,
+      r.staging ? [...r.staging] : null,
     ],
   );
 }
 
 export interface RunEnd {
-  status: 'succeeded' | 'failed' | 'cancelled';
+  status: 'succeeded' | 'failed' | 'cancelled' | 'abandoned';
   groupsOk?: number;
   groupsFailed?: number;
   rowsUsed?: number;

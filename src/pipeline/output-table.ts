@@ -1,6 +1,8 @@
 import type { Connection } from '../db/connection.js';
 import { DatabaseError } from '../errors.js';
 import { displayName, ident, literal, qident, type QualifiedName } from '../sql/ident.js';
+import { redactUrls } from '../db/errors.js';
+import { faultPoint } from './fault.js';
 import { META_PREFIX, type RunEnd, metaComment, readTableMeta, runEndStatement, type TableMeta } from './catalog.js';
 
 /**
@@ -33,8 +35,8 @@ export async function checkTarget(conn: Connection, target: QualifiedName, repla
 /** The swap, as --explain shows it. */
 export function swapStatements(s: Staging): string[] {
   return [
+    `-- the run holds SELECT pg_advisory_lock(hashtext('manymodels.table'), hashtext(${literal(qident(s.target))})) from its start`,
     'BEGIN',
-    `SELECT pg_advisory_xact_lock(hashtext(${literal(`manymodels:${qident(s.target)}`)}))`,
     `DROP TABLE IF EXISTS ${qident(s.target)}`,
     `ALTER TABLE ${qident(s.staging)} RENAME TO ${ident(s.target[s.target.length - 1])}`,
     `COMMENT ON TABLE ${qident(s.target)} IS '${META_PREFIX}{...}'`,
@@ -48,13 +50,16 @@ export async function swapIn(conn: Connection, s: Staging, meta: TableMeta, runI
   const name = s.target[s.target.length - 1];
   await conn.exec('BEGIN');
   try {
-    await conn.query(`SELECT pg_advisory_xact_lock(hashtext($1))`, [`manymodels:${qident(s.target)}`]);
     await conn.exec(`DROP TABLE IF EXISTS ${qident(s.target)}`);
+    await faultPoint('swap:dropped');
     await conn.exec(`ALTER TABLE ${qident(s.staging)} RENAME TO ${ident(name)}`);
+    await faultPoint('swap:renamed');
     await conn.exec(`COMMENT ON TABLE ${qident(s.target)} IS ${literal(metaComment(meta))}`);
     const [sql, params] = runEndStatement(runId, end);
     await conn.query(sql, params);
+    await faultPoint('swap:catalogued');
     await conn.exec('COMMIT');
+    await faultPoint('swap:committed');
   } catch (e) {
     await conn.exec('ROLLBACK').catch(() => undefined);
     throw e;
@@ -69,7 +74,8 @@ export async function abandon(conn: Connection, s: Staging | null, runId: string
   }
   if (runId !== null) {
     const msg = error instanceof Error ? error.message : String(error);
-    const [sql, params] = runEndStatement(runId, { status: 'failed', error: msg });
+    const status = (error as { code?: string })?.code === 'CANCELLED' ? 'cancelled' : 'failed';
+    const [sql, params] = runEndStatement(runId, { status, error: redactUrls(msg) });
     await conn.query(sql, params).catch(() => undefined);
   }
 }

@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import { BinaryCopyDecoder, readFloat8Array, readText, type RowFields } from '../copy/binary-decoder.js';
 import { BinaryCopyEncoder } from '../copy/binary-encoder.js';
 import type { Database } from '../db/connection.js';
@@ -8,8 +7,9 @@ import type { Estimator } from '../estimators/registry.js';
 import { decodeModel } from '../model-io/document.js';
 import { displayName, ident, qident } from '../sql/ident.js';
 import { inlineScoringSql } from '../sql/predict-sql.js';
-import { CATALOG_SCHEMA, ensureCatalog, readTableMeta, recordRunStart, type TableMeta } from './catalog.js';
-import { abandon, checkTarget, stagingFor, type Staging, swapIn } from './output-table.js';
+import { CATALOG_SCHEMA, readTableMeta, type TableMeta } from './catalog.js';
+import { checkTarget, type Staging } from './output-table.js';
+import { withRun } from './run.js';
 import { type ProgressListener, ProgressTracker } from './progress.js';
 import { column, resolveSource, type SourceRef, type TableRef, tableName } from './source.js';
 import { estimateRows, resolveDialect } from './train.js';
@@ -31,6 +31,10 @@ export interface PredictOptions {
    */
   engine?: 'auto' | 'sql' | 'ts';
   replace?: boolean;
+  /** Wait for another run writing the same table (default true), or fail at once with OUTPUT_LOCKED. */
+  wait?: boolean;
+  /** Cancels the run: nothing is replaced. */
+  signal?: AbortSignal;
   /** 'postgres', 'citus' or 'greenplum'; default: detected from the server. */
   dialect?: 'postgres' | 'citus' | 'greenplum';
   onProgress?: ProgressListener;
@@ -145,23 +149,16 @@ export async function predict(db: Database, opts: PredictOptions, version: strin
   const target = tableName(opts.into);
   const dialect = await resolveDialect(db, opts.dialect);
   await checkTarget(db.main, target, opts.replace === true, 'predictions');
-  await ensureCatalog(db.main, version);
-  const runId = randomUUID();
-  let staging: Staging | null = null;
-  let recorded = false;
-  try {
-    await recordRunStart(db.main, {
-      runId,
-      kind: 'predict',
-      source: p.src.display,
-      outputTable: target,
-      modelsTable: p.modelsName,
-      groupKey: p.group,
-      features: p.featureNames,
+  return withRun(
+    db,
+    {
+      target,
       version,
-    });
-    recorded = true;
-    staging = stagingFor(target, runId);
+      wait: opts.wait,
+      signal: opts.signal,
+      record: { kind: 'predict', source: p.src.display, modelsTable: p.modelsName, groupKey: p.group, features: p.featureNames },
+    },
+    async ({ runId, staging }) => {
     const predType = p.classifier && p.labelKind === 'text' ? 'text' : 'float8';
     const on = p.group.map((g) => `m.${ident(g)} = s.${ident(g)}`).join(' AND ');
     const models = `(SELECT * FROM ${qident(p.modelsName)} WHERE status = 'ok') AS m`;
@@ -198,13 +195,11 @@ export async function predict(db: Database, opts: PredictOptions, version: strin
     const { n, missing } = counts.rows[0];
     progress.rowsDone = n;
     progress.finish();
-    const meta: TableMeta = { manymodels: 'predictions', version: 1, runId, group: p.group, features: p.meta.features, label: p.meta.label, labelKind: p.labelKind, estimator: p.meta.estimator };
-    await swapIn(db.main, staging, meta, runId, { status: 'succeeded', rowsUsed: n - missing, rowsSkipped: missing });
-    return { runId, table: target, engine, rows: n, rowsWithoutModel: missing, seconds: (performance.now() - t0) / 1000 };
-  } catch (e) {
-    await abandon(db.main, staging, recorded ? runId : null, e);
-    throw e;
-  }
+    const meta = { manymodels: 'predictions' as const, version: 1 as const, group: p.group, features: p.meta.features, label: p.meta.label, labelKind: p.labelKind, estimator: p.meta.estimator };
+    const result: PredictResult = { runId, table: target, engine, rows: n, rowsWithoutModel: missing, seconds: (performance.now() - t0) / 1000 };
+    return { result, meta, end: { status: 'succeeded', rowsUsed: n - missing, rowsSkipped: missing } };
+    },
+  );
 }
 
 /**

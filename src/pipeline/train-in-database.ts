@@ -17,6 +17,7 @@ import {
 import { qident } from '../sql/ident.js';
 import type { Staging } from './output-table.js';
 import { workTablesOf } from './output-table.js';
+import { faultPoint } from './fault.js';
 import { ProgressTracker } from './progress.js';
 import { estimateRows, type FailureSummary, type TrainOptions, type TrainOutcome, type TrainPlan } from './train.js';
 
@@ -73,10 +74,24 @@ export function inDatabaseStatements(o: InDbSpec): string[] {
 }
 
 /** The in-database strategy: every statement runs inside the engine; see sql/in-database.ts. */
-export async function trainInDatabase(db: Database, o: InDbSpec, opts: TrainOptions): Promise<TrainOutcome> {
+export async function trainInDatabase(db: Database, o: InDbSpec, opts: TrainOptions, checkCancelled: () => void): Promise<TrainOutcome> {
   const conn = db.main;
   const progress = new ProgressTracker('train', await estimateRows(db, opts.from), opts.onProgress);
-  for (const sql of [...dataTableSql(o), ...groupTableSql(o)]) await conn.exec(sql);
+  // a cancel request (SIGINT) stops the statement running on the server
+  const onAbort = (): void => void conn.cancel?.();
+  opts.signal?.addEventListener('abort', onAbort);
+  try {
+    return await run();
+  } finally {
+    opts.signal?.removeEventListener('abort', onAbort);
+  }
+
+  async function run(): Promise<TrainOutcome> {
+  for (const sql of dataTableSql(o)) await conn.exec(sql);
+  await faultPoint('indb:data');
+  checkCancelled();
+  for (const sql of groupTableSql(o)) await conn.exec(sql);
+  await faultPoint('indb:groups');
   const count = async (sql: string): Promise<number> => Number((await conn.query<{ n: number }>(sql)).rows[0].n);
   const total = await count(`SELECT count(*)::float8 AS n FROM ${qident(o.groupTable)}`);
   if (o.estimator === 'LogisticRegression') {
@@ -85,8 +100,10 @@ export async function trainInDatabase(db: Database, o: InDbSpec, opts: TrainOpti
     const maxPasses = maxIter * 4 + 64;
     let left = await count(unfinishedCountSql(o));
     for (let pass = 0; left > 0 && pass < maxPasses; pass++) {
+      checkCancelled();
       await conn.exec(logisticAggregateSql(o));
       await conn.exec(logisticStepSql(o));
+      await faultPoint(`indb:iter:${pass + 1}`);
       const now = await count(unfinishedCountSql(o));
       progress.add(left - now, 0);
       left = now;
@@ -97,8 +114,10 @@ export async function trainInDatabase(db: Database, o: InDbSpec, opts: TrainOpti
   } else {
     await conn.exec(leastSquaresSolveSql(o));
   }
+  checkCancelled();
   await conn.exec(trainScoreSql(o));
   for (const sql of modelsTableSql(o)) await conn.exec(sql);
+  await faultPoint('indb:models');
   const t = (await conn.query<Record<string, number>>(
     `SELECT count(*) FILTER (WHERE error IS NULL)::float8 AS ok, count(*) FILTER (WHERE error IS NOT NULL)::float8 AS failed,
             coalesce(sum(n) FILTER (WHERE error IS NULL), 0)::float8 AS used, coalesce(sum(n_skipped), 0)::float8 AS skipped,
@@ -120,4 +139,5 @@ export async function trainInDatabase(db: Database, o: InDbSpec, opts: TrainOpti
     failures,
     nullKeyRows,
   };
+  }
 }

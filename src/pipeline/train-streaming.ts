@@ -9,6 +9,8 @@ import { type CutterLimits, GroupCutter } from './group-cutter.js';
 import type { Staging } from './output-table.js';
 import { ProgressTracker } from './progress.js';
 import { BoundedQueue } from './queue.js';
+import { CancelledError } from '../errors.js';
+import { faultPoint } from './fault.js';
 import { estimateRows, type FailureSummary, type TrainOptions, type TrainPlan, type TrainOutcome } from './train.js';
 
 const BATCH_LIMITS = { batchNumbers: 1 << 18, batchGroups: 4096 };

@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import type { Database } from '../db/connection.js';
 import { DatabaseError, UsageError } from '../errors.js';
 import { estimatorEntry } from '../estimators/registry.js';
@@ -10,9 +9,11 @@ import type { Dialect } from '../sql/dialect.js';
 import { DETECT_SQL, dialectByName, dialectFromServer } from '../sql/dialects/index.js';
 import type { InDbSpec } from '../sql/in-database.js';
 import { ident, qident } from '../sql/ident.js';
-import { ensureCatalog, recordRunStart, type TableMeta } from './catalog.js';
+import type { TableMeta } from './catalog.js';
 import type { RowLayout } from './group-cutter.js';
-import { abandon, checkTarget, stagingFor, type Staging, swapIn, swapStatements, workTablesOf } from './output-table.js';
+import { checkTarget, stagingFor, type Staging, swapStatements, workTablesOf } from './output-table.js';
+import { faultPoint } from './fault.js';
+import { withRun } from './run.js';
 import type { ProgressListener } from './progress.js';
 import { inDatabaseSpec, inDatabaseStatements, trainInDatabase } from './train-in-database.js';
 import { streamingStatements, trainStreaming } from './train-streaming.js';
@@ -52,6 +53,12 @@ export interface TrainOptions {
   strategy?: 'streaming' | 'in-database';
   /** 'postgres', 'citus' or 'greenplum' (Greenplum 7, Apache Cloudberry); default: detected from the server. */
   dialect?: 'postgres' | 'citus' | 'greenplum';
+  /** Wait for another run writing the same table (default true), or fail at once with OUTPUT_LOCKED. */
+  wait?: boolean;
+  /** Cancels the run: the server-side query is cancelled, the staging table dropped, nothing replaced. */
+  signal?: AbortSignal;
+  /** Groups per batch handed to a worker (default 4096). */
+  batchGroups?: number;
   /** Worker threads for fitting (default: one per core; 0 fits in this thread). */
   workers?: number;
   /** Where batches are fitted (default: a pool of `workers` threads, started only for jobs of more than one batch). */
@@ -224,53 +231,56 @@ export async function train(db: Database, opts: TrainOptions, version: string): 
   const target = tableName(opts.into);
   await checkTarget(db.main, target, opts.replace === true, 'models');
   // checked before anything is written: the in-database strategy's own limits
-  let inDb: InDbSpec | null = null;
-  if (strategy === 'in-database') inDb = await inDatabaseSpec(db, plan, dialect, stagingFor(target, '00000000-0000-4000-8000-000000000000'), '');
-  await ensureCatalog(db.main, version);
-
-  const runId = randomUUID();
-  let staging: Staging | null = null;
-  let runRecorded = false;
+  const inDb = strategy === 'in-database' ? await inDatabaseSpec(db, plan, dialect, stagingFor(target, '00000000-0000-4000-8000-000000000000'), '') : null;
+  await faultPoint('plan');
   const fitter = opts.fitter ?? new AutoFitter(opts.workers);
   try {
-    await recordRunStart(db.main, {
-      runId,
-      kind: 'train',
-      source: plan.source,
-      outputTable: target,
-      groupKey: plan.group,
-      features: plan.featureNames,
-      label: opts.label,
-      inputForm: plan.meta.form,
-      estimator: plan.fitSpec.estimator,
-      params: plan.fitSpec.params,
-      version,
-    });
-    runRecorded = true;
-    staging = stagingFor(target, runId);
-    const outcome =
-      strategy === 'in-database'
-        ? await trainInDatabase(db, { ...(inDb as InDbSpec), runId, ...workTables(staging) }, opts)
-        : await trainStreaming(db, plan, staging, runId, opts, fitter, dialect);
-    const { totals, failures, nullKeyRows } = outcome;
-    const end = { status: 'succeeded' as const, groupsOk: totals.ok, groupsFailed: totals.failed, rowsUsed: totals.used, rowsSkipped: totals.skipped, nullKeyRows };
-    await swapIn(db.main, staging, { ...plan.meta, runId }, runId, end);
-    if (process.env.MANYMODELS_TRACE) process.stderr.write(`trace: swap done ${((performance.now() - t0) / 1000).toFixed(3)}\n`);
-    return {
-      runId,
-      table: target,
-      groupsOk: totals.ok,
-      groupsFailed: totals.failed,
-      rowsUsed: totals.used,
-      rowsSkipped: totals.skipped,
-      nullKeyRows,
-      notConverged: totals.notConverged,
-      failures: [...failures.values()].sort((a, b) => b.count - a.count),
-      seconds: (performance.now() - t0) / 1000,
-    };
-  } catch (e) {
-    await abandon(db.main, staging, runRecorded ? runId : null, e);
-    throw e;
+    return await withRun(
+      db,
+      {
+        target,
+        version,
+        wait: opts.wait,
+        signal: opts.signal,
+        record: {
+          kind: 'train',
+          source: plan.source,
+          groupKey: plan.group,
+          features: plan.featureNames,
+          label: opts.label,
+          inputForm: plan.meta.form,
+          estimator: plan.fitSpec.estimator,
+          params: plan.fitSpec.params,
+        },
+      },
+      async ({ runId, staging, checkCancelled }) => {
+        const { totals, failures, nullKeyRows } =
+          inDb !== null
+            ? await trainInDatabase(db, { ...inDb, runId, ...workTables(staging) }, opts, checkCancelled)
+            : await trainStreaming(db, plan, staging, runId, opts, fitter, dialect);
+        if (totals.ok + totals.failed === 0) {
+          throw new DatabaseError(
+            'NO_GROUPS',
+            `the training source ${plan.source} has no rows with a group key: there is nothing to train`,
+            'check the source (and its WHERE clause, for a query); rows whose group key is NULL are skipped',
+          );
+        }
+        const result: TrainResult = {
+          runId,
+          table: target,
+          groupsOk: totals.ok,
+          groupsFailed: totals.failed,
+          rowsUsed: totals.used,
+          rowsSkipped: totals.skipped,
+          nullKeyRows,
+          notConverged: totals.notConverged,
+          failures: [...failures.values()].sort((a, b) => b.count - a.count),
+          seconds: (performance.now() - t0) / 1000,
+        };
+        const end = { status: 'succeeded' as const, groupsOk: totals.ok, groupsFailed: totals.failed, rowsUsed: totals.used, rowsSkipped: totals.skipped, nullKeyRows };
+        return { result, meta: plan.meta, end };
+      },
+    );
   } finally {
     if (opts.fitter === undefined) await fitter.close();
   }

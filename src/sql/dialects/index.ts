@@ -8,7 +8,7 @@ export const DIALECTS: Readonly<Record<Dialect['name'], Dialect>> = Object.freez
 
 export function dialectByName(name: string): Dialect {
   const d = (DIALECTS as Record<string, Dialect>)[name.toLowerCase() === 'cloudberry' ? 'greenplum' : name.toLowerCase()];
-  if (d === undefined) throw new UsageError(`unknown dialect '${name}'`, 'choose postgres, citus or greenplum (also for Apache Cloudberry)');
+  if (d === undefined) throw new UsageError(`unknown dialect '${name}'`, 'choose postgres, citus or greenplum (also for Apache Cloudberry)', 'UNKNOWN_DIALECT');
   return d;
 }
 
