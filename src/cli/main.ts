@@ -1,7 +1,9 @@
 #!/usr/bin/env node
 import { Command, CommanderError } from 'commander';
-import { ManyModelsError, UsageError } from '../errors.js';
+import { redactUrls } from '../db/errors.js';
+import { CancelledError, ManyModelsError, UsageError } from '../errors.js';
 import { VERSION } from '../version.js';
+import { signalled } from './interrupt.js';
 import { demoCommand } from './demo.js';
 import { importCommand } from './import.js';
 import { modelsCommand } from './models.js';
@@ -9,7 +11,10 @@ import { predictCommand } from './predict.js';
 import { sqlCommand } from './sql.js';
 import { trainCommand } from './train.js';
 
-/** Exit codes: 0 done, 1 the run failed (a database or data problem), 2 the command was malformed. */
+/**
+ * Exit codes: 0 done; 1 the run failed (a database or data problem, or no group could be fitted);
+ * 2 the command was malformed; 130 / 143 cancelled by SIGINT / SIGTERM.
+ */
 export async function main(argv: readonly string[]): Promise<number> {
   const program = new Command();
   program
@@ -27,10 +32,11 @@ export async function main(argv: readonly string[]): Promise<number> {
   } catch (e) {
     if (e instanceof CommanderError) return e.exitCode === 0 ? 0 : 2;
     if (e instanceof ManyModelsError) {
-      process.stderr.write(`manymodels: error [${e.code}]: ${e.message}\n`);
+      process.stderr.write(`manymodels: error [${e.code}]: ${redactUrls(e.message)}\n`);
+      if (e instanceof CancelledError) return signalled() === 'SIGTERM' ? 143 : 130;
       return e instanceof UsageError ? 2 : 1;
     }
-    process.stderr.write(`manymodels: unexpected error: ${(e as Error)?.stack ?? String(e)}\n`);
+    process.stderr.write(`manymodels: unexpected error: ${redactUrls((e as Error)?.stack ?? String(e))}\n`);
     return 1;
   }
 }

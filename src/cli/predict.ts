@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { UsageError } from '../errors.js';
+import { interrupt } from './interrupt.js';
 import { parseNameList, parseQualifiedName } from '../sql/ident.js';
 import { type GlobalOptions, openFromOptions, parseSource } from './options.js';
 import { progressRenderer } from './progress.js';
@@ -12,6 +13,7 @@ interface PredictCliOptions {
   group?: string;
   engine: string;
   replace?: boolean;
+  wait: boolean;
 }
 
 export function predictCommand(program: Command): void {
@@ -25,6 +27,7 @@ export function predictCommand(program: Command): void {
     .option('--group <cols>', 'group key column(s) (default: the models table\'s)')
     .option('--engine <engine>', 'sql (score in the database), ts (stream through TypeScript) or auto', 'auto')
     .option('--replace', 'overwrite the output table even if manymodels did not write it')
+    .option('--no-wait', 'fail at once (OUTPUT_LOCKED) if another run is writing the output table')
     .action(async (o: PredictCliOptions, cmd: Command) => {
       const g = cmd.optsWithGlobals<GlobalOptions>();
       if (!['auto', 'sql', 'ts'].includes(o.engine)) throw new UsageError(`--engine must be auto, sql or ts, got ${JSON.stringify(o.engine)}`);
@@ -39,6 +42,8 @@ export function predictCommand(program: Command): void {
           group: o.group === undefined ? undefined : parseNameList(o.group),
           engine: o.engine as 'auto' | 'sql' | 'ts',
           replace: o.replace === true,
+          wait: o.wait,
+          signal: interrupt.signal,
           onProgress: progress.listener,
         });
         progress.stop();

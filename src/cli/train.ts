@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
-import { UsageError } from '../errors.js';
+import { DatabaseError, UsageError } from '../errors.js';
+import { interrupt } from './interrupt.js';
 import { parseNameList, parseQualifiedName } from '../sql/ident.js';
 import { collect, type GlobalOptions, openFromOptions, parseParams, parseSource } from './options.js';
 import { progressRenderer } from './progress.js';
@@ -19,6 +20,8 @@ interface TrainCliOptions {
   dialect?: string;
   explain?: boolean;
   workers?: string;
+  wait: boolean;
+  batchGroups: string;
 }
 
 export function trainCommand(program: Command): void {
@@ -39,6 +42,8 @@ export function trainCommand(program: Command): void {
     .option('--dialect <d>', 'postgres, citus or greenplum (also Apache Cloudberry); default: detected from the server')
     .option('--workers <n>', 'worker threads for the streaming strategy (default: one per core; 0: none)')
     .option('--explain', 'print the statements the run would execute, and run nothing')
+    .option('--no-wait', 'fail at once (OUTPUT_LOCKED) if another run is writing the output table, instead of waiting for it')
+    .option('--batch-groups <n>', 'groups per batch sent to a worker thread', '4096')
     .action(async (o: TrainCliOptions, cmd: Command) => {
       const g = cmd.optsWithGlobals<GlobalOptions>();
       if (o.strategy !== 'streaming' && o.strategy !== 'in-database') throw new UsageError(`--strategy must be streaming or in-database, got ${JSON.stringify(o.strategy)}`);
@@ -59,6 +64,9 @@ export function trainCommand(program: Command): void {
           strategy: o.strategy as 'streaming' | 'in-database',
           dialect: o.dialect as 'postgres' | 'citus' | 'greenplum' | undefined,
           workers: o.workers === undefined ? undefined : Number(o.workers),
+          wait: o.wait,
+          batchGroups: Number(o.batchGroups),
+          signal: interrupt.signal,
           onProgress: progress.listener,
         };
         if (o.explain === true) {
@@ -74,6 +82,9 @@ export function trainCommand(program: Command): void {
         ];
         for (const f of r.failures.slice(0, 5)) lines.push(`  failed ${f.count}× ${f.example}`);
         process.stdout.write(`${lines.join('\n')}\n`);
+        if (r.groupsOk === 0) {
+          throw new DatabaseError('NO_MODEL_FITTED', `no group could be fitted: all ${r.groupsFailed} failed (the reasons are in the error column of ${o.into})`, 'see the failures above: manymodels models ' + o.into);
+        }
       } finally {
         progress.stop();
         await db.close();

@@ -86,7 +86,7 @@ export class WorkerPool implements Fitter {
       if (t === undefined) return;
       slot.task = t;
       slot.worker.ref();
-      slot.worker.postMessage({ id: t.id, batch: t.batch, spec: t.spec });
+      slot.worker.postMessage({ id: t.id, batch: t.batch, spec: t.spec, attempt: t.attempts });
     }
     for (const slot of this.slots) if (slot.task === null) slot.worker.unref();
   }

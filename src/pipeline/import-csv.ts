@@ -87,7 +87,7 @@ class CsvRecords {
 
   /** The last record when the file does not end with a newline. */
   end(onRecord: (fields: string[], quoted: boolean[], endIndex: number) => void): void {
-    if (this.quoted) throw new UsageError('the CSV file ends inside a quoted field', 'check for an unbalanced double quote');
+    if (this.quoted) throw new UsageError('the CSV file ends inside a quoted field', 'check for an unbalanced double quote', 'CSV_INVALID');
     if (this.field.length > 0 || this.fields.length > 0) {
       this.fields.push(this.field);
       onRecord(this.fields, [], -1);
@@ -122,7 +122,7 @@ export async function importCsv(db: Database, file: string, opts: ImportOptions)
   try {
     await stat(file);
   } catch {
-    throw new UsageError(`cannot read the file ${file}`, 'check the path');
+    throw new UsageError(`cannot read the file ${file}`, 'check the path', 'FILE_NOT_FOUND');
   }
   const existing = await readTableMeta(db.main, target);
   if (existing !== undefined && opts.replace !== true) {
@@ -137,15 +137,15 @@ export async function importCsv(db: Database, file: string, opts: ImportOptions)
     if (header === null) {
       header = fields.map((f) => f.trim());
       header.forEach((h, i) => {
-        if (h.length === 0) throw new UsageError(`column ${i + 1} of the CSV header has no name`, 'every column needs a name in the first line');
+        if (h.length === 0) throw new UsageError(`column ${i + 1} of the CSV header has no name`, 'every column needs a name in the first line', 'CSV_INVALID');
       });
-      if (new Set(header).size !== header.length) throw new UsageError(`the CSV header names a column twice: ${header.join(', ')}`);
+      if (new Set(header).size !== header.length) throw new UsageError(`the CSV header names a column twice: ${header.join(', ')}`, 'give every column its own name', 'CSV_INVALID');
       types = header.map(() => null);
       return;
     }
     if (fields.length === 1 && fields[0] === '' && !quoted[0]) return; // blank line
     if (fields.length !== header.length) {
-      throw new UsageError(`CSV record ${rows + 2} has ${fields.length} fields but the header has ${header.length}`, 'every line needs one value per header column');
+      throw new UsageError(`CSV line ${rows + 2} has ${fields.length} fields but the header has ${header.length}`, 'every line needs one value per header column', 'CSV_RAGGED');
     }
     rows++;
     for (let i = 0; i < fields.length; i++) {
@@ -155,7 +155,7 @@ export async function importCsv(db: Database, file: string, opts: ImportOptions)
   };
   for await (const chunk of createReadStream(file, { encoding: 'utf8', highWaterMark: 1 << 20 })) p1.push(chunk as string, onRecord1);
   p1.end(onRecord1);
-  if (header === null) throw new UsageError(`the CSV file ${file} is empty`, 'it needs a header line naming the columns');
+  if (header === null) throw new UsageError(`the CSV file ${file} is empty`, 'it needs a header line naming the columns', 'CSV_EMPTY');
   const cols = (header as string[]).map((name, i) => ({ name, type: types[i] ?? 'text' }));
 
   // pass 2: COPY the records (not the header), in chunks that end on record boundaries

@@ -21,6 +21,13 @@ export function stagingFor(target: QualifiedName, runId: string): Staging {
 
 /** Refuses to overwrite a table that manymodels did not write, unless replace is set. */
 export async function checkTarget(conn: Connection, target: QualifiedName, replace: boolean, what: TableMeta['manymodels']): Promise<void> {
+  if (target.length > 1) {
+    const schema = target[target.length - 2];
+    const r = await conn.query<{ ok: boolean }>(`SELECT EXISTS (SELECT 1 FROM pg_namespace WHERE nspname = $1) AS ok`, [schema]);
+    if (!r.rows[0].ok) {
+      throw new DatabaseError('SCHEMA_NOT_FOUND', `the schema ${ident(schema)} of the output table ${displayName(target)} does not exist`, `create it first: CREATE SCHEMA ${ident(schema)}`);
+    }
+  }
   const meta = await readTableMeta(conn, target);
   if (meta === undefined || replace) return;
   if (meta === null || meta.manymodels !== what) {

@@ -1,11 +1,11 @@
 import { BinaryCopyDecoder, readFloat8Array, readText, type RowFields } from '../copy/binary-decoder.js';
 import { BinaryCopyEncoder } from '../copy/binary-encoder.js';
 import type { Database } from '../db/connection.js';
-import { DatabaseError, ManyModelsError, UsageError } from '../errors.js';
+import { DatabaseError, ManyModelsError, ModelDocumentError, UsageError } from '../errors.js';
 import { LogisticRegression } from '../estimators/logistic-regression.js';
 import type { Estimator } from '../estimators/registry.js';
 import { decodeModel } from '../model-io/document.js';
-import { displayName, ident, qident } from '../sql/ident.js';
+import { displayName, ident, literal, qident } from '../sql/ident.js';
 import { inlineScoringSql } from '../sql/predict-sql.js';
 import { CATALOG_SCHEMA, readTableMeta, type TableMeta } from './catalog.js';
 import { checkTarget, type Staging } from './output-table.js';
@@ -113,6 +113,7 @@ async function plan(db: Database, opts: PredictOptions): Promise<PredictPlan> {
   );
   const row = info.rows[0];
   const classifier = meta.estimator === 'LogisticRegression';
+  await validateDocuments(db, modelsName, meta);
   // features at predict time must match what the models were trained on
   if (cols.length > 1 || (cols.length === 1 && cols[0].kind !== 'number[]')) {
     const bad = (row.nf ?? []).filter((k) => k !== null && k !== cols.length);
@@ -138,6 +139,41 @@ async function plan(db: Database, opts: PredictOptions): Promise<PredictPlan> {
     sourceTable: typeof opts.from === 'object' && opts.from !== null && 'query' in opts.from ? undefined : tableName(opts.from as TableRef),
     modelsName,
   };
+}
+
+/**
+ * Checks every usable model document of a models table in SQL before any is used: format,
+ * version, estimator, and the shapes and types of the learned state. Documents are data, never
+ * code: this only reads them. The TypeScript engine also decodes each one with decodeModel.
+ */
+async function validateDocuments(db: Database, models: readonly string[], meta: TableMeta): Promise<void> {
+  const est = meta.estimator ?? '';
+  const nf = `(model->'state'->>'nFeatures')`;
+  const numbers = (path: string) => `EXISTS (SELECT 1 FROM jsonb_array_elements(${path}) AS v WHERE jsonb_typeof(v) <> 'number')`;
+  const coefCheck =
+    est === 'LogisticRegression'
+      ? `jsonb_typeof(model->'state'->'coef') <> 'array' OR jsonb_typeof(model->'state'->'intercept') <> 'array' OR jsonb_typeof(model->'state'->'classes') <> 'array'
+         OR jsonb_array_length(model->'state'->'classes') < 2 OR jsonb_array_length(model->'state'->'intercept') <> jsonb_array_length(model->'state'->'coef')
+         OR ${numbers(`model->'state'->'intercept'`)}
+         OR EXISTS (SELECT 1 FROM jsonb_array_elements(model->'state'->'coef') AS r WHERE jsonb_typeof(r) <> 'array' OR jsonb_array_length(r) <> ${nf}::int OR ${numbers('r')})`
+      : `jsonb_typeof(model->'state'->'coef') <> 'array' OR jsonb_typeof(model->'state'->'intercept') <> 'number' OR jsonb_array_length(model->'state'->'coef') <> ${nf}::int OR ${numbers(`model->'state'->'coef'`)}`;
+  const problem = `CASE
+    WHEN model IS NULL OR jsonb_typeof(model) <> 'object' THEN 'it is not a JSON object'
+    WHEN model->>'format' IS DISTINCT FROM 'manymodels.model' THEN 'unknown format ' || coalesce(model->'format', 'null'::jsonb)::text
+    WHEN model->'version' IS DISTINCT FROM '1'::jsonb THEN 'unsupported version ' || coalesce(model->'version', 'null'::jsonb)::text || ' (this manymodels reads version 1)'
+    WHEN model->>'estimator' IS DISTINCT FROM ${literal(est)} THEN 'it is a ' || coalesce(model->>'estimator', 'null') || ' document in a table of ${est} models'
+    WHEN jsonb_typeof(model->'state') IS DISTINCT FROM 'object' OR jsonb_typeof(model->'state'->'nFeatures') IS DISTINCT FROM 'number' THEN 'state.nFeatures is missing'
+    WHEN ${coefCheck} THEN 'its coefficients are missing, of the wrong shape or not numbers'
+  END`;
+  const keys = meta.group.map(ident).join(', ');
+  const r = await db.main.query<{ key: unknown; problem: string }>(
+    `SELECT to_jsonb(k) AS key, k.problem FROM (SELECT ${keys}, ${problem} AS problem FROM ${qident(models)} WHERE status = 'ok') AS k WHERE k.problem IS NOT NULL LIMIT 1`,
+  );
+  if (r.rows.length > 0) {
+    const key = { ...(r.rows[0].key as Record<string, unknown>) };
+    delete key.problem;
+    throw new ModelDocumentError(`the model of group ${JSON.stringify(key)} in ${displayName(models)} is invalid: ${r.rows[0].problem}`, 'retrain the models with this version of manymodels');
+  }
 }
 
 /** Scores the source rows with their group's model and swaps the predictions table in. */

@@ -130,14 +130,14 @@ export async function planTraining(db: Database, opts: TrainOptions): Promise<Tr
   if (typeof opts.label !== 'string' || opts.label.length === 0) throw new UsageError('no label column given');
   const clash = group.find((g) => (MODEL_COLUMNS as readonly string[]).includes(g));
   if (clash !== undefined) {
-    throw new UsageError(`the group key column ${ident(clash)} has the name of an output column`, `rename it in a query: from: { query: 'SELECT ${clash} AS ${clash}_key, ... FROM ...' }`);
+    throw new UsageError(`the group key column ${ident(clash)} has the name of an output column`, `rename it in a query: from: { query: 'SELECT ${clash} AS ${clash}_key, ... FROM ...' }`, 'NAME_CLASH');
   }
   const src = await resolveSource(db.main, opts.from, 'training source');
   const keyCols = group.map((g) => column(src, g, 'group key'));
   const featCols = features.map((f) => column(src, f, 'feature'));
   const labelCol = column(src, opts.label, 'label');
   for (const f of featCols) {
-    if (group.includes(f.name) || f.name === opts.label) throw new UsageError(`column ${ident(f.name)} is both a feature and the ${group.includes(f.name) ? 'group key' : 'label'}`);
+    if (group.includes(f.name) || f.name === opts.label) throw new UsageError(`column ${ident(f.name)} is both a feature and the ${group.includes(f.name) ? 'group key' : 'label'}`, 'a column can play one part only', 'NAME_CLASH');
   }
   const packed = labelCol.kind.endsWith('[]');
   let layout: RowLayout;
@@ -183,7 +183,10 @@ export async function planTraining(db: Database, opts: TrainOptions): Promise<Tr
   const keySql = group.map((g) => `s.${ident(g)}`);
   const selectSql = `SELECT ${[...keySql, ...selectFeatures, labelSql].join(', ')} FROM ${src.fromSql} ORDER BY ${keySql.join(', ')}`;
   const minRows = opts.minRows ?? 1;
-  if (!Number.isInteger(minRows) || minRows < 1) throw new UsageError(`minRows must be an integer ≥ 1, got ${minRows}`);
+  if (!Number.isInteger(minRows) || minRows < 1) throw new UsageError(`minRows must be an integer ≥ 1, got ${minRows}`, undefined, 'INVALID_OPTION');
+  for (const [name, v] of [['maxGroupRows', opts.maxGroupRows], ['batchGroups', opts.batchGroups], ['workers', opts.workers]] as const) {
+    if (v !== undefined && (!Number.isInteger(v) || v < (name === 'workers' ? 0 : 1))) throw new UsageError(`${name} must be an integer ≥ ${name === 'workers' ? 0 : 1}, got ${v}`, undefined, 'INVALID_OPTION');
+  }
   return {
     fitSpec: { estimator: entry.name, params, minRows },
     layout,
