@@ -7,7 +7,6 @@ import {
   groupTableSql,
   type InDbSpec,
   leastSquaresSolveSql,
-  logisticAggregateSql,
   logisticStepSql,
   modelsTableSql,
   nullKeyCountSql,
@@ -65,7 +64,7 @@ export async function inDatabaseSpec(db: Database, plan: TrainPlan, dialect: Dia
 export function inDatabaseStatements(o: InDbSpec): string[] {
   const out = [...dataTableSql(o), ...groupTableSql(o)];
   if (o.estimator === 'LogisticRegression') {
-    out.push(`-- Newton iteration, repeated until every group is done (at most maxIter accepted steps):`, logisticAggregateSql(o), logisticStepSql(o), unfinishedCountSql(o));
+    out.push(`-- Newton iteration, repeated until every group is done (at most maxIter accepted steps):`, logisticStepSql(o), unfinishedCountSql(o));
   } else {
     out.push(leastSquaresSolveSql(o));
   }
@@ -101,7 +100,6 @@ export async function trainInDatabase(db: Database, o: InDbSpec, opts: TrainOpti
     let left = await count(unfinishedCountSql(o));
     for (let pass = 0; left > 0 && pass < maxPasses; pass++) {
       checkCancelled();
-      await conn.exec(logisticAggregateSql(o));
       await conn.exec(logisticStepSql(o));
       await faultPoint(`indb:iter:${pass + 1}`);
       const now = await count(unfinishedCountSql(o));

@@ -7,12 +7,12 @@ import { ident, literal, qident, type QualifiedName } from './ident.js';
  * native float8 aggregate and every per-group solve a straight line of arithmetic.
  *
  * LogisticRegression (binary) is fitted by Newton's method, as the streaming strategy does: each
- * iteration is
+ * iteration is one UPDATE of the per-group state FROM
  *   (A) one aggregate over the data, GROUP BY the group key and joined on it to the per-group
  *       state, giving f, ∇f and ∇²f of the loss at every group's trial point, and
- *   (B) one update of the per-group state: accept the trial point or halve the step (Armijo), and
- *       from an accepted point solve ∇²f·p = ∇f by a Jacobi-scaled Cholesky factorisation written
- *       out as arithmetic, then stop (converged, maxIter) or set the next trial point.
+ *   (B) per group: accept the trial point or halve the step (Armijo), and from an accepted point
+ *       solve ∇²f·p = ∇f by a Jacobi-scaled Cholesky factorisation written out as arithmetic,
+ *       then stop (converged, maxIter) or set the next trial point.
  * LinearRegression and Ridge need one pass of sufficient statistics (n, Σx, Σy, ΣxxT, Σxy) and the
  * same Cholesky solve of the centred normal equations.
  *
@@ -67,7 +67,7 @@ export function dataTableSql(o: InDbSpec): string[] {
   const keys = o.group.map((g) => `s.${ident(g)}`);
   const notNull = [...keys, ...o.features, o.label].map((e) => `(${e}) IS NOT NULL`).join(' AND ');
   const cols = [...keys, ...o.features.map((f, j) => `(${f})::${F8} AS x${j + 1}`), `(${o.label}) AS y`];
-  return o.dialect.createTableAs(o.dataTable, `SELECT ${cols.join(', ')} FROM ${o.fromSql} WHERE ${notNull}`, o.group, o.sourceTable);
+  return [...o.dialect.createTableAs(o.dataTable, `SELECT ${cols.join(', ')} FROM ${o.fromSql} WHERE ${notNull}`, o.group, o.sourceTable), `ANALYZE ${qident(o.dataTable)}`];
 }
 
 /** Rows whose group key is NULL (counted per run, as the streaming strategy does). */
@@ -78,9 +78,8 @@ export function nullKeyCountSql(o: InDbSpec): string {
 /** State columns of the per-group table for logistic regression. */
 function logisticState(m: number): string[] {
   const cols: string[] = [];
-  for (const p of ['w', 'a', 'p', 'gr']) for (let j = 0; j < m; j++) cols.push(`0::${F8} AS ${p}_${j}`);
-  for (let j = 0; j < m; j++) for (let k = j; k < m; k++) cols.push(`0::${F8} AS h_${j}_${k}`);
-  cols.push(`0::${F8} AS f_new`, `0::${F8} AS f_acc`, `0::${F8} AS slope`, `1::${F8} AS t`, `0::${F8} AS ginf`, `true AS first`, `false AS stationary`, `0 AS n_iter`);
+  for (const p of ['w', 'a', 'p']) for (let j = 0; j < m; j++) cols.push(`0::${F8} AS ${p}_${j}`);
+  cols.push(`0::${F8} AS f_acc`, `0::${F8} AS slope`, `1::${F8} AS t`, `0::${F8} AS ginf`, `true AS first`, `false AS stationary`, `0 AS n_iter`);
   return cols;
 }
 
@@ -131,7 +130,7 @@ export function groupTableSql(o: InDbSpec): string[] {
     `FROM (SELECT ${o.group.map((g) => `q.${ident(g)}`).join(', ')}, ${aggs.join(', ')} FROM (SELECT ${inner.join(', ')} FROM ${o.fromSql} WHERE ${dKeys.map((k) => `${k} IS NOT NULL`).join(' AND ')}) AS q GROUP BY ${o.group.map((g) => `q.${ident(g)}`).join(', ')}) AS g`;
   // g.* repeats the keys; select them once
   const fixed = select.replace(`SELECT ${keys.join(', ')}, g.*,`, `SELECT g.*,`);
-  return [...o.dialect.createTableAs(o.groupTable, fixed, o.group, o.dataTable), `UPDATE ${qident(o.groupTable)} SET done = true WHERE error IS NOT NULL`];
+  return [...o.dialect.createTableAs(o.groupTable, fixed, o.group, o.dataTable), `UPDATE ${qident(o.groupTable)} SET done = true WHERE error IS NOT NULL`, `ANALYZE ${qident(o.groupTable)}`];
 }
 
 /** σ(z) without overflow: PostgreSQL raises on exp() overflow and underflow. */
@@ -139,7 +138,7 @@ function sigmoid(z: string): string {
   return `CASE WHEN ${z} >= 0 THEN 1 / (1 + exp(-least(${z}, 700))) ELSE exp(greatest(${z}, -700)) / (1 + exp(greatest(${z}, -700))) END`;
 }
 
-/** (A) f, ∇f, ∇²f of the unscaled loss Σ ℓᵢ at every unfinished group's trial point w. */
+/** (A) f, ∇f, ∇²f of the unscaled loss Σ ℓᵢ at every unfinished group's trial point w: one pass over the data, GROUP BY the group key. */
 export function logisticAggregateSql(o: InDbSpec): string {
   const { d, m, fi } = dims(o);
   const z = ['c.w_' + (fi ? d : 0), ...Array.from({ length: d }, (_, j) => `d.x${j + 1} * c.w_${j}`)];
@@ -153,10 +152,7 @@ export function logisticAggregateSql(o: InDbSpec): string {
     `CROSS JOIN LATERAL (SELECT ${zExpr} AS z OFFSET 0) AS zz ` +
     `CROSS JOIN LATERAL (SELECT ${sigmoid('zz.z')} AS p, CASE WHEN d.y = c.c1 THEN 1 ELSE 0 END::${F8} AS yy OFFSET 0) AS pp ` +
     `WHERE NOT c.done GROUP BY ${keys.join(', ')}`;
-  const set = [`f_new = a.f`];
-  for (let j = 0; j < m; j++) set.push(`gr_${j} = a.g${j}`);
-  for (let j = 0; j < m; j++) for (let k = j; k < m; k++) set.push(`h_${j}_${k} = a.h${j}_${k}`);
-  return `UPDATE ${qident(o.groupTable)} AS g SET ${set.join(', ')} FROM (${inner}) AS a WHERE ${keyJoin('g', 'a', o.group)}`;
+  return inner;
 }
 
 /**
@@ -199,7 +195,11 @@ function choleskySolve(m: number, a: (i: number, j: number) => string, b: (i: nu
   return parts.join(' ');
 }
 
-/** (B) Accept the trial point or halve the step; from an accepted point take a Newton step or stop. */
+/**
+ * One Newton iteration for every unfinished group, as one statement: (A) the aggregate over the
+ * data at the trial point, joined on the group key to the state, then (B) accept the trial point or
+ * halve the step (Armijo), and from an accepted point take a Newton step or stop.
+ */
 export function logisticStepSql(o: InDbSpec): string {
   const { d, m, fi } = dims(o);
   const l2 = o.params.penalty === 'l2';
@@ -209,9 +209,9 @@ export function logisticStepSql(o: InDbSpec): string {
   const tol = Number(o.params.tol ?? 1e-4);
   const coef = (j: number) => j < d; // j indexes a penalised coefficient
   const pen = l2 ? Array.from({ length: d }, (_, j) => `c.w_${j} * c.w_${j}`).join(' + ') : '0';
-  const e: string[] = [`${scale} * c.f_new + 0.5 * (${pen || '0'}) AS f`];
-  for (let j = 0; j < m; j++) e.push(`${scale} * c.gr_${j}${l2 && coef(j) ? ` + c.w_${j}` : ''} AS gr${j}`);
-  for (let j = 0; j < m; j++) for (let k = j; k < m; k++) e.push(`${scale} * c.h_${j}_${k}${l2 && j === k && coef(j) ? ' + 1' : ''} AS h${j}_${k}`);
+  const e: string[] = [`${scale} * a.f + 0.5 * (${pen || '0'}) AS f`];
+  for (let j = 0; j < m; j++) e.push(`${scale} * a.g${j}${l2 && coef(j) ? ` + c.w_${j}` : ''} AS gr${j}`);
+  for (let j = 0; j < m; j++) for (let k = j; k < m; k++) e.push(`${scale} * a.h${j}_${k}${l2 && j === k && coef(j) ? ' + 1' : ''} AS h${j}_${k}`);
   const ginf = `greatest(${Array.from({ length: m }, (_, j) => `abs(e.gr${j})`).join(', ')})`;
   const acc = `(c.first OR e.f <= c.f_acc + 1e-4 * c.t * c.slope OR abs(e.f - c.f_acc) <= 1e-14 * abs(c.f_acc))`;
   const solve = choleskySolve(m, (i, j) => `e.h${i}_${j}`, (i) => `e.gr${i}`, 'x');
@@ -224,7 +224,7 @@ export function logisticStepSql(o: InDbSpec): string {
     `(q.acc AND (q.ginf = 0 OR q.niter >= ${maxIter} OR q.last)) OR (NOT q.acc AND c.t / 2 < 1e-15) AS done, ` +
     `CASE WHEN q.acc THEN q.ginf = 0 OR (q.last AND q.niter < ${maxIter}) ELSE c.ginf <= 1e-8 * (1 + abs(c.f_acc)) END AS stationary, ` +
     Array.from({ length: m }, (_, j) => `x.x_${j} AS p${j}`).join(', ') +
-    ` FROM ${qident(o.groupTable)} AS c ` +
+    ` FROM ${qident(o.groupTable)} AS c JOIN (${logisticAggregateSql(o)}) AS a ON ${keyJoin('c', 'a', o.group)} ` +
     `CROSS JOIN LATERAL (SELECT ${e.join(', ')} OFFSET 0) AS e ${solve} ` +
     `CROSS JOIN LATERAL (SELECT ${acc} AS acc, ${ginf} AS ginf, c.n_iter + CASE WHEN c.first THEN 0 ELSE 1 END AS niter, ${slope} AS slope, ` +
     `(-(${slope}) <= 1e-20 * greatest(1, abs(e.f)) OR ${pinf} <= 1e-9 * (1 + ${winf})) AS last OFFSET 0) AS q ` +
