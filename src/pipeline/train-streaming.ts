@@ -47,7 +47,7 @@ export async function trainStreaming(
 ): Promise<TrainOutcome> {
   const t0 = performance.now();
   for (const sql of streamingSetupSql(plan, staging, dialect)) await db.main.exec(sql);
-
+  await faultPoint('staging-created');
   if (process.env.MANYMODELS_TRACE) process.stderr.write(`trace: staging ready ${((performance.now() - t0) / 1000).toFixed(3)}\n`);
   const rowsTotal = await estimateRows(db, opts.from);
   const progress = new ProgressTracker('train', rowsTotal, opts.onProgress);
@@ -58,7 +58,7 @@ export async function trainStreaming(
   const writer = db.concurrentStreams ? await db.openStream() : null;
   let cutter: GroupCutter | null = null;
   try {
-    const limits: CutterLimits = { ...BATCH_LIMITS, maxGroupRows: opts.maxGroupRows ?? 1_000_000 };
+    const limits: CutterLimits = { ...BATCH_LIMITS, batchGroups: opts.batchGroups ?? BATCH_LIMITS.batchGroups, maxGroupRows: opts.maxGroupRows ?? 1_000_000 };
     cutter = new GroupCutter(plan.layout, limits);
     const c = cutter;
     const decoder = new BinaryCopyDecoder(plan.layout.keyFields + (plan.layout.features.kind === 'columns' ? plan.layout.features.count : 1) + 1);
@@ -77,14 +77,22 @@ export async function trainStreaming(
       for (let g = 0; g < batch.count; g++) rows += batch.nRows[g] + batch.nSkipped[g];
       progress.add(batch.count, rows);
     };
-    // Batches are fitted up to 2 × parallelism at a time and written in order; reading waits
-    // when that many are in flight (backpressure from the fitters), and the COPY into the
-    // staging table pulls from here (backpressure from the database).
     // Reading and fitting run ahead of writing, up to a bounded number of batches: the reader
     // waits when the queue is full (backpressure from the fitters and the writer), and the COPY
     // into the staging table pulls finished batches, in order, as fast as the database takes them.
     const queue = new BoundedQueue<{ batch: GroupBatch; out: Promise<BatchOutput> }>(Math.max(4, fitter.parallelism * 3));
-    const dispatch = (batch: GroupBatch) => queue.push({ batch, out: fitter.fit(batch, { ...spec, serializedOn: Date.now() }) });
+    let dispatched = 0;
+    const dispatch = async (batch: GroupBatch): Promise<void> => {
+      await queue.push({ batch, out: fitter.fit(batch, { ...spec, serializedOn: Date.now() }) });
+      await faultPoint(`read:${++dispatched}`);
+    };
+    // a cancel request (SIGINT) stops both COPY statements on the server and the pipeline here
+    const onAbort = (): void => {
+      queue.fail(new CancelledError(String(opts.signal?.reason ?? 'aborted')));
+      void reader.cancel();
+      void writer?.cancel();
+    };
+    opts.signal?.addEventListener('abort', onAbort);
     const produce = (async () => {
       try {
         for await (const chunk of reader.copyOut(`(${plan.selectSql})`, 'binary')) {
@@ -101,11 +109,13 @@ export async function trainStreaming(
       }
     })();
     async function* body(): AsyncIterable<Uint8Array> {
+      let written = 0;
       try {
         for (let item = await queue.shift(); item !== undefined; item = await queue.shift()) {
           const out = await item.out;
           tally(item.batch, out);
           yield out.rows;
+          await faultPoint(`write:${++written}`);
         }
       } catch (e) {
         queue.fail(e);
@@ -116,7 +126,12 @@ export async function trainStreaming(
       }
     }
     const target = `${qident(staging.staging)} (${[...plan.group, ...MODEL_COLUMNS].map(ident).join(', ')})`;
-    await (writer ?? db.main).copyIn(target, 'binary', body());
+    try {
+      await (writer ?? db.main).copyIn(target, 'binary', body());
+    } finally {
+      opts.signal?.removeEventListener('abort', onAbort);
+    }
+    await faultPoint('copy-done');
     if (process.env.MANYMODELS_TRACE) process.stderr.write(`trace: write done ${((performance.now() - t0) / 1000).toFixed(3)}\n`);
     progress.finish();
   } finally {
