@@ -1,0 +1,87 @@
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { after, before, describe, it } from 'node:test';
+import { type ManyModels, open } from 'manymodels';
+import { freshDatabaseUrl } from '../helpers/backends.js';
+
+/**
+ * Kills a training run with SIGKILL at named points (read, fit, write, swap; both strategies) and
+ * checks after each that the previous models table is byte-for-byte the same (or, once the swap
+ * has committed, completely the new one), and that the next run succeeds and cleans up.
+ */
+type Row = Record<string, any>;
+const CLI = new URL('../../dist/cli/main.js', import.meta.url).pathname;
+
+const STREAMING = ['plan', 'catalog', 'run-recorded', 'staging-created', 'read:1', 'read:2', 'read:4', 'read:7', 'write:1', 'write:2', 'write:5', 'copy-done', 'swap:begin', 'swap:dropped', 'swap:renamed', 'swap:catalogued', 'swap:committed', 'done'];
+const IN_DATABASE = ['indb:data', 'indb:groups', 'indb:iter:1', 'indb:iter:3', 'indb:models', 'swap:dropped'];
+const COMMITTED = new Set(['swap:committed', 'done']);
+
+function killAt(url: string, point: string, extra: string[]): Promise<{ reached: boolean; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(
+      process.execPath,
+      [CLI, '--db', url, '--quiet', 'train', '--from', 'offer', '--group', 'userid', '--features', 'asktimes,askbackoffdays', '--label', 'bought_offer', '--into', 'models', '--batch-groups', '50', ...extra],
+      { env: { ...process.env, MANYMODELS_FAULT_PAUSE_AT: point }, stdio: ['ignore', 'ignore', 'pipe'] },
+    );
+    let stderr = '';
+    let reached = false;
+    const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
+    child.stderr.on('data', (d: Buffer) => {
+      stderr += d.toString();
+      if (!reached && stderr.includes(`MANYMODELS_FAULT_POINT ${point}\n`)) {
+        reached = true;
+        child.kill('SIGKILL');
+      }
+    });
+    child.on('exit', () => {
+      clearTimeout(timer);
+      resolve({ reached, stderr });
+    });
+  });
+}
+
+describe('SIGKILL at every stage of a run loses nothing', () => {
+  let url: string;
+  let db: ManyModels;
+  const fingerprint = async () =>
+    (await db.sql<Row>(`SELECT md5(string_agg(m::text, '|' ORDER BY m.userid)) || ' ' || obj_description('models'::regclass, 'pg_class') AS f FROM models AS m`)).rows[0].f as string;
+  before(async () => {
+    url = await freshDatabaseUrl();
+    db = await open(url);
+    await db.exec(`CREATE TABLE offer AS SELECT 1 + g % 400 AS userid, 1 + g % 10 AS asktimes, 1 + (g * 3) % 14 AS askbackoffdays, (g * 7 + g / 400) % 2 AS bought_offer FROM generate_series(0, 3999) AS g`);
+    await db.train({ from: 'offer', group: 'userid', features: ['asktimes', 'askbackoffdays'], label: 'bought_offer', into: 'models' });
+  });
+  after(async () => {
+    await db?.close();
+  });
+
+  it(`kills at ${STREAMING.length + IN_DATABASE.length} points`, async () => {
+    assert.ok(STREAMING.length + IN_DATABASE.length >= 20);
+    const points = [...STREAMING.map((p) => [p, []] as const), ...IN_DATABASE.map((p) => [p, ['--strategy', 'in-database']] as const)];
+    for (const [point, extra] of points) {
+      const before = await fingerprint();
+      const runsBefore = (await db.sql<Row>('SELECT count(*)::int AS n FROM manymodels.runs')).rows[0].n;
+      const { reached, stderr } = await killAt(url, point, [...extra]);
+      assert.ok(reached, `the run reached ${point}: ${stderr}`);
+      const latest = (await db.sql<Row>('SELECT run_id::text AS id, status FROM manymodels.runs ORDER BY started_at DESC LIMIT 1')).rows[0];
+      if (COMMITTED.has(point)) {
+        // the swap committed before the kill: the table is completely the new run's
+        const owners = (await db.sql<Row>('SELECT DISTINCT run_id::text AS id FROM models')).rows;
+        assert.deepEqual(owners, [{ id: latest.id }], point);
+        assert.equal((await db.sql<Row>('SELECT count(*)::int AS n FROM models')).rows[0].n, 400);
+        assert.equal(latest.status, 'succeeded');
+      } else {
+        assert.equal(await fingerprint(), before, `${point}: the previous table is byte-for-byte the same`);
+      }
+      // the next run succeeds and cleans up after the killed one
+      const next = await db.train({ from: 'offer', group: 'userid', features: ['asktimes', 'askbackoffdays'], label: 'bought_offer', into: 'models' });
+      assert.equal(next.groupsOk + next.groupsFailed, 400);
+      const left = (await db.sql<Row>(`SELECT count(*)::int AS n FROM pg_class WHERE relname LIKE 'mm_stage_%'`)).rows[0].n;
+      assert.equal(left, 0, `${point}: staging and work tables are gone`);
+      const runs = (await db.sql<Row>('SELECT count(*)::int AS n FROM manymodels.runs')).rows[0].n;
+      const killed = (await db.sql<Row>(`SELECT status FROM manymodels.runs WHERE run_id::text = $1`, [latest.id])).rows[0];
+      if (runs > runsBefore + 1 && !COMMITTED.has(point)) assert.equal(killed.status, 'abandoned', `${point}: the killed run is marked abandoned`);
+      assert.equal((await db.sql<Row>(`SELECT count(*)::int AS n FROM manymodels.runs WHERE status = 'running'`)).rows[0].n, 0);
+    }
+  });
+});
