@@ -1,6 +1,6 @@
 import { BinaryCopyEncoder } from '../copy/binary-encoder.js';
 import type { BatchOutput, BatchResult, EncodeSpec, GroupBatch } from './batch.js';
-import { fitBatch } from './fit-batch.js';
+import { emptyBatchResult, fitBatch } from './fit-batch.js';
 
 /** The models table's columns after the group key, in the order encodeBatch writes them. */
 export const MODEL_COLUMNS = ['model', 'status', 'error', 'n_rows', 'n_skipped', 'n_iter', 'converged', 'train_score', 'serialized_on', 'run_id'] as const;
@@ -16,16 +16,7 @@ export function fitAndEncodeBatch(batch: GroupBatch, spec: EncodeSpec): BatchOut
 
 /** The output of a batch none of whose groups could be fitted, all for the same reason (a worker that kept crashing). */
 export function failedBatchOutput(batch: GroupBatch, spec: EncodeSpec, reason: string): BatchOutput {
-  const n = batch.count;
-  const res: BatchResult = {
-    ok: new Uint8Array(n),
-    model: new Array(n).fill(null),
-    error: new Array(n).fill(reason),
-    nIter: new Int32Array(n).fill(-1),
-    converged: new Int8Array(n).fill(-1),
-    trainScore: new Float64Array(n).fill(NaN),
-  };
-  return encodeBatch(batch, spec, res);
+  return encodeBatch(batch, spec, emptyBatchResult(batch.count, reason));
 }
 
 function encodeBatch(batch: GroupBatch, spec: EncodeSpec, res: BatchResult): BatchOutput {

@@ -14,14 +14,7 @@ import type { BatchResult, FitSpec, GroupBatch } from './batch.js';
  */
 export function fitBatch(batch: GroupBatch, spec: FitSpec): BatchResult {
   const n = batch.count;
-  const res: BatchResult = {
-    ok: new Uint8Array(n),
-    model: new Array(n).fill(null),
-    error: new Array(n).fill(null),
-    nIter: new Int32Array(n).fill(-1),
-    converged: new Int8Array(n).fill(-1),
-    trainScore: new Float64Array(n).fill(NaN),
-  };
+  const res = emptyBatchResult(n, null);
   // one estimator fits every group of the batch: fit starts afresh each time
   const est = createEstimator(spec.estimator, spec.params);
   const encoder = new ModelJsonEncoder(est);
@@ -53,6 +46,18 @@ export function fitBatch(batch: GroupBatch, spec: FitSpec): BatchResult {
     setWarningHandler(prev);
   }
   return res;
+}
+
+/** A result with every group failed for `reason` (or not yet fitted, for null). */
+export function emptyBatchResult(n: number, reason: string | null): BatchResult {
+  return {
+    ok: new Uint8Array(n),
+    model: new Array(n).fill(null),
+    error: new Array(n).fill(reason),
+    nIter: new Int32Array(n).fill(-1),
+    converged: new Int8Array(n).fill(-1),
+    trainScore: new Float64Array(n).fill(NaN),
+  };
 }
 
 class GroupError extends ManyModelsError {}

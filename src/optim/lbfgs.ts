@@ -1,5 +1,6 @@
 import { normInf } from '../linalg/dense.js';
 import type { Objective } from '../loss/objective.js';
+import { backtrack } from './line-search.js';
 import type { MinimizeResult } from './result.js';
 
 export interface LbfgsOptions {
@@ -73,23 +74,9 @@ export function lbfgs(obj: Objective, x: Float64Array, opts: LbfgsOptions): Mini
       if (!(slope < 0)) return { value: f, gradInf: gInf, nIter, stationary: true, reason: 'no-progress' };
     }
 
-    let t = S.length === 0 ? Math.min(1, 1 / gInf) : 1;
-    let ft = NaN;
-    let accepted = false;
-    for (let ls = 0; ls < 60; ls++) {
-      for (let j = 0; j < dim; j++) xt[j] = x[j] + t * d[j];
-      ft = obj.evaluate(xt, g2, null);
-      if (ft <= f + 1e-4 * t * slope) {
-        accepted = true;
-        break;
-      }
-      if (Number.isFinite(ft) && Math.abs(ft - f) <= 1e-14 * Math.abs(f) && normInf(g2, dim) < gInf) {
-        accepted = true;
-        break;
-      }
-      t *= Number.isFinite(ft) ? 0.5 : 0.1;
-    }
-    if (!accepted) return { value: f, gradInf: gInf, nIter, stationary: false, reason: 'no-progress' };
+    const ls = backtrack(obj, x, d, f, slope, gInf, S.length === 0 ? Math.min(1, 1 / gInf) : 1, xt, g2, null, 60);
+    if (ls.t === 0) return { value: f, gradInf: gInf, nIter, stationary: false, reason: 'no-progress' };
+    const ft = ls.f;
 
     const s = new Float64Array(dim);
     const y = new Float64Array(dim);

@@ -1,6 +1,7 @@
 import { solveSpdScaled } from '../linalg/cholesky.js';
 import { normInf } from '../linalg/dense.js';
 import type { Objective } from '../loss/objective.js';
+import { backtrack } from './line-search.js';
 import type { MinimizeResult } from './result.js';
 import { type Workspace, sharedWorkspace } from './workspace.js';
 
@@ -63,25 +64,11 @@ export function newton(obj: Objective, x: Float64Array, opts: NewtonOptions): Mi
       }
       return { value: f, gradInf: gInf, nIter, stationary: true, reason: 'step' };
     }
-    let t = 1;
-    let accepted = false;
-    let ft = NaN;
-    for (let ls = 0; ls < 50; ls++) {
-      for (let j = 0; j < dim; j++) xt[j] = x[j] - t * p[j];
-      ft = obj.evaluate(xt, g2, h2);
-      if (ft <= f + 1e-4 * t * slope) {
-        accepted = true;
-        break;
-      }
-      // At the optimum f is flat to rounding: accept a step that does not raise f beyond its
-      // rounding error and lowers the gradient.
-      if (Number.isFinite(ft) && Math.abs(ft - f) <= 1e-14 * Math.abs(f) && normInf(g2, dim) < gInf) {
-        accepted = true;
-        break;
-      }
-      t *= Number.isFinite(ft) ? 0.5 : 0.1;
-    }
-    if (!accepted) return { value: f, gradInf: gInf, nIter, stationary: gInf <= 1e-8 * (1 + Math.abs(f)), reason: 'no-progress' };
+    // the step is x − t·p: search along d = −p
+    for (let j = 0; j < dim; j++) p[j] = -p[j];
+    const ls = backtrack(obj, x, p, f, slope, gInf, 1, xt, g2, h2);
+    if (ls.t === 0) return { value: f, gradInf: gInf, nIter, stationary: gInf <= 1e-8 * (1 + Math.abs(f)), reason: 'no-progress' };
+    const ft = ls.f;
 
     x.set(xt);
     f = ft;

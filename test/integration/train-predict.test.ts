@@ -286,6 +286,23 @@ for (const backend of backends) {
       }
     });
 
+    it('a group larger than maxGroupRows fails alone; progress events count every group', async () => {
+      const events: { groupsDone: number; rowsDone: number; done: boolean }[] = [];
+      const r = await db.train({
+        from: 'offer', group: 'userid', features: ['asktimes', 'askbackoffdays'], label: 'bought_offer', into: 'models_small',
+        maxGroupRows: 10, batchGroups: 7, workers: 2, onProgress: (e) => events.push(e),
+      });
+      const big = (await db.sql<Row>(`SELECT count(*)::int AS n FROM (SELECT userid FROM offer GROUP BY userid HAVING count(*) > 10) q`)).rows[0].n;
+      assert.ok(big > 0);
+      const f = r.failures.find((x) => x.code === 'INVALID_GROUP');
+      assert.equal(f?.count, big);
+      assert.match(f!.example, /more than 10 rows \(maxGroupRows\)/);
+      const last = events[events.length - 1];
+      assert.equal(last.done, true);
+      assert.equal(last.groupsDone, 40);
+      assert.equal(last.rowsDone, (await db.sql<Row>('SELECT count(*)::int AS n FROM offer')).rows[0].n);
+    });
+
     it('refuses to overwrite a table it did not write, unless replace', async () => {
       await db.exec('CREATE TABLE precious (a int); INSERT INTO precious VALUES (42)');
       await assert.rejects(
