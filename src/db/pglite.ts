@@ -11,7 +11,7 @@ import {
 import { toDatabaseError } from './errors.js';
 
 /** PGlite moves COPY data through a Blob: whole statements, so a body is cut into segments of about this size. */
-const SEGMENT_BYTES = 32 << 20;
+const SEGMENT_BYTES = 4 << 20;
 /** Chunks handed to the COPY-out consumer. */
 const OUT_CHUNK_BYTES = 4 << 20;
 
