@@ -22,6 +22,8 @@ export interface GroupBatch {
   nSkipped: Int32Array;
   /** A reason the group cannot be fitted, found while reading it (ragged arrays, too many rows), or null. */
   preError: (string | null)[];
+  /** Rows of the source read into this batch's groups: used, skipped, or dropped with a failed group. */
+  rowsRead: number;
   /** Group keys as framed binary COPY fields, all groups in one buffer; group g's are keys[keyStart[g] .. keyStart[g + 1]). */
   keys: Uint8Array;
   keyStart: Int32Array;

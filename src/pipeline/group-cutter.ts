@@ -51,6 +51,7 @@ export class GroupCutter {
   private gXStart = 0;
   private gYStart = 0;
   private readonly ready: GroupBatch[] = [];
+  private rowsRead = 0;
 
   constructor(private readonly layout: RowLayout, private readonly limits: CutterLimits) {
     this.yNum = layout.label === 'number' ? new Float64Array(1 << 12) : null;
@@ -67,6 +68,7 @@ export class GroupCutter {
     for (let f = 0; f < m; f++) {
       if (row.len[f] < 0) {
         this.nullKeyRows++;
+        this.rowsRead++;
         return;
       }
     }
@@ -88,6 +90,7 @@ export class GroupCutter {
       this.cur = row.buf.slice(kStart, kEnd);
       this.openGroup();
     }
+    this.rowsRead++;
     if (this.layout.features.kind === 'packed') this.addPacked(row);
     else this.addRow(row);
   };
@@ -138,8 +141,10 @@ export class GroupCutter {
       rowStart: Int32Array.from(this.rowStart),
       nSkipped: Int32Array.from(this.nSkipped),
       preError: this.preError,
+      rowsRead: this.rowsRead,
       ...packKeys(this.keys),
     };
+    this.rowsRead = 0;
     this.ready.push(batch);
     this.keys = [];
     this.xStart = [];

@@ -73,9 +73,7 @@ export async function trainStreaming(
         if (have === undefined) failures.set(code, { code, count: f.count, example: f.example });
         else have.count += f.count;
       }
-      let rows = 0;
-      for (let g = 0; g < batch.count; g++) rows += batch.nRows[g] + batch.nSkipped[g];
-      progress.add(batch.count, rows);
+      progress.add(batch.count, batch.rowsRead);
     };
     // Reading and fitting run ahead of writing, up to a bounded number of batches: the reader
     // waits when the queue is full (backpressure from the fitters and the writer), and the COPY
