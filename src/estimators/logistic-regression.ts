@@ -228,12 +228,23 @@ export class LogisticRegression {
 
   /** Accuracy on a validated matrix, without building the label array (the pipeline's train_score). */
   accuracyFlat(m: Matrix, y: LabelInput): number {
-    const z = this.decisionFlat(m);
     const R = this.coef_.length;
+    if (R > 1) {
+      const z = this.decisionFlat(m);
+      let hit = 0;
+      for (let i = 0; i < m.rows; i++) if (this.classes_[argmax(z, i * R, R)] === y[i]) hit++;
+      return hit / m.rows;
+    }
+    // binary: the sign of each decision value, without an array
+    const c = this.coef_[0];
+    const b = this.intercept_[0];
+    const d = m.cols;
+    const [c0, c1] = this.classes_;
     let hit = 0;
     for (let i = 0; i < m.rows; i++) {
-      const k = R === 1 ? (z[i] > 0 ? 1 : 0) : argmax(z, i * R, R);
-      if (this.classes_[k] === y[i]) hit++;
+      let z = b;
+      for (let j = 0; j < d; j++) z += m.data[i * d + j] * c[j];
+      if ((z > 0 ? c1 : c0) === y[i]) hit++;
     }
     return hit / m.rows;
   }

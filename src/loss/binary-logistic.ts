@@ -17,6 +17,14 @@ import { type Objective, log1pExp } from './objective.js';
  *
  * with x̃ᵢ = [xᵢ, 1] and pᵢ = σ(zᵢ). X is n×d row-major; s defaults to all ones.
  */
+/**
+ * Scratch memory shared by the losses of one thread, so that a worker fitting millions of small
+ * groups allocates it once. The loss that last filled it owns it; a loss that finds another owner
+ * fills it again before use, so losses used in turn stay correct.
+ */
+let SCRATCH = new Float64Array(1 << 12);
+let OWNER: object | null = null;
+
 export class BinaryLogisticLoss implements Objective {
   readonly dim: number;
   private readonly scale: number;
@@ -26,7 +34,7 @@ export class BinaryLogisticLoss implements Objective {
    * contiguous memory; then per-row scratch: residual sᵢ(pᵢ − yᵢ) (at R), curvature sᵢpᵢ(1 − pᵢ)
    * (at H) and curvature times one column (at HX).
    */
-  private readonly xt: Float64Array;
+  private xt: Float64Array;
   private readonly R: number;
   private readonly H: number;
   private readonly HX: number;
@@ -44,12 +52,21 @@ export class BinaryLogisticLoss implements Objective {
     this.dim = d + (fitIntercept ? 1 : 0);
     this.scale = penalty === 'l2' ? C : 1;
     this.l2 = penalty === 'l2' ? 1 : 0;
-    const xt = new Float64Array(n * d + 3 * n);
-    for (let i = 0; i < n; i++) for (let j = 0; j < d; j++) xt[j * n + i] = x[i * d + j];
-    this.xt = xt;
+    this.xt = this.own();
     this.R = n * d;
     this.H = n * d + n;
     this.HX = n * d + 2 * n;
+  }
+
+  /** Makes the shared scratch this loss's: X transposed into it. */
+  private own(): Float64Array {
+    const { n, d, x } = this;
+    const len = n * d + 3 * n;
+    if (SCRATCH.length < len) SCRATCH = new Float64Array(Math.max(len, SCRATCH.length * 2));
+    const xt = SCRATCH;
+    for (let i = 0; i < n; i++) for (let j = 0; j < d; j++) xt[j * n + i] = x[i * d + j];
+    OWNER = this;
+    return xt;
   }
 
   value(w: Float64Array): number {
@@ -69,6 +86,7 @@ export class BinaryLogisticLoss implements Objective {
   }
 
   evaluate(w: Float64Array, grad: Float64Array, hess: Float64Array | null): number {
+    if (OWNER !== this) this.xt = this.own();
     const { x, xt, n, d, y, s, dim, scale, R, H, HX } = this;
     const fi = this.fitIntercept;
     const b = fi ? w[d] : 0;

@@ -68,6 +68,20 @@ describe('loss derivatives against finite differences', () => {
     }
   }
 
+  it('two binary losses used in turn each see their own data', () => {
+    const y = new Float64Array([0, 1, 1, 0]);
+    const a = new BinaryLogisticLoss(data(4, 2, 11), 4, 2, y, null, 1, 'l2', true);
+    const b = new BinaryLogisticLoss(data(9, 3, 12), 9, 3, new Float64Array(9).map((_, i) => i % 2), null, 1, 'l2', true);
+    const w = new Float64Array([0.3, -0.2, 0.1]);
+    const g1 = new Float64Array(3);
+    const g2 = new Float64Array(3);
+    const fa = a.evaluate(w, g1, null);
+    b.evaluate(new Float64Array(4), new Float64Array(4), null);
+    assert.equal(a.evaluate(w, g2, null), fa);
+    assert.deepEqual(g2, g1);
+    assert.equal(a.value(w), fa);
+  });
+
   it('binary loss is finite in both tails (no overflow at |z| = 800)', () => {
     const x = new Float64Array([800, -800]);
     const loss = new BinaryLogisticLoss(x, 2, 1, new Float64Array([0, 1]), null, 1, 'l2', false);
