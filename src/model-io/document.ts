@@ -37,35 +37,18 @@ export interface ModelState {
 
 /** Turns a fitted estimator into its model document. */
 export function encodeModel(est: Estimator): ModelDocument {
-  if (est instanceof LogisticRegression) {
-    return {
-      format: MODEL_FORMAT,
-      version: MODEL_VERSION,
-      estimator: est.estimatorName,
-      params: { ...est.getParams() },
-      state: {
-        nFeatures: est.nFeaturesIn_,
-        coef: est.coef_.map((r) => r.slice()),
-        intercept: est.intercept_.slice(),
-        classes: est.classes_.slice(),
-        nIter: est.nIter_,
-        converged: est.converged_,
-      },
-    };
-  }
-  return {
-    format: MODEL_FORMAT,
-    version: MODEL_VERSION,
-    estimator: est.estimatorName,
-    params: { ...est.getParams() },
-    state: {
-      nFeatures: est.nFeaturesIn_,
-      coef: est.coef_.slice(),
-      intercept: est.intercept_,
-      nIter: est.nIter_,
-      converged: est.converged_,
-    },
-  };
+  const state: ModelState =
+    est instanceof LogisticRegression
+      ? {
+          nFeatures: est.nFeaturesIn_,
+          coef: est.coef_.map((r) => r.slice()),
+          intercept: est.intercept_.slice(),
+          classes: est.classes_.slice(),
+          nIter: est.nIter_,
+          converged: est.converged_,
+        }
+      : { nFeatures: est.nFeaturesIn_, coef: est.coef_.slice(), intercept: est.intercept_, nIter: est.nIter_, converged: est.converged_ };
+  return { format: MODEL_FORMAT, version: MODEL_VERSION, estimator: est.estimatorName, params: { ...est.getParams() }, state };
 }
 
 /**
