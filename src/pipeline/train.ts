@@ -133,7 +133,7 @@ export async function planTraining(db: Database, opts: TrainOptions): Promise<Tr
     throw new UsageError(`the group key column ${ident(clash)} has the name of an output column`, `rename it in a query: from: { query: 'SELECT ${clash} AS ${clash}_key, ... FROM ...' }`, 'NAME_CLASH');
   }
   const src = await resolveSource(db.main, opts.from, 'training source');
-  const keyCols = group.map((g) => column(src, g, 'group key'));
+  for (const g of group) column(src, g, 'group key'); // each must exist
   const featCols = features.map((f) => column(src, f, 'feature'));
   const labelCol = column(src, opts.label, 'label');
   for (const f of featCols) {

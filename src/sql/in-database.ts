@@ -201,7 +201,7 @@ function choleskySolve(m: number, a: (i: number, j: number) => string, b: (i: nu
  * halve the step (Armijo), and from an accepted point take a Newton step or stop.
  */
 export function logisticStepSql(o: InDbSpec): string {
-  const { d, m, fi } = dims(o);
+  const { d, m } = dims(o);
   const l2 = o.params.penalty === 'l2';
   const C = Number(o.params.C ?? 1);
   const scale = l2 ? C : 1;

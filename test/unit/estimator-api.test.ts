@@ -74,7 +74,7 @@ describe('LogisticRegression API', () => {
     assert.deepEqual(a.intercept_, b.intercept_);
   });
   it('string labels: classes_ sorted, proba columns in that order, predict returns labels', () => {
-    const m = new LogisticRegression().fit(X, ['yes', 'no', 'yes', 'yes', 'no'].map((v, i) => (y[i] ? 'yes' : 'no')));
+    const m = new LogisticRegression().fit(X, y.map((v) => (v ? 'yes' : 'no')));
     assert.deepEqual(m.classes_, ['no', 'yes']);
     const p = m.predictProba([[6, 7]]);
     assert.ok(p[0][1] > 0.5);
