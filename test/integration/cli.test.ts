@@ -55,6 +55,11 @@ describe('the manymodels command', () => {
     assert.equal(r.code, 0, r.err);
     assert.match(r.out, /scored 240 rows into scores .*sql engine/);
     assert.match(r.out, /8 rows had no usable model/);
+    // not a terminal: progress comes as one-line updates on stderr, the last one marked done
+    assert.match(r.err, /^predict: .*rows.*\(done\)$/m);
+    r = run(['--db', url, 'train', '--from', 'offer', '--group', 'userid', '--features', 'asktimes,askbackoffdays', '--label', 'bought_offer', '--into', 'models2']);
+    assert.equal(r.code, 0, r.err);
+    assert.match(r.err, /^train: 30 groups, 240 rows, .* \(done\)$/m);
     r = run(['--db', url, 'models', 'models']);
     assert.match(r.out, /failures:\n +1 × SINGLE_CLASS/);
     r = run(['--db', url, 'sql', 'SELECT count(*) AS n FROM scores WHERE probability IS NOT NULL']);
