@@ -128,6 +128,27 @@ export class BinaryLogisticLoss implements Objective {
           hsum += v;
         }
         let k = j;
+        for (; k + 3 < d; k += 4) {
+          const o0 = k * n;
+          const o1 = o0 + n;
+          const o2 = o1 + n;
+          const o3 = o2 + n;
+          let a0 = 0;
+          let a1 = 0;
+          let a2 = 0;
+          let a3 = 0;
+          for (let i = 0; i < n; i++) {
+            const v = xt[HX + i];
+            a0 += v * xt[o0 + i];
+            a1 += v * xt[o1 + i];
+            a2 += v * xt[o2 + i];
+            a3 += v * xt[o3 + i];
+          }
+          hess[j * dim + k] = hess[k * dim + j] = scale * a0;
+          hess[j * dim + k + 1] = hess[(k + 1) * dim + j] = scale * a1;
+          hess[j * dim + k + 2] = hess[(k + 2) * dim + j] = scale * a2;
+          hess[j * dim + k + 3] = hess[(k + 3) * dim + j] = scale * a3;
+        }
         for (; k + 1 < d; k += 2) {
           const o0 = k * n;
           const o1 = o0 + n;
