@@ -1,4 +1,6 @@
+import { closeSync, openSync, readFileSync, unlinkSync, writeSync } from 'node:fs';
 import { PGlite } from '@electric-sql/pglite';
+import { DatabaseError } from '../errors.js';
 import {
   BINARY_COPY_HEADER,
   BINARY_COPY_TRAILER,
@@ -81,12 +83,53 @@ class PgliteConnection implements StreamConnection {
   }
 }
 
+/**
+ * An embedded database in a directory serves one process at a time: a lock file beside it says
+ * which process has it open, so a second command gets a clear DATABASE_BUSY instead of PGlite's
+ * "Aborted()". A lock left by a process that no longer exists is taken over.
+ */
+function lockDirectory(dataDir: string): () => void {
+  const lock = `${dataDir.replace(/[\\/]+$/, '')}.lock`;
+  for (let attempt = 0; attempt < 2; attempt++) {
+    try {
+      const fd = openSync(lock, 'wx');
+      writeSync(fd, String(process.pid));
+      closeSync(fd);
+      return () => {
+        try {
+          if (readFileSync(lock, 'utf8') === String(process.pid)) unlinkSync(lock);
+        } catch {
+          // already gone
+        }
+      };
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw toDatabaseError(e, `locking the embedded database in ${dataDir}`);
+      const pid = Number(readFileSync(lock, 'utf8'));
+      let alive = true; // this process (opened twice), or a process that still exists
+      if (pid !== process.pid) {
+        try {
+          process.kill(pid, 0);
+        } catch (err) {
+          alive = (err as NodeJS.ErrnoException).code === 'EPERM';
+        }
+      }
+      if (alive) {
+        throw new DatabaseError('DATABASE_BUSY', `the embedded database in ${dataDir} is in use by process ${pid}`, 'an embedded database serves one process at a time: wait for the other command to finish, or use a PostgreSQL server (--db postgres://...)');
+      }
+      unlinkSync(lock); // left by a process that is gone
+    }
+  }
+  throw new DatabaseError('DATABASE_BUSY', `the embedded database in ${dataDir} is locked`, `remove ${lock} if no manymodels command is running`);
+}
+
 /** Opens an embedded PGlite database in memory (no directory) or persisted in `dataDir`. */
 export async function openPglite(dataDir?: string): Promise<Database> {
   let pg: PGlite;
+  const unlock = dataDir === undefined ? () => undefined : lockDirectory(dataDir);
   try {
     pg = await PGlite.create(dataDir === undefined ? undefined : dataDir);
   } catch (e) {
+    unlock();
     throw toDatabaseError(e, `opening the embedded database${dataDir ? ` in ${dataDir}` : ''}`);
   }
   const main = new PgliteConnection(pg);
@@ -97,7 +140,11 @@ export async function openPglite(dataDir?: string): Promise<Database> {
     concurrentStreams: false,
     openStream: async () => main,
     close: async () => {
-      await pg.close();
+      try {
+        await pg.close();
+      } finally {
+        unlock();
+      }
     },
   };
 }

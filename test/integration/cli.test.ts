@@ -67,6 +67,22 @@ describe('the manymodels command', () => {
     assert.ok(!r.out.includes('postgres:postgres@'), 'no password in output');
   });
 
+  it('an embedded database in use by another process gives DATABASE_BUSY', async () => {
+    const { open } = await import('manymodels');
+    const dir = join(work, 'busy-db');
+    const holder = await open(dir);
+    try {
+      const r = run(['--db', dir, 'sql', 'SELECT 1']);
+      assert.equal(r.code, 1);
+      assert.match(r.err, /error \[DATABASE_BUSY\]: the embedded database in .*busy-db is in use by process \d+[\s\S]*one process at a time/);
+    } finally {
+      await holder.close();
+    }
+    const again = run(['--db', dir, 'sql', 'SELECT 1 AS one', '--format', 'csv']);
+    assert.equal(again.code, 0, again.err);
+    assert.equal(again.out.trim(), 'one\n1');
+  });
+
   it('has --help on every command', () => {
     for (const cmd of ['demo', 'train', 'predict', 'import', 'sql', 'models']) {
       const r = run([cmd, '--help']);
