@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { UsageError } from '../errors.js';
-import { interrupt } from './interrupt.js';
+import { cancellably } from './interrupt.js';
 import { parseNameList, parseQualifiedName } from '../sql/ident.js';
 import { type GlobalOptions, openFromOptions, parseSource } from './options.js';
 import { progressRenderer } from './progress.js';
@@ -34,7 +34,8 @@ export function predictCommand(program: Command): void {
       const db = await openFromOptions(g);
       const progress = progressRenderer(g.quiet === true);
       try {
-        const r = await db.predict({
+        const r = await cancellably((signal) => db.predict({
+          signal,
           models: parseQualifiedName(o.models),
           from: parseSource(o.from),
           into: parseQualifiedName(o.into),
@@ -43,9 +44,8 @@ export function predictCommand(program: Command): void {
           engine: o.engine as 'auto' | 'sql' | 'ts',
           replace: o.replace === true,
           wait: o.wait,
-          signal: interrupt.signal,
           onProgress: progress.listener,
-        });
+        }));
         progress.stop();
         process.stdout.write(
           `scored ${r.rows} row${r.rows === 1 ? '' : 's'} into ${o.into} in ${r.seconds.toFixed(2)} s (${r.engine} engine, run ${r.runId})` +

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { DatabaseError, UsageError } from '../errors.js';
-import { interrupt } from './interrupt.js';
+import { cancellably } from './interrupt.js';
 import { parseNameList, parseQualifiedName } from '../sql/ident.js';
 import { collect, type GlobalOptions, openFromOptions, parseParams, parseSource } from './options.js';
 import { progressRenderer } from './progress.js';
@@ -66,14 +66,13 @@ export function trainCommand(program: Command): void {
           workers: o.workers === undefined ? undefined : Number(o.workers),
           wait: o.wait,
           batchGroups: Number(o.batchGroups),
-          signal: interrupt.signal,
           onProgress: progress.listener,
         };
         if (o.explain === true) {
           process.stdout.write(`${(await db.explainTrain(request)).map((s) => (s.startsWith('--') ? s : `${s};`)).join('\n')}\n`);
           return;
         }
-        const r = await db.train(request);
+        const r = await cancellably((signal) => db.train({ ...request, signal }));
         progress.stop();
         const lines = [
           `trained ${r.groupsOk} model${r.groupsOk === 1 ? '' : 's'} into ${o.into} in ${r.seconds.toFixed(2)} s (run ${r.runId})`,
