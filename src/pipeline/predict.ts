@@ -211,6 +211,7 @@ export async function predict(db: Database, opts: PredictOptions, version: strin
           nFeatures: p.nFeatures,
           kind: p.classifier ? 'binary' : 'regressor',
           labelKind: p.labelKind,
+          fence: dialect.fence,
         });
       for (const sql of dialect.createTableAs(staging.staging, select, p.group, p.sourceTable)) await db.main.exec(sql);
     } else if (engine === 'sql') {

@@ -10,6 +10,12 @@ export interface Dialect {
   /** Whether tables manymodels creates are spread over workers/segments by the group key. */
   readonly distributed: boolean;
   /**
+   * What ends a subquery that must be computed once rather than inlined where it is used:
+   * 'OFFSET 0' (the planner does not flatten it), or '' where the engine cannot push such a
+   * subquery down to its workers (Citus), which then recomputes the expression at each use.
+   */
+  readonly fence: string;
+  /**
    * Statements that create `table` holding the rows of `select` (a SELECT statement), spread by
    * `distributeBy` (the group key) where the engine distributes tables, co-located with
    * `colocateWith` when given (a table distributed on the same column).

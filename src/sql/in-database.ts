@@ -42,6 +42,11 @@ export interface InDbSpec {
 
 const F8 = 'float8';
 
+/** ' OFFSET 0' (computed once) or '' (Citus: inlined), before a subquery's closing parenthesis. */
+function fence(o: InDbSpec): string {
+  return o.dialect.fence ? ` ${o.dialect.fence}` : '';
+}
+
 function keyJoin(a: string, b: string, group: readonly string[]): string {
   return group.map((g) => `${a}.${ident(g)} = ${b}.${ident(g)}`).join(' AND ');
 }
@@ -149,8 +154,8 @@ export function logisticAggregateSql(o: InDbSpec): string {
   const keys = o.group.map((g) => `d.${ident(g)}`);
   const inner =
     `SELECT ${keys.join(', ')}, ${sums.join(', ')} FROM ${qident(o.dataTable)} AS d JOIN ${qident(o.groupTable)} AS c ON ${keyJoin('d', 'c', o.group)} ` +
-    `CROSS JOIN LATERAL (SELECT ${zExpr} AS z OFFSET 0) AS zz ` +
-    `CROSS JOIN LATERAL (SELECT ${sigmoid('zz.z')} AS p, CASE WHEN d.y = c.c1 THEN 1 ELSE 0 END::${F8} AS yy OFFSET 0) AS pp ` +
+    `CROSS JOIN LATERAL (SELECT ${zExpr} AS z${fence(o)}) AS zz ` +
+    `CROSS JOIN LATERAL (SELECT ${sigmoid('zz.z')} AS p, CASE WHEN d.y = c.c1 THEN 1 ELSE 0 END::${F8} AS yy${fence(o)}) AS pp ` +
     `WHERE NOT c.done GROUP BY ${keys.join(', ')}`;
   return inner;
 }
@@ -159,13 +164,14 @@ export function logisticAggregateSql(o: InDbSpec): string {
  * Lateral subqueries that solve A·x = b for the symmetric positive definite m×m matrix given by
  * `a(i, j)` (i ≤ j) and the vector `b(i)`, by Cholesky with Jacobi scaling; a pivot that vanishes
  * (a singular direction) is replaced by a tiny one. The solution is x_0 … x_{m−1} of `alias`.
- * Each step is fenced (OFFSET 0) so it is computed once per group, not substituted where used.
+ * Each step is fenced (OFFSET 0, where the dialect allows) so it is computed once per group, not
+ * substituted where used.
  */
-function choleskySolve(m: number, a: (i: number, j: number) => string, b: (i: number) => string, alias: string): string {
+function choleskySolve(m: number, a: (i: number, j: number) => string, b: (i: number) => string, alias: string, fenceText: string): string {
   const parts: string[] = [];
   const sc = (i: number) => `${alias}s.s${i}`;
   parts.push(
-    `CROSS JOIN LATERAL (SELECT ${Array.from({ length: m }, (_, i) => `CASE WHEN ${a(i, i)} > 0 THEN 1 / sqrt(${a(i, i)}) ELSE 1 END AS s${i}`).join(', ')} OFFSET 0) AS ${alias}s`,
+    `CROSS JOIN LATERAL (SELECT ${Array.from({ length: m }, (_, i) => `CASE WHEN ${a(i, i)} > 0 THEN 1 / sqrt(${a(i, i)}) ELSE 1 END AS s${i}`).join(', ')}${fenceText}) AS ${alias}s`,
   );
   const A = (i: number, j: number) => `(${a(Math.min(i, j), Math.max(i, j))} * ${sc(i)} * ${sc(j)})`;
   const L = (i: number, j: number) => `${alias}l${j}.l${i}_${j}`;
@@ -178,20 +184,20 @@ function choleskySolve(m: number, a: (i: number, j: number) => string, b: (i: nu
       return `(${num}) / ljj.v AS l${i}_${j}`;
     });
     parts.push(
-      `CROSS JOIN LATERAL (SELECT ljj.v AS l${j}_${j}${below.length ? ', ' + below.join(', ') : ''} FROM (SELECT ${ljj} AS v) AS ljj OFFSET 0) AS ${alias}l${j}`,
+      `CROSS JOIN LATERAL (SELECT ljj.v AS l${j}_${j}${below.length ? ', ' + below.join(', ') : ''} FROM (SELECT ${ljj} AS v) AS ljj${fenceText}) AS ${alias}l${j}`,
     );
   }
   // L y = S b
   for (let i = 0; i < m; i++) {
     const num = [`(${b(i)}) * ${sc(i)}`, ...Array.from({ length: i }, (_, k) => `- ${L(i, k)} * ${alias}y${k}.y`)].join(' ');
-    parts.push(`CROSS JOIN LATERAL (SELECT (${num}) / ${L(i, i)} AS y OFFSET 0) AS ${alias}y${i}`);
+    parts.push(`CROSS JOIN LATERAL (SELECT (${num}) / ${L(i, i)} AS y${fenceText}) AS ${alias}y${i}`);
   }
   // Lᵀ u = y, x = S u
   for (let i = m - 1; i >= 0; i--) {
     const num = [`${alias}y${i}.y`, ...Array.from({ length: m - 1 - i }, (_, r) => `- ${L(i + 1 + r, i)} * ${alias}u${i + 1 + r}.u`)].join(' ');
-    parts.push(`CROSS JOIN LATERAL (SELECT (${num}) / ${L(i, i)} AS u OFFSET 0) AS ${alias}u${i}`);
+    parts.push(`CROSS JOIN LATERAL (SELECT (${num}) / ${L(i, i)} AS u${fenceText}) AS ${alias}u${i}`);
   }
-  parts.push(`CROSS JOIN LATERAL (SELECT ${Array.from({ length: m }, (_, i) => `${alias}u${i}.u * ${sc(i)} AS x_${i}`).join(', ')} OFFSET 0) AS ${alias}`);
+  parts.push(`CROSS JOIN LATERAL (SELECT ${Array.from({ length: m }, (_, i) => `${alias}u${i}.u * ${sc(i)} AS x_${i}`).join(', ')}${fenceText}) AS ${alias}`);
   return parts.join(' ');
 }
 
@@ -214,7 +220,7 @@ export function logisticStepSql(o: InDbSpec): string {
   for (let j = 0; j < m; j++) for (let k = j; k < m; k++) e.push(`${scale} * a.h${j}_${k}${l2 && j === k && coef(j) ? ' + 1' : ''} AS h${j}_${k}`);
   const ginf = `greatest(${Array.from({ length: m }, (_, j) => `abs(e.gr${j})`).join(', ')})`;
   const acc = `(c.first OR e.f <= c.f_acc + 1e-4 * c.t * c.slope OR abs(e.f - c.f_acc) <= 1e-14 * abs(c.f_acc))`;
-  const solve = choleskySolve(m, (i, j) => `e.h${i}_${j}`, (i) => `e.gr${i}`, 'x');
+  const solve = choleskySolve(m, (i, j) => `e.h${i}_${j}`, (i) => `e.gr${i}`, 'x', fence(o));
   const slope = `-(${Array.from({ length: m }, (_, j) => `e.gr${j} * x.x_${j}`).join(' + ')})`;
   const pinf = `greatest(${Array.from({ length: m }, (_, j) => `abs(x.x_${j})`).join(', ')})`;
   const winf = `greatest(${Array.from({ length: m }, (_, j) => `abs(c.w_${j})`).join(', ')})`;
@@ -225,9 +231,9 @@ export function logisticStepSql(o: InDbSpec): string {
     `CASE WHEN q.acc THEN q.ginf = 0 OR (q.last AND q.niter < ${maxIter}) ELSE c.ginf <= 1e-8 * (1 + abs(c.f_acc)) END AS stationary, ` +
     Array.from({ length: m }, (_, j) => `x.x_${j} AS p${j}`).join(', ') +
     ` FROM ${qident(o.groupTable)} AS c JOIN (${logisticAggregateSql(o)}) AS a ON ${keyJoin('c', 'a', o.group)} ` +
-    `CROSS JOIN LATERAL (SELECT ${e.join(', ')} OFFSET 0) AS e ${solve} ` +
+    `CROSS JOIN LATERAL (SELECT ${e.join(', ')}${fence(o)}) AS e ${solve} ` +
     `CROSS JOIN LATERAL (SELECT ${acc} AS acc, ${ginf} AS ginf, c.n_iter + CASE WHEN c.first THEN 0 ELSE 1 END AS niter, ${slope} AS slope, ` +
-    `(-(${slope}) <= 1e-20 * greatest(1, abs(e.f)) OR ${pinf} <= 1e-9 * (1 + ${winf})) AS last OFFSET 0) AS q ` +
+    `(-(${slope}) <= 1e-20 * greatest(1, abs(e.f)) OR ${pinf} <= 1e-9 * (1 + ${winf})) AS last${fence(o)}) AS q ` +
     `WHERE NOT c.done`;
   // new state, column by column
   const set: string[] = [];
@@ -266,7 +272,7 @@ export function leastSquaresSolveSql(o: InDbSpec): string {
   const A = (i: number, j: number) =>
     `(c.sxx_${i}_${j}${fi ? ` - c.sx_${i} * c.sx_${j} / ${n}` : ''}${i === j && alpha > 0 ? ` + ${alpha}` : ''})`;
   const b = (i: number) => `(c.sxy_${i}${fi ? ` - c.sx_${i} * c.sy / ${n}` : ''})`;
-  const solve = choleskySolve(d, A, b, 'x');
+  const solve = choleskySolve(d, A, b, 'x', fence(o));
   const intercept = fi ? `(c.sy - (${Array.from({ length: d }, (_, j) => `x.x_${j} * c.sx_${j}`).join(' + ')})) / ${n}` : '0';
   const inner = `SELECT ${o.group.map((g) => `c.${ident(g)}`).join(', ')}, ${Array.from({ length: d }, (_, j) => `x.x_${j}`).join(', ')}, ${intercept} AS b FROM ${qident(o.groupTable)} AS c ${solve} WHERE NOT c.done`;
   const set = [...Array.from({ length: d }, (_, j) => `w_${j} = s.x_${j}`), ...(fi ? [`w_${d} = s.b`] : []), `converged = true`, `done = true`];
@@ -287,7 +293,7 @@ export function trainScoreSql(o: InDbSpec): string {
   }
   const inner =
     `SELECT ${keys.join(', ')}, ${agg} FROM ${qident(o.dataTable)} AS d JOIN ${qident(o.groupTable)} AS c ON ${keyJoin('d', 'c', o.group)} ` +
-    `CROSS JOIN LATERAL (SELECT ${z} AS z OFFSET 0) AS zz WHERE c.error IS NULL GROUP BY ${keys.join(', ')}`;
+    `CROSS JOIN LATERAL (SELECT ${z} AS z${fence(o)}) AS zz WHERE c.error IS NULL GROUP BY ${keys.join(', ')}`;
   return `UPDATE ${qident(o.groupTable)} AS g SET train_score = a.score FROM (${inner}) AS a WHERE ${keyJoin('g', 'a', o.group)}`;
 }
 

@@ -13,6 +13,8 @@ export interface InlineScoring {
   kind: 'binary' | 'regressor';
   /** The prediction column's type for a classifier: its classes as text or as numbers. */
   labelKind: 'number' | 'text';
+  /** The dialect's subquery fence ('OFFSET 0', or '' on Citus). */
+  fence?: string;
 }
 
 /**
@@ -27,6 +29,7 @@ export interface InlineScoring {
  */
 export function inlineScoringSql(o: InlineScoring): string {
   const d = o.nFeatures;
+  const f = o.fence === undefined ? ' OFFSET 0' : o.fence ? ` ${o.fence}` : '';
   const keys = o.group.map(ident);
   const coefPath = o.kind === 'binary' ? `model->'state'->'coef'->0` : `model->'state'->'coef'`;
   const intercept = o.kind === 'binary' ? `(model->'state'->'intercept'->>0)::float8` : `(model->'state'->>'intercept')::float8`;
@@ -37,7 +40,7 @@ export function inlineScoringSql(o: InlineScoring): string {
         ? [`model->'state'->'classes'->>0 AS mm_c0`, `model->'state'->'classes'->>1 AS mm_c1`]
         : [`(model->'state'->'classes'->>0)::float8 AS mm_c0`, `(model->'state'->'classes'->>1)::float8 AS mm_c1`]
       : [];
-  const m = `(SELECT ${[...keys, `${intercept} AS mm_b`, ...w, ...classes].join(', ')} FROM ${qident(o.models)} WHERE status = 'ok' OFFSET 0) AS m`;
+  const m = `(SELECT ${[...keys, `${intercept} AS mm_b`, ...w, ...classes].join(', ')} FROM ${qident(o.models)} WHERE status = 'ok'${f}) AS m`;
   const on = o.group.map((g) => `m.${ident(g)} = s.${ident(g)}`).join(' AND ');
   // z is computed once per row in a fenced LATERAL subquery (OFFSET 0): without the fence the
   // planner substitutes its expression at each of its eight uses below.
@@ -46,7 +49,7 @@ export function inlineScoringSql(o: InlineScoring): string {
   if (o.features.kind === 'columns') {
     z = ['m.mm_b', ...o.features.exprs.map((e, j) => `(${e}) * m.mm_w${j + 1}`)].join(' + ');
   } else {
-    vector = `CROSS JOIN LATERAL (SELECT ${o.features.expr} AS x OFFSET 0) AS f `;
+    vector = `CROSS JOIN LATERAL (SELECT ${o.features.expr} AS x${f}) AS f `;
     const sum = ['m.mm_b', ...Array.from({ length: d }, (_, j) => `f.x[${j + 1}] * m.mm_w${j + 1}`)].join(' + ');
     z = `CASE WHEN array_length(f.x, 1) = ${d} THEN ${sum} END`;
   }
@@ -61,6 +64,6 @@ export function inlineScoringSql(o: InlineScoring): string {
     `SELECT s.*, ${cols.join(', ')} ` +
     `FROM ${o.fromSql} LEFT JOIN ${m} ON ${on} ` +
     vector +
-    `CROSS JOIN LATERAL (SELECT ${z} AS z OFFSET 0) AS g`
+    `CROSS JOIN LATERAL (SELECT ${z} AS z${f}) AS g`
   );
 }

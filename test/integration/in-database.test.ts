@@ -143,3 +143,38 @@ for (const backend of backends) {
     });
   });
 }
+
+describe('the in-database SQL without subquery fences (as the citus dialect generates it)', () => {
+  it('fits the same models on PGlite', async () => {
+    const { planTraining } = await import('../../dist/pipeline/train.js');
+    const { inDatabaseSpec, trainInDatabase } = await import('../../dist/pipeline/train-in-database.js');
+    const { postgres } = await import('../../dist/sql/dialects/postgres.js');
+    const { stagingFor, workTablesOf } = await import('../../dist/pipeline/output-table.js');
+    const db = await backends[0].open();
+    try {
+      await db.exec(SETUP);
+      const opts = { from: 'offer', group: 'userid', features: ['asktimes', 'askbackoffdays'], label: 'bought_offer', into: 'unused' };
+      const fenced = await db.train({ ...opts, into: 'fenced', strategy: 'in-database' });
+      const staging = stagingFor(['unfenced'], '11111111-2222-4333-8444-555555555555');
+      const plan = await planTraining(db.database, opts);
+      const spec = await inDatabaseSpec(db.database, plan, { ...postgres, fence: '' }, staging, '11111111-2222-4333-8444-555555555555');
+      const [, dataTable, groupTable] = workTablesOf(staging);
+      const sql = (await import('../../dist/pipeline/train-in-database.js')).inDatabaseStatements({ ...spec, dataTable, groupTable });
+      assert.ok(sql.every((s: string) => !s.includes('OFFSET')));
+      const out = await trainInDatabase(db.database, { ...spec, dataTable, groupTable, staging: staging.staging }, opts, () => undefined);
+      assert.equal(out.totals.ok, fenced.groupsOk);
+      const a = (await db.sql<Row>('SELECT userid, model FROM fenced WHERE status = $1 ORDER BY userid', ['ok'])).rows;
+      const b = (await db.sql<Row>(`SELECT userid, model FROM "${staging.staging[0]}" WHERE status = $1 ORDER BY userid`, ['ok'])).rows;
+      assert.equal(b.length, a.length);
+      for (let k = 0; k < a.length; k++) {
+        const ma = decodeModel(a[k].model) as LogisticRegression;
+        const mb = decodeModel(b[k].model) as LogisticRegression;
+        const pa = ma.predictProba([[2, 3], [9, 1]]);
+        const pb = mb.predictProba([[2, 3], [9, 1]]);
+        for (let r = 0; r < 2; r++) assert.ok(Math.abs(pa[r][1] - pb[r][1]) <= 1e-9);
+      }
+    } finally {
+      await db.close();
+    }
+  });
+});

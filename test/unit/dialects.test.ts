@@ -30,7 +30,7 @@ function spec(dialect: keyof typeof DIALECTS, estimator: InDbSpec['estimator']):
 }
 
 function statements(dialect: keyof typeof DIALECTS): string[] {
-  const scoring = inlineScoringSql({ fromSql: '"public"."offers_tests" AS s', models: ['public', 'models'], group: ['userid'], features: { kind: 'array', expr: 's."features"::float8[]' }, nFeatures: 2, kind: 'binary', labelKind: 'number' });
+  const scoring = inlineScoringSql({ fromSql: '"public"."offers_tests" AS s', models: ['public', 'models'], group: ['userid'], features: { kind: 'array', expr: 's."features"::float8[]' }, nFeatures: 2, kind: 'binary', labelKind: 'number', fence: DIALECTS[dialect].fence });
   return [
     ...inDatabaseStatementsFor(spec(dialect, 'LogisticRegression')),
     ...inDatabaseStatementsFor(spec(dialect, 'Ridge')),
@@ -66,6 +66,8 @@ describe('generated SQL per dialect', () => {
       assert.match(all[i + 2], new RegExp(`^INSERT INTO ${name.replace(/[".]/g, '\\$&')} SELECT`));
     }
     assert.ok(all.some((s) => s.includes(`colocate_with => '"public"."offer"'`)));
+    // Citus cannot push a subquery with LIMIT/OFFSET down to the workers
+    for (const s of all) assert.doesNotMatch(s, /OFFSET/);
     for (const s of all) assert.doesNotMatch(s, /DISTRIBUTED BY/);
   });
 

@@ -9,6 +9,7 @@ import { literal, qident } from '../ident.js';
  */
 export const citus: Dialect = Object.freeze<Dialect>({
   name: 'citus',
+  fence: '',
   distributed: true,
   createEmptyTableAs: (table, select, by, colocateWith) => [
     `CREATE TABLE ${qident(table)} AS ${select} WITH NO DATA`,

@@ -8,6 +8,7 @@ import { qident } from '../ident.js';
  */
 export const greenplum: Dialect = Object.freeze<Dialect>({
   name: 'greenplum',
+  fence: 'OFFSET 0',
   distributed: true,
   createTableAs: (table, select, by) => [`CREATE TABLE ${qident(table)} AS ${select} DISTRIBUTED BY (${identList(by)})`],
   createEmptyTableAs: (table, select, by) => [`CREATE TABLE ${qident(table)} AS ${select} WITH NO DATA DISTRIBUTED BY (${identList(by)})`],
