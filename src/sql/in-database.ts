@@ -161,6 +161,21 @@ export function logisticAggregateSql(o: InDbSpec): string {
 }
 
 /**
+ * The per-group solve A·x = b as lateral subqueries whose result is x.x_0 … x.x_{m−1}: written out
+ * as arithmetic, each step fenced so it is computed once (postgres, greenplum); or, where subquery
+ * fences cannot be pushed down (citus), one call of the installed PL/pgSQL solver
+ * manymodels.spd_solve per use — unfenced, written-out Cholesky expressions would grow
+ * exponentially with m when the planner inlines them.
+ */
+function solveStep(o: InDbSpec, m: number, a: (i: number, j: number) => string, b: (i: number) => string): string {
+  if (o.dialect.fence) return choleskySolve(m, a, b, 'x', fence(o));
+  const h: string[] = [];
+  for (let i = 0; i < m; i++) for (let j = 0; j < m; j++) h.push(a(Math.min(i, j), Math.max(i, j)));
+  const call = `manymodels.spd_solve(ARRAY[${h.join(', ')}]::float8[], ARRAY[${Array.from({ length: m }, (_, i) => b(i)).join(', ')}]::float8[])`;
+  return `CROSS JOIN LATERAL (SELECT ${Array.from({ length: m }, (_, i) => `(${call})[${i + 1}] AS x_${i}`).join(', ')}) AS x`;
+}
+
+/**
  * Lateral subqueries that solve A·x = b for the symmetric positive definite m×m matrix given by
  * `a(i, j)` (i ≤ j) and the vector `b(i)`, by Cholesky with Jacobi scaling; a pivot that vanishes
  * (a singular direction) is replaced by a tiny one. The solution is x_0 … x_{m−1} of `alias`.
@@ -220,7 +235,7 @@ export function logisticStepSql(o: InDbSpec): string {
   for (let j = 0; j < m; j++) for (let k = j; k < m; k++) e.push(`${scale} * a.h${j}_${k}${l2 && j === k && coef(j) ? ' + 1' : ''} AS h${j}_${k}`);
   const ginf = `greatest(${Array.from({ length: m }, (_, j) => `abs(e.gr${j})`).join(', ')})`;
   const acc = `(c.first OR e.f <= c.f_acc + 1e-4 * c.t * c.slope OR abs(e.f - c.f_acc) <= 1e-14 * abs(c.f_acc))`;
-  const solve = choleskySolve(m, (i, j) => `e.h${i}_${j}`, (i) => `e.gr${i}`, 'x', fence(o));
+  const solve = solveStep(o, m, (i, j) => `e.h${i}_${j}`, (i) => `e.gr${i}`);
   const slope = `-(${Array.from({ length: m }, (_, j) => `e.gr${j} * x.x_${j}`).join(' + ')})`;
   const pinf = `greatest(${Array.from({ length: m }, (_, j) => `abs(x.x_${j})`).join(', ')})`;
   const winf = `greatest(${Array.from({ length: m }, (_, j) => `abs(c.w_${j})`).join(', ')})`;
@@ -272,7 +287,7 @@ export function leastSquaresSolveSql(o: InDbSpec): string {
   const A = (i: number, j: number) =>
     `(c.sxx_${i}_${j}${fi ? ` - c.sx_${i} * c.sx_${j} / ${n}` : ''}${i === j && alpha > 0 ? ` + ${alpha}` : ''})`;
   const b = (i: number) => `(c.sxy_${i}${fi ? ` - c.sx_${i} * c.sy / ${n}` : ''})`;
-  const solve = choleskySolve(d, A, b, 'x', fence(o));
+  const solve = solveStep(o, d, A, b);
   const intercept = fi ? `(c.sy - (${Array.from({ length: d }, (_, j) => `x.x_${j} * c.sx_${j}`).join(' + ')})) / ${n}` : '0';
   const inner = `SELECT ${o.group.map((g) => `c.${ident(g)}`).join(', ')}, ${Array.from({ length: d }, (_, j) => `x.x_${j}`).join(', ')}, ${intercept} AS b FROM ${qident(o.groupTable)} AS c ${solve} WHERE NOT c.done`;
   const set = [...Array.from({ length: d }, (_, j) => `w_${j} = s.x_${j}`), ...(fi ? [`w_${d} = s.b`] : []), `converged = true`, `done = true`];

@@ -82,6 +82,51 @@ RETURNS text LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $fn$
   END
 $fn$;
 
+-- Solves H·x = g for a symmetric positive (semi)definite H (m×m, row-major) by a Jacobi-scaled
+-- Cholesky factorisation, a vanishing pivot replaced by a tiny one: the per-group Newton step of
+-- the in-database strategy on engines that cannot push subquery fences down (Citus).
+CREATE OR REPLACE FUNCTION ${s}.spd_solve(h float8[], g float8[])
+RETURNS float8[] LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE AS $fn$
+DECLARE
+  m int := array_length(g, 1);
+  a float8[] := h;
+  sc float8[] := array_fill(1::float8, ARRAY[m]);
+  x float8[] := array_fill(0::float8, ARRAY[m]);
+  piv float8;
+  acc float8;
+BEGIN
+  FOR i IN 1..m LOOP
+    IF h[(i - 1) * m + i] > 0 THEN sc[i] := 1 / sqrt(h[(i - 1) * m + i]); END IF;
+  END LOOP;
+  FOR i IN 1..m LOOP
+    FOR j IN 1..i LOOP a[(i - 1) * m + j] := h[(i - 1) * m + j] * sc[i] * sc[j]; END LOOP;
+  END LOOP;
+  FOR j IN 1..m LOOP
+    piv := a[(j - 1) * m + j];
+    FOR k IN 1..j - 1 LOOP piv := piv - a[(j - 1) * m + k] * a[(j - 1) * m + k]; END LOOP;
+    IF NOT (piv > 64 * m * 2.220446049250313e-16) THEN piv := 1e-10; END IF;
+    a[(j - 1) * m + j] := sqrt(piv);
+    FOR i IN j + 1..m LOOP
+      acc := a[(i - 1) * m + j];
+      FOR k IN 1..j - 1 LOOP acc := acc - a[(i - 1) * m + k] * a[(j - 1) * m + k]; END LOOP;
+      a[(i - 1) * m + j] := acc / a[(j - 1) * m + j];
+    END LOOP;
+  END LOOP;
+  FOR i IN 1..m LOOP
+    acc := g[i] * sc[i];
+    FOR k IN 1..i - 1 LOOP acc := acc - a[(i - 1) * m + k] * x[k]; END LOOP;
+    x[i] := acc / a[(i - 1) * m + i];
+  END LOOP;
+  FOR i IN REVERSE m..1 LOOP
+    acc := x[i];
+    FOR k IN i + 1..m LOOP acc := acc - a[(k - 1) * m + i] * x[k]; END LOOP;
+    x[i] := acc / a[(i - 1) * m + i];
+  END LOOP;
+  FOR i IN 1..m LOOP x[i] := x[i] * sc[i]; END LOOP;
+  RETURN x;
+END
+$fn$;
+
 CREATE OR REPLACE FUNCTION ${s}.predict_value(model jsonb, x float8[])
 RETURNS float8 LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $fn$
   SELECT CASE WHEN model->'state'->'classes' IS NULL THEN (${s}.decision_function(model, x))[1]

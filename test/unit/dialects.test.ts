@@ -66,8 +66,10 @@ describe('generated SQL per dialect', () => {
       assert.match(all[i + 2], new RegExp(`^INSERT INTO ${name.replace(/[".]/g, '\\$&')} SELECT`));
     }
     assert.ok(all.some((s) => s.includes(`colocate_with => '"public"."offer"'`)));
-    // Citus cannot push a subquery with LIMIT/OFFSET down to the workers
+    // Citus cannot push a subquery with LIMIT/OFFSET down to the workers: the per-group Newton step
+    // calls the installed solver instead of fenced, written-out Cholesky
     for (const s of all) assert.doesNotMatch(s, /OFFSET/);
+    assert.ok(all.some((s) => s.includes('manymodels.spd_solve(')));
     for (const s of all) assert.doesNotMatch(s, /DISTRIBUTED BY/);
   });
 
