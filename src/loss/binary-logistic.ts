@@ -1,3 +1,4 @@
+import { type GramKernel, gramKernel, kernelArray } from '../linalg/gram.js';
 import { type Objective, log1pExp } from './objective.js';
 
 /**
@@ -22,8 +23,11 @@ import { type Objective, log1pExp } from './objective.js';
  * groups allocates it once. The loss that last filled it owns it; a loss that finds another owner
  * fills it again before use, so losses used in turn stay correct.
  */
-let SCRATCH = new Float64Array(1 << 12);
+let SCRATCH: Float64Array<ArrayBufferLike> = new Float64Array(1 << 12);
 let OWNER: object | null = null;
+/** The SIMD kernel for the Hessian pays off from this many coefficients on. */
+const KERNEL_MIN_D = 4;
+const KERNEL = gramKernel();
 
 export class BinaryLogisticLoss implements Objective {
   readonly dim: number;
@@ -34,10 +38,13 @@ export class BinaryLogisticLoss implements Objective {
    * contiguous memory; then per-row scratch: residual sᵢ(pᵢ − yᵢ) (at R), curvature sᵢpᵢ(1 − pᵢ)
    * (at H) and curvature times one column (at HX).
    */
-  private xt: Float64Array;
+  private xt: Float64Array<ArrayBufferLike>;
   private readonly R: number;
   private readonly H: number;
   private readonly HX: number;
+  /** Where the kernel writes the Hessian's Gram entries (when the kernel is used). */
+  private readonly OUT: number;
+  private readonly useKernel: boolean;
 
   constructor(
     private readonly x: Float64Array,
@@ -52,17 +59,24 @@ export class BinaryLogisticLoss implements Objective {
     this.dim = d + (fitIntercept ? 1 : 0);
     this.scale = penalty === 'l2' ? C : 1;
     this.l2 = penalty === 'l2' ? 1 : 0;
-    this.xt = this.own();
     this.R = n * d;
     this.H = n * d + n;
     this.HX = n * d + 2 * n;
+    this.OUT = n * d + 3 * n;
+    this.useKernel = KERNEL !== null && d >= KERNEL_MIN_D;
+    this.xt = this.own();
   }
 
   /** Makes the shared scratch this loss's: X transposed into it. */
   private own(): Float64Array {
     const { n, d, x } = this;
-    const len = n * d + 3 * n;
-    if (SCRATCH.length < len) SCRATCH = new Float64Array(Math.max(len, SCRATCH.length * 2));
+    const len = n * d + 3 * n + (d + 1) * (d + 1) + 2 * d;
+    if (this.useKernel) {
+      // the kernel reads X and writes its sums in its own memory
+      SCRATCH = kernelArray(KERNEL as GramKernel, len);
+    } else if (SCRATCH.length < len || (KERNEL !== null && SCRATCH.buffer === KERNEL.memory.buffer)) {
+      SCRATCH = new Float64Array(Math.max(len, SCRATCH.length * 2));
+    }
     const xt = SCRATCH;
     for (let i = 0; i < n; i++) for (let j = 0; j < d; j++) xt[j * n + i] = x[i * d + j];
     OWNER = this;
@@ -91,10 +105,22 @@ export class BinaryLogisticLoss implements Objective {
     const fi = this.fitIntercept;
     const b = fi ? w[d] : 0;
     let sum = 0;
+    const k = this.useKernel ? (KERNEL as GramKernel) : null;
+    const { OUT } = this;
+    const W = OUT + (d + 1) * (d + 1); // w, then the kernel's gradient sums
+    if (k !== null) {
+      // z into the residual slot (overwritten below), by the SIMD kernel
+      for (let j = 0; j < d; j++) xt[W + j] = w[j];
+      k.xw(0, n, d, W, b, R);
+    }
     for (let i = 0; i < n; i++) {
-      const o = i * d;
-      let z = b;
-      for (let j = 0; j < d; j++) z += x[o + j] * w[j];
+      let z: number;
+      if (k !== null) z = xt[R + i];
+      else {
+        const o = i * d;
+        z = b;
+        for (let j = 0; j < d; j++) z += x[o + j] * w[j];
+      }
       // p = σ(z) and log(1 + eᶻ) from one exponential, stably in both tails
       const e = Math.exp(-Math.abs(z));
       const inv = 1 / (1 + e);
@@ -105,11 +131,16 @@ export class BinaryLogisticLoss implements Objective {
       xt[R + i] = si * (p - y[i]);
       xt[H + i] = si * p * (1 - p);
     }
-    for (let j = 0; j < d; j++) {
-      const o = j * n;
-      let g = 0;
-      for (let i = 0; i < n; i++) g += xt[R + i] * xt[o + i];
-      grad[j] = scale * g + this.l2 * w[j];
+    if (k !== null) {
+      k.xtr(0, n, d, R, W + d);
+      for (let j = 0; j < d; j++) grad[j] = scale * xt[W + d + j] + this.l2 * w[j];
+    } else {
+      for (let j = 0; j < d; j++) {
+        const o = j * n;
+        let g = 0;
+        for (let i = 0; i < n; i++) g += xt[R + i] * xt[o + i];
+        grad[j] = scale * g + this.l2 * w[j];
+      }
     }
     if (fi) {
       let g = 0;
@@ -118,7 +149,15 @@ export class BinaryLogisticLoss implements Objective {
     }
     let pen = 0;
     for (let j = 0; j < d; j++) pen += w[j] * w[j];
-    if (hess !== null) {
+    if (hess !== null && this.useKernel) {
+      (KERNEL as GramKernel).gram(H, 0, n, d, OUT, HX);
+      for (let j = 0; j < d; j++) {
+        for (let k = j; k < d; k++) hess[j * dim + k] = hess[k * dim + j] = scale * xt[OUT + j * d + k];
+        hess[j * dim + j] += this.l2;
+        if (fi) hess[j * dim + d] = hess[d * dim + j] = scale * xt[OUT + d * d + j];
+      }
+      if (fi) hess[d * dim + d] = scale * xt[OUT + d * d + d];
+    } else if (hess !== null) {
       for (let j = 0; j < d; j++) {
         const oj = j * n;
         let hsum = 0;

@@ -48,6 +48,14 @@ function data(n: number, d: number, seed: number): Float64Array {
 describe('loss derivatives against finite differences', () => {
   for (const fitIntercept of [true, false]) {
     for (const penalty of ['l2', null] as const) {
+      it(`binary logistic with 7 features (the WebAssembly SIMD path), intercept=${fitIntercept}, penalty=${penalty}`, () => {
+        const n = 21; // odd: the kernels' scalar tail is used too
+        const d = 7;
+        const y = new Float64Array(n).map((_, i) => (i % 3 === 0 ? 1 : 0));
+        const s = new Float64Array(n).map((_, i) => 0.5 + (i % 4));
+        checkDerivatives(new BinaryLogisticLoss(data(n, d, 5), n, d, y, s, 1.5, penalty, fitIntercept), 13);
+        checkDerivatives(new BinaryLogisticLoss(data(n, d, 6), n, d, y, null, 0.7, penalty, fitIntercept), 14);
+      });
       it(`binary logistic, intercept=${fitIntercept}, penalty=${penalty}`, () => {
         const n = 17;
         const d = 3;
@@ -67,6 +75,43 @@ describe('loss derivatives against finite differences', () => {
       });
     }
   }
+
+  it('the SIMD kernels give the JavaScript loops’ numbers (to rounding)', async () => {
+    const { gramKernel } = await import('../../dist/linalg/gram.js');
+    assert.ok(gramKernel() !== null, 'WebAssembly SIMD is available on Node 20');
+    // a 7-feature loss (kernel path) against the sums written out plainly here
+    const n = 33;
+    const d = 7;
+    const x = data(n, d, 21);
+    const y = new Float64Array(n).map((_, i) => (i % 2));
+    const loss = new BinaryLogisticLoss(x, n, d, y, null, 1, 'l2', true);
+    const w = new Float64Array(d + 1).map((_, j) => 0.1 * (j - 3));
+    const g = new Float64Array(d + 1);
+    const h = new Float64Array((d + 1) * (d + 1));
+    const f = loss.evaluate(w, g, h);
+    let fr = 0;
+    const gr = new Float64Array(d + 1);
+    const hr = new Float64Array((d + 1) * (d + 1));
+    for (let i = 0; i < n; i++) {
+      let z = w[d];
+      for (let j = 0; j < d; j++) z += x[i * d + j] * w[j];
+      const p = 1 / (1 + Math.exp(-z));
+      fr += Math.log1p(Math.exp(z)) - y[i] * z;
+      const xi = [...Array.from(x.subarray(i * d, i * d + d)), 1];
+      for (let j = 0; j <= d; j++) {
+        gr[j] += (p - y[i]) * xi[j];
+        for (let k = 0; k <= d; k++) hr[j * (d + 1) + k] += p * (1 - p) * xi[j] * xi[k];
+      }
+    }
+    for (let j = 0; j < d; j++) {
+      fr += 0.5 * w[j] * w[j];
+      gr[j] += w[j];
+      hr[j * (d + 1) + j] += 1;
+    }
+    assert.ok(Math.abs(f - fr) <= 1e-12 * Math.abs(fr));
+    for (let j = 0; j <= d; j++) assert.ok(Math.abs(g[j] - gr[j]) <= 1e-12 * (1 + Math.abs(gr[j])), `gradient ${j}`);
+    for (let j = 0; j < h.length; j++) assert.ok(Math.abs(h[j] - hr[j]) <= 1e-12 * (1 + Math.abs(hr[j])), `Hessian ${j}`);
+  });
 
   it('two binary losses used in turn each see their own data', () => {
     const y = new Float64Array([0, 1, 1, 0]);
