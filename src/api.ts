@@ -3,6 +3,7 @@ import { openDatabase } from './db/open.js';
 import { type ImportOptions, type ImportResult, importCsv } from './pipeline/import-csv.js';
 import { type ModelsSummary, describeModels } from './pipeline/models-summary.js';
 import { type PredictOptions, type PredictResult, predict } from './pipeline/predict.js';
+import { listRuns, type RunRecord } from './pipeline/runs.js';
 import type { TableRef } from './pipeline/source.js';
 import { explainTraining, type TrainOptions, type TrainResult, train } from './pipeline/train.js';
 import { VERSION } from './version.js';
@@ -45,6 +46,11 @@ export class ManyModels {
   /** Counts by status, failure reasons, convergence and score distribution of a models table. */
   describeModels(table: TableRef): Promise<ModelsSummary> {
     return describeModels(this.database, table);
+  }
+
+  /** The latest runs of the run catalog (manymodels.runs), newest first. */
+  runs(limit = 20): Promise<RunRecord[]> {
+    return listRuns(this.database, limit);
   }
 
   /** Runs one SQL statement with $n parameters. */

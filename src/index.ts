@@ -5,6 +5,7 @@ export type { PredictOptions, PredictResult } from './pipeline/predict.js';
 export type { TrainOptions, TrainResult, FailureSummary } from './pipeline/train.js';
 export type { ImportOptions, ImportResult } from './pipeline/import-csv.js';
 export type { ModelsSummary } from './pipeline/models-summary.js';
+export type { RunRecord } from './pipeline/runs.js';
 export type { SourceRef, TableRef } from './pipeline/source.js';
 export type { ProgressEvent, ProgressListener } from './pipeline/progress.js';
 export type { Database, Connection, QueryResult } from './db/connection.js';

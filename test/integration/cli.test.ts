@@ -29,6 +29,10 @@ describe('the manymodels command', () => {
     const r = run(['sql', 'SELECT count(*) AS n FROM offer_predictions', '--format', 'csv']);
     assert.equal(r.code, 0, r.err);
     assert.equal(r.out.trim(), 'n\n18');
+    const runs = run(['runs', '--limit', '5']);
+    assert.equal(runs.code, 0, runs.err);
+    assert.match(runs.out, /predict +\| succeeded .*"offer_predictions"/);
+    assert.match(runs.out, /train +\| succeeded .*"trained_model_by_user" +\| 2 ok, 0 failed/);
     const m = run(['models', 'trained_model_by_user']);
     assert.equal(m.code, 0, m.err);
     assert.match(m.out, /groups: +2 ok, 0 failed/);
@@ -84,7 +88,7 @@ describe('the manymodels command', () => {
   });
 
   it('has --help on every command', () => {
-    for (const cmd of ['demo', 'train', 'predict', 'import', 'sql', 'models']) {
+    for (const cmd of ['demo', 'train', 'predict', 'import', 'sql', 'models', 'runs']) {
       const r = run([cmd, '--help']);
       assert.equal(r.code, 0);
       assert.match(r.out, new RegExp(`Usage: manymodels ${cmd}`));

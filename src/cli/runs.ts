@@ -1,0 +1,34 @@
+import type { Command } from 'commander';
+import { UsageError } from '../errors.js';
+import { type GlobalOptions, openFromOptions } from './options.js';
+import { renderTable } from './render.js';
+
+export function runsCommand(program: Command): void {
+  program
+    .command('runs')
+    .description('list the latest runs of the run catalog: what ran, on what, how it ended')
+    .option('--limit <n>', 'how many runs', '20')
+    .action(async (o: { limit: string }, cmd: Command) => {
+      const limit = Number(o.limit);
+      if (!Number.isInteger(limit) || limit < 1) throw new UsageError(`--limit must be an integer ≥ 1, got ${JSON.stringify(o.limit)}`);
+      const g = cmd.optsWithGlobals<GlobalOptions>();
+      const db = await openFromOptions(g);
+      try {
+        const runs = await db.runs(limit);
+        const rows = runs.map((r) => ({
+          run_id: r.runId.slice(0, 8),
+          kind: r.kind,
+          status: r.status,
+          started: r.startedAt.toISOString().replace('T', ' ').slice(0, 19),
+          seconds: r.finishedAt === null ? '' : ((r.finishedAt.getTime() - r.startedAt.getTime()) / 1000).toFixed(1),
+          output: r.outputTable ?? '',
+          groups: r.groupsOk === null ? '' : `${r.groupsOk} ok, ${r.groupsFailed} failed`,
+          error: (r.error ?? '').split('\n')[0].slice(0, 80),
+        }));
+        const fields = ['run_id', 'kind', 'status', 'started', 'seconds', 'output', 'groups', 'error'].map((name) => ({ name, dataTypeID: 25 }));
+        process.stdout.write(`${renderTable({ rows, fields })}\n`);
+      } finally {
+        await db.close();
+      }
+    });
+}
