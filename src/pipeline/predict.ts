@@ -11,8 +11,8 @@ import { CATALOG_SCHEMA, readTableMeta, type TableMeta } from './catalog.js';
 import { checkTarget, type Staging } from './output-table.js';
 import { withRun } from './run.js';
 import { type ProgressListener, ProgressTracker } from './progress.js';
-import { column, resolveSource, type SourceRef, type TableRef, tableName } from './source.js';
-import { estimateRows, resolveDialect } from './train.js';
+import { column, estimateRows, resolveSource, type SourceRef, type TableRef, tableName } from './source.js';
+import { resolveDialect } from './dialect.js';
 
 export interface PredictOptions {
   /** A models table written by train. */

@@ -50,7 +50,7 @@ export async function withRun<T>(
   let staging: Staging | null = null;
   let recorded = false;
   try {
-    await cleanStaleRunsExceptActive(db, runId);
+    await cleanStaleRuns(conn, runId, active);
     staging = stagingFor(o.target, runId);
     await recordRunStart(conn, { ...o.record, runId, outputTable: o.target, version: o.version, staging: staging.staging });
     recorded = true;
@@ -74,8 +74,3 @@ export async function withRun<T>(
   }
 }
 
-async function cleanStaleRunsExceptActive(db: Database, runId: string): Promise<void> {
-  await cleanStaleRuns(db.main, runId, active);
-}
-
-export { stagingFor };

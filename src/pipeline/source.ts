@@ -1,4 +1,4 @@
-import type { Connection, Field } from '../db/connection.js';
+import type { Connection, Database, Field } from '../db/connection.js';
 import { DatabaseError, UsageError } from '../errors.js';
 import { displayName, ident, qident, type QualifiedName } from '../sql/ident.js';
 import { kindOf, type ValueKind } from '../sql/types.js';
@@ -67,3 +67,16 @@ export function column(src: ResolvedSource, name: string, role: string): { name:
   }
   return { name, kind: kindOf(f.dataTypeID), oid: f.dataTypeID };
 }
+
+/** The planner's row estimate for a table source (free), or null for queries and unanalysed tables. */
+export async function estimateRows(db: Database, ref: SourceRef): Promise<number | null> {
+  if (typeof ref === 'object' && ref !== null && 'query' in ref) return null;
+  try {
+    const r = await db.main.query<{ n: number | null }>(`SELECT reltuples::float8 AS n FROM pg_class WHERE oid = to_regclass($1)`, [qident(tableName(ref as TableRef))]);
+    const n = r.rows[0]?.n;
+    return n !== undefined && n !== null && n > 0 ? Math.round(n) : null;
+  } catch {
+    return null;
+  }
+}
+

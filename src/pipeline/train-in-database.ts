@@ -18,7 +18,8 @@ import type { Staging } from './output-table.js';
 import { workTablesOf } from './output-table.js';
 import { faultPoint } from './fault.js';
 import { ProgressTracker } from './progress.js';
-import { estimateRows, type FailureSummary, type TrainOptions, type TrainOutcome, type TrainPlan } from './train.js';
+import { estimateRows } from './source.js';
+import type { FailureSummary, TrainOptions, TrainOutcome, TrainPlan } from './train.js';
 
 /** Checks that the in-database strategy can do what is asked, and settles its SQL. */
 export async function inDatabaseSpec(db: Database, plan: TrainPlan, dialect: Dialect, staging: Staging, runId: string): Promise<InDbSpec> {
@@ -41,8 +42,7 @@ export async function inDatabaseSpec(db: Database, plan: TrainPlan, dialect: Dia
   } else {
     features = plan.featureSql;
   }
-  const [, dataTable, groupTable] = workTablesOf(staging);
-  return {
+  return forRun({
     dialect,
     fromSql: plan.fromSql,
     sourceTable: plan.sourceTable,
@@ -53,11 +53,15 @@ export async function inDatabaseSpec(db: Database, plan: TrainPlan, dialect: Dia
     estimator: entry.name,
     params,
     minRows: plan.fitSpec.minRows,
-    runId,
-    dataTable,
-    groupTable,
-    staging: staging.staging,
-  };
+  }, staging, runId);
+}
+
+type RunFields = 'runId' | 'staging' | 'dataTable' | 'groupTable';
+
+/** The spec for one run: its id and its staging and work tables (<staging>_d, <staging>_g). */
+export function forRun(spec: Omit<InDbSpec, RunFields>, staging: Staging, runId: string): InDbSpec {
+  const [table, dataTable, groupTable] = workTablesOf(staging);
+  return { ...spec, runId, staging: table, dataTable, groupTable };
 }
 
 /** Every statement of an in-database run, in order (the iteration shown once), for --explain. */

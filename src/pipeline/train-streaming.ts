@@ -11,7 +11,8 @@ import { ProgressTracker } from './progress.js';
 import { BoundedQueue } from './queue.js';
 import { CancelledError } from '../errors.js';
 import { faultPoint } from './fault.js';
-import { estimateRows, type FailureSummary, type TrainOptions, type TrainPlan, type TrainOutcome } from './train.js';
+import { estimateRows } from './source.js';
+import type { FailureSummary, TrainOptions, TrainOutcome, TrainPlan } from './train.js';
 
 const BATCH_LIMITS = { batchNumbers: 1 << 18, batchGroups: 4096 };
 

@@ -5,17 +5,15 @@ import type { FitSpec } from '../exec/batch.js';
 import { MODEL_COLUMNS } from '../exec/encode-batch.js';
 import type { Fitter } from '../exec/fitter.js';
 import { AutoFitter } from '../exec/pool.js';
-import type { Dialect } from '../sql/dialect.js';
-import { DETECT_SQL, dialectByName, dialectFromServer } from '../sql/dialects/index.js';
-import type { InDbSpec } from '../sql/in-database.js';
-import { ident, qident } from '../sql/ident.js';
+import { ident } from '../sql/ident.js';
 import type { TableMeta } from './catalog.js';
 import type { RowLayout } from './group-cutter.js';
-import { checkTarget, stagingFor, type Staging, swapStatements, workTablesOf } from './output-table.js';
+import { checkTarget, stagingFor, swapStatements } from './output-table.js';
 import { faultPoint } from './fault.js';
 import { withRun } from './run.js';
 import type { ProgressListener } from './progress.js';
-import { inDatabaseSpec, inDatabaseStatements, trainInDatabase } from './train-in-database.js';
+import { forRun, inDatabaseSpec, inDatabaseStatements, trainInDatabase } from './train-in-database.js';
+import { resolveDialect } from './dialect.js';
 import { streamingStatements, trainStreaming } from './train-streaming.js';
 import { column, resolveSource, type SourceRef, type TableRef, tableName } from './source.js';
 
@@ -202,14 +200,6 @@ export async function planTraining(db: Database, opts: TrainOptions): Promise<Tr
   };
 }
 
-/** The dialect asked for, or the one the server is (PGlite is PostgreSQL). */
-export async function resolveDialect(db: Database, name?: string): Promise<Dialect> {
-  if (name !== undefined) return dialectByName(name);
-  if (db.kind === 'pglite') return dialectByName('postgres');
-  const r = await db.main.query<{ citus: boolean; version: string }>(DETECT_SQL);
-  return dialectFromServer(r.rows[0].citus, r.rows[0].version);
-}
-
 /** The statements a run would execute, without running them (train --explain). */
 export async function explainTraining(db: Database, opts: TrainOptions): Promise<string[]> {
   const plan = await planTraining(db, opts);
@@ -259,7 +249,7 @@ export async function train(db: Database, opts: TrainOptions, version: string): 
       async ({ runId, staging, checkCancelled }) => {
         const { totals, failures, nullKeyRows } =
           inDb !== null
-            ? await trainInDatabase(db, { ...inDb, runId, ...workTables(staging) }, opts, checkCancelled)
+            ? await trainInDatabase(db, forRun(inDb, staging, runId), opts, checkCancelled)
             : await trainStreaming(db, plan, staging, runId, opts, fitter, dialect);
         if (totals.ok + totals.failed === 0) {
           throw new DatabaseError(
@@ -289,21 +279,3 @@ export async function train(db: Database, opts: TrainOptions, version: string): 
   }
 }
 
-function workTables(s: Staging): Pick<InDbSpec, 'dataTable' | 'groupTable' | 'staging'> {
-  const [staging, dataTable, groupTable] = workTablesOf(s);
-  return { staging, dataTable, groupTable };
-}
-
-/** The planner's row estimate for a table source (free), or null for queries and unanalysed tables. */
-export async function estimateRows(db: Database, ref: SourceRef): Promise<number | null> {
-  if (typeof ref === 'object' && ref !== null && 'query' in ref) return null;
-  try {
-    const r = await db.main.query<{ n: number | null }>(`SELECT reltuples::float8 AS n FROM pg_class WHERE oid = to_regclass($1)`, [qident(tableName(ref as TableRef))]);
-    const n = r.rows[0]?.n;
-    return n !== undefined && n !== null && n > 0 ? Math.round(n) : null;
-  } catch {
-    return null;
-  }
-}
-
-export { MODEL_COLUMNS };
