@@ -122,6 +122,8 @@ export interface TableMeta {
   features: { kind: 'columns'; names: string[] } | { kind: 'array'; name: string };
   label?: string;
   labelKind?: 'number' | 'text';
+  /** 'boolean' when a classifier's label column is boolean: classes are 0/1 in the models, predictions come back as booleans. */
+  labelType?: 'boolean';
   estimator?: string;
   form?: 'long' | 'packed';
 }

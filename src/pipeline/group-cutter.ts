@@ -5,9 +5,14 @@ import type { GroupBatch } from '../exec/batch.js';
 export interface RowLayout {
   /** Number of group key fields (they come first, in the stream's sort order). */
   keyFields: number;
+  /**
+   * After the label, one more int8 field: the number of rows of the row's SQL group (the engine's
+   * count(*) OVER (PARTITION BY key), under the key's own equality).
+   */
   /** 'columns': d float8 fields; 'array': one float8[] per row; 'packed': one 2-D float8[] and one label array per group row. */
   features: { kind: 'columns'; count: number } | { kind: 'array' } | { kind: 'packed' };
-  label: 'number' | 'text';
+  /** 'int8': a bigint class label, exact up to 2^53 (a group with a larger one fails rather than merge classes). */
+  label: 'number' | 'text' | 'int8';
 }
 
 export interface CutterLimits {
@@ -23,14 +28,21 @@ export interface CutterLimits {
 export type KeyBytes = Uint8Array;
 
 /**
- * Cuts a stream of rows ordered by group key into groups, and groups into batches. Keys are
- * compared as raw bytes, so any key type works and is written back unchanged. Rows with a NULL
- * key are counted and dropped; rows with a NULL feature or label are counted per group.
+ * Cuts a stream of rows ordered by group key into groups, and groups into batches. Where a group
+ * ends is decided by SQL, not by comparing bytes: each row carries the size of its SQL group
+ * (keys that GROUP BY treats as equal, such as numeric 1.0 and 1.00, float 0 and -0, or text
+ * under a nondeterministic collation, are one group however their bytes differ), and the rows of
+ * a group come out together because the stream is ordered by the key. A group's key is written
+ * back as the bytes of its first row. Rows whose key columns are all NULL are counted and
+ * dropped; a composite key with some NULL columns is a group, as in GROUP BY. Rows with a NULL
+ * feature or label are counted per group.
  */
 export class GroupCutter {
   nullKeyRows = 0;
   private keys: KeyBytes[] = [];
   private cur: KeyBytes | null = null;
+  /** Rows of the current SQL group still to come (the group being a NULL key when cur is null). */
+  private left = 0;
   // growing storage of the open batch
   private x = new Float64Array(1 << 14);
   private xLen = 0;
@@ -65,32 +77,31 @@ export class GroupCutter {
 
   readonly onRow = (row: RowFields): void => {
     const m = this.layout.keyFields;
-    for (let f = 0; f < m; f++) {
-      if (row.len[f] < 0) {
-        this.nullKeyRows++;
-        this.rowsRead++;
-        return;
+    if (this.left === 0) {
+      // the first row of the next SQL group
+      if (this.cur !== null) this.closeGroup();
+      this.cur = null;
+      const sizeField = row.count - 1;
+      if (row.len[sizeField] !== 8) throw new Error('the training stream has no group size on the first row of a group');
+      const n = row.view.getInt32(row.start[sizeField]) * 4294967296 + row.view.getUint32(row.start[sizeField] + 4);
+      if (!(n >= 1)) throw new Error(`the training stream has a group of ${n} rows`);
+      this.left = n;
+      let allNull = true;
+      for (let f = 0; f < m && allNull; f++) if (row.len[f] >= 0) allNull = false;
+      if (!allNull) {
+        // the key fields with their length prefixes (a NULL field's start is just past its prefix)
+        const kStart = row.start[0] - 4;
+        const kEnd = row.start[m - 1] + Math.max(0, row.len[m - 1]);
+        this.cur = row.buf.slice(kStart, kEnd);
+        this.openGroup();
       }
     }
-    const kStart = row.start[0] - 4;
-    const kEnd = row.start[m - 1] + row.len[m - 1];
-    const cur = this.cur;
-    let same = cur !== null && cur.length === kEnd - kStart;
-    if (same) {
-      const b = row.buf;
-      for (let i = 0; i < cur!.length; i++) {
-        if (cur![i] !== b[kStart + i]) {
-          same = false;
-          break;
-        }
-      }
-    }
-    if (!same) {
-      if (cur !== null) this.closeGroup();
-      this.cur = row.buf.slice(kStart, kEnd);
-      this.openGroup();
-    }
+    this.left--;
     this.rowsRead++;
+    if (this.cur === null) {
+      this.nullKeyRows++;
+      return;
+    }
     if (this.layout.features.kind === 'packed') this.addPacked(row);
     else this.addRow(row);
   };
@@ -241,8 +252,21 @@ export class GroupCutter {
       }
       this.xLen += r.count;
     }
-    this.pushLabel(this.layout.label === 'number' ? row.view.getFloat64(row.start[labelField]) : readText(row, labelField));
+    if (this.layout.label === 'int8') {
+      const v = this.readInt8Label(row, labelField);
+      if (v === null) return;
+      this.pushLabel(v);
+    } else this.pushLabel(this.layout.label === 'number' ? row.view.getFloat64(row.start[labelField]) : readText(row, labelField));
     this.gRows++;
+  }
+
+  /** A bigint label as a number, or null (and the group fails) when it is beyond 2^53, where distinct labels would merge. */
+  private readInt8Label(row: RowFields, field: number): number | null {
+    const hi = row.view.getInt32(row.start[field]);
+    const v = hi * 4294967296 + row.view.getUint32(row.start[field] + 4);
+    if (Number.isSafeInteger(v) && hi < 2097152 && hi >= -2097152) return v;
+    this.fail(`a bigint label is beyond ±2^53 (about ${v.toExponential(3)}), where a float64 cannot tell neighbouring labels apart; cast the label to text in a query to use it as a class name`);
+    return null;
   }
 
   /** Packed form: one row holds a group's 2-D feature array and its label array. */

@@ -49,7 +49,7 @@ export async function inDatabaseSpec(db: Database, plan: TrainPlan, dialect: Dia
     group: plan.group,
     features,
     label: plan.labelSql,
-    labelKind: plan.layout.label,
+    labelKind: plan.layout.label === 'text' ? 'text' : 'number',
     estimator: entry.name,
     params,
     minRows: plan.fitSpec.minRows,

@@ -62,7 +62,8 @@ export async function trainStreaming(
     const limits: CutterLimits = { ...BATCH_LIMITS, batchGroups: opts.batchGroups ?? BATCH_LIMITS.batchGroups, maxGroupRows: opts.maxGroupRows ?? 1_000_000 };
     cutter = new GroupCutter(plan.layout, limits);
     const c = cutter;
-    const decoder = new BinaryCopyDecoder(plan.layout.keyFields + (plan.layout.features.kind === 'columns' ? plan.layout.features.count : 1) + 1);
+    // keys, features, label, and the group's size
+    const decoder = new BinaryCopyDecoder(plan.layout.keyFields + (plan.layout.features.kind === 'columns' ? plan.layout.features.count : 1) + 2);
     const tally = (batch: GroupBatch, out: BatchOutput): void => {
       totals.ok += out.ok;
       totals.failed += out.failed;

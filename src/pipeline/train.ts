@@ -15,7 +15,8 @@ import type { ProgressListener } from './progress.js';
 import { forRun, inDatabaseSpec, inDatabaseStatements, trainInDatabase } from './train-in-database.js';
 import { resolveDialect } from './dialect.js';
 import { streamingStatements, trainStreaming } from './train-streaming.js';
-import { column, resolveSource, type SourceRef, type TableRef, tableName } from './source.js';
+import { column, type ResolvedSource, resolveSource, type SourceRef, type TableRef, tableName } from './source.js';
+import { OID } from '../sql/types.js';
 
 export interface TrainOptions {
   /** The training data: a table or view name, or { query: 'SELECT ...' }. */
@@ -149,7 +150,9 @@ export async function planTraining(db: Database, opts: TrainOptions): Promise<Tr
   if (labelKind === 'text' && entry.kind === 'regressor') {
     throw new DatabaseError('LABEL_NOT_NUMERIC', `${entry.name} needs a numeric label, but ${ident(opts.label)} is text`, 'cast it in a query, or use a classifier (estimator logistic)');
   }
-  const labelSql = labelKind === 'text' ? `s.${ident(opts.label)}::text${packed ? '[]' : ''}` : labelCol.kind.startsWith('boolean') ? `s.${ident(opts.label)}::int${packed ? '[]' : ''}::float8${packed ? '[]' : ''}` : `s.${ident(opts.label)}::float8${packed ? '[]' : ''}`;
+  // a bigint class label is read exactly (a float8 cast would merge labels beyond 2^53)
+  const int8Label = !packed && entry.kind !== 'regressor' && labelCol.oid === OID.int8;
+  const labelSql = int8Label ? `s.${ident(opts.label)}::int8` : labelKind === 'text' ? `s.${ident(opts.label)}::text${packed ? '[]' : ''}` : labelCol.kind.startsWith('boolean') ? `s.${ident(opts.label)}::int${packed ? '[]' : ''}::float8${packed ? '[]' : ''}` : `s.${ident(opts.label)}::float8${packed ? '[]' : ''}`;
   if (packed) {
     if (featCols.length !== 1 || featCols[0].kind !== 'number[]') {
       throw new DatabaseError('FEATURES_NOT_NUMERIC', `in packed form (the label ${ident(opts.label)} is an array) the features must be one 2-D numeric array column`, 'give --features the name of the array column, e.g. features');
@@ -159,7 +162,7 @@ export async function planTraining(db: Database, opts: TrainOptions): Promise<Tr
     selectFeatures = [`s.${ident(featCols[0].name)}::float8[]`];
     meta = { manymodels: 'models', version: 1, group, features: { kind: 'array', name: featCols[0].name }, label: opts.label, labelKind, estimator: entry.name, form: 'packed' };
   } else if (featCols.length === 1 && featCols[0].kind === 'number[]') {
-    layout = { keyFields: group.length, features: { kind: 'array' }, label: labelKind };
+    layout = { keyFields: group.length, features: { kind: 'array' }, label: int8Label ? 'int8' : labelKind };
     featureSql = [`s.${ident(featCols[0].name)}`];
     selectFeatures = [`s.${ident(featCols[0].name)}::float8[]`];
     meta = { manymodels: 'models', version: 1, group, features: { kind: 'array', name: featCols[0].name }, label: opts.label, labelKind, estimator: entry.name, form: 'long' };
@@ -173,13 +176,18 @@ export async function planTraining(db: Database, opts: TrainOptions): Promise<Tr
         );
       }
     }
-    layout = { keyFields: group.length, features: { kind: 'columns', count: featCols.length }, label: labelKind };
+    layout = { keyFields: group.length, features: { kind: 'columns', count: featCols.length }, label: int8Label ? 'int8' : labelKind };
     featureSql = featCols.map((f) => `s.${ident(f.name)}${f.kind === 'boolean' ? '::int' : ''}::float8`);
     selectFeatures = featureSql;
     meta = { manymodels: 'models', version: 1, group, features: { kind: 'columns', names: features }, label: opts.label, labelKind, estimator: entry.name, form: 'long' };
   }
+  if (labelCol.kind.startsWith('boolean') && entry.kind !== 'regressor') meta = { ...meta, labelType: 'boolean' };
   const keySql = group.map((g) => `s.${ident(g)}`);
-  const selectSql = `SELECT ${[...keySql, ...selectFeatures, labelSql].join(', ')} FROM ${src.fromSql} ORDER BY ${keySql.join(', ')}`;
+  await checkKeysOrderable(db, src, group);
+  // Each row also carries the size of its SQL group, under the key's own equality: the group
+  // cutter ends a group after that many rows instead of comparing key bytes (see group-cutter.ts).
+  const groupSize = `count(*) OVER (PARTITION BY ${keySql.join(', ')})`;
+  const selectSql = `SELECT ${[...keySql, ...selectFeatures, labelSql, groupSize].join(', ')} FROM ${src.fromSql} ORDER BY ${keySql.join(', ')}`;
   const minRows = opts.minRows ?? 1;
   if (!Number.isInteger(minRows) || minRows < 1) throw new UsageError(`minRows must be an integer ≥ 1, got ${minRows}`, undefined, 'INVALID_OPTION');
   for (const [name, v] of [['maxGroupRows', opts.maxGroupRows], ['batchGroups', opts.batchGroups], ['workers', opts.workers]] as const) {
@@ -198,6 +206,34 @@ export async function planTraining(db: Database, opts: TrainOptions): Promise<Tr
     featureSql,
     labelSql,
   };
+}
+
+/**
+ * A group key needs an ordering (the rows are read ordered by it) and an equality (GROUP BY):
+ * json, point, xml and the like have neither, and would fail deep in a run with a raw error.
+ */
+async function checkKeysOrderable(db: Database, src: ResolvedSource, group: readonly string[]): Promise<void> {
+  const probe = (cols: readonly string[]) => db.main.query(`SELECT ${cols.map((g) => `s.${ident(g)}`).join(', ')} FROM ${src.fromSql} GROUP BY ${cols.map((_, i) => i + 1).join(', ')} ORDER BY ${cols.map((_, i) => i + 1).join(', ')} LIMIT 0`);
+  try {
+    await probe(group);
+  } catch (e) {
+    if ((e as DatabaseError).sqlState !== '42883') throw e;
+    for (const g of group) {
+      try {
+        await probe([g]);
+      } catch (e2) {
+        if ((e2 as DatabaseError).sqlState !== '42883') throw e2;
+        const type = (await db.main.query<{ t: string }>('SELECT format_type($1::oid, NULL) AS t', [src.columns.get(g)?.dataTypeID ?? 0])).rows[0]?.t ?? 'its type';
+        throw new DatabaseError(
+          'KEY_NOT_ORDERABLE',
+          `group key column ${ident(g)} is of type ${type}, which has no ordering or equality operator: rows cannot be grouped by it`,
+          `group by a comparable form of it in a query, e.g. from: { query: 'SELECT ${ident(g)}::jsonb AS ${ident(g)}, ... FROM ...' } (json → jsonb, xml or point → text)`,
+          '42883',
+        );
+      }
+    }
+    throw e;
+  }
 }
 
 /** The statements a run would execute, without running them (train --explain). */

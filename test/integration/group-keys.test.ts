@@ -1,0 +1,145 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { type ManyModels, ManyModelsError } from 'manymodels';
+import { backends } from '../helpers/backends.js';
+
+/**
+ * Group keys follow SQL's GROUP BY, the outside oracle: keys that GROUP BY treats as equal are one
+ * group (one row of the models table), however differently their values are written or stored;
+ * predict writes one row per source row. Each case interleaves two spellings of each of two keys.
+ */
+interface KeyCase {
+  name: string;
+  type: string;
+  /** Two groups, each with two spellings that GROUP BY treats as equal. */
+  spellings: [string, string][];
+  /** SQL run first (a collation); the case is skipped where it fails (an engine without ICU). */
+  setup?: string;
+  /** A query returning ok: whether the engine really has the semantics (PGlite creates ICU collations it cannot apply). */
+  works?: string;
+}
+
+const CASES: KeyCase[] = [
+  { name: 'numeric 1 / 1.0 / 1.00', type: 'numeric', spellings: [['1.0', '1.00'], ['2', '2.000']] },
+  { name: 'float8 0 / -0 and two NaN bit patterns', type: 'float8', spellings: [["'0'::float8", "'-0'::float8"], ["'NaN'::float8", "'Infinity'::float8 - 'Infinity'::float8"]] },
+  { name: "interval '1 day' / '24 hours'", type: 'interval', spellings: [["'1 day'", "'24 hours'"], ["'1 mon'", "'30 days'"]] },
+  { name: 'jsonb {"a":1.0} / {"a":1.00}', type: 'jsonb', spellings: [[`'{"a":1.0}'`, `'{"a":1.00}'`], [`'[2.0]'`, `'[2.00]'`]] },
+  { name: 'numeric[] {1.0} / {1.00}', type: 'numeric[]', spellings: [["'{1.0}'", "'{1.00}'"], ["'{2,3.0}'", "'{2.00,3}'"]] },
+  { name: 'bpchar with trailing blanks', type: 'bpchar', spellings: [["'a'", "'a  '"], ["'b '", "'b'"]] },
+  {
+    name: 'text under a nondeterministic ICU collation',
+    type: 'text COLLATE mm_ci',
+    spellings: [["'abc'", "'ABC'"], ["'x'", "'X'"]],
+    setup: `CREATE COLLATION mm_ci (provider = icu, locale = 'und-u-ks-level2', deterministic = false)`,
+    works: `SELECT 'abc' = 'ABC' COLLATE mm_ci AS ok`,
+  },
+];
+
+/** Rows: per group 12 rows alternating the two spellings, both classes present, a learnable feature. */
+function rowsFor(c: KeyCase): string {
+  const out: string[] = [];
+  let id = 0;
+  for (let g = 0; g < c.spellings.length; g++) {
+    for (let i = 0; i < 12; i++) {
+      const x = (i * 7 + g * 3) % 11;
+      const y = (i + g) % 3 === 0 ? 1 : x > 5 ? 1 : 0;
+      out.push(`(${++id}, ${c.spellings[g][i % 2]}, ${x}, ${(i * 5) % 7}, ${y})`);
+    }
+  }
+  return out.join(', ');
+}
+
+for (const backend of backends) {
+  describe(`group keys follow SQL GROUP BY on ${backend.name}`, () => {
+    let db: ManyModels;
+    before(async () => {
+      db = await backend.open();
+    });
+    after(async () => {
+      await db?.close();
+    });
+
+    CASES.forEach((c, k) => {
+      it(`${c.name}: one model per SQL group, one prediction per row`, async (t) => {
+        if (c.setup !== undefined) {
+          try {
+            await db.exec(c.setup);
+          } catch (e) {
+            t.skip(`${backend.name} cannot run it: ${(e as Error).message.split('\n')[0]}`);
+            return;
+          }
+        }
+        if (c.works !== undefined && (await db.sql(c.works)).rows[0].ok !== true) {
+          t.skip(`${backend.name} does not apply it (no ICU)`);
+          return;
+        }
+        const src = `keys_${k}`;
+        await db.exec(`CREATE TABLE ${src} (id int, k ${c.type}, a float8, b float8, y int); INSERT INTO ${src} VALUES ${rowsFor(c)}`);
+        const groups = (await db.sql(`SELECT count(*)::int AS n, min(c)::int AS lo, max(c)::int AS hi FROM (SELECT count(*) AS c FROM ${src} GROUP BY k) q`)).rows[0];
+        assert.equal(groups.n, 2, 'the oracle: GROUP BY sees two groups');
+        for (const strategy of ['streaming', 'in-database'] as const) {
+          const into = `m_${k}_${strategy === 'streaming' ? 's' : 'd'}`;
+          const r = await db.train({ from: src, group: 'k', features: ['a', 'b'], label: 'y', into, strategy });
+          assert.equal(r.groupsOk + r.groupsFailed, 2, `${strategy}: groups`);
+          assert.equal(r.groupsOk, 2, `${strategy}: ${JSON.stringify(r.failures)}`);
+          const m = (await db.sql(`SELECT count(*)::int AS n, min(n_rows)::int AS lo, max(n_rows)::int AS hi FROM ${into}`)).rows[0];
+          assert.deepEqual(m, groups, `${strategy}: one models row per SQL group, holding all its rows`);
+          for (const engine of ['sql', 'ts'] as const) {
+            const p = await db.predict({ models: into, from: src, into: `p_${k}`, engine, replace: true });
+            assert.equal(p.rows, 24, `${strategy}/${engine}: one output row per source row`);
+            assert.equal(p.rowsWithoutModel, 0, `${strategy}/${engine}: every row scored`);
+            const ids = (await db.sql(`SELECT count(DISTINCT id)::int AS n FROM p_${k}`)).rows[0].n;
+            assert.equal(ids, 24);
+          }
+        }
+      });
+    });
+
+    it('a composite key with a NULL column is a group, as in GROUP BY; an all-NULL key is skipped and counted', async () => {
+      const rows: string[] = [];
+      const keys = ['1, NULL', '1, 2', 'NULL, 2', 'NULL, NULL'];
+      keys.forEach((key, g) => {
+        for (let i = 0; i < 10; i++) rows.push(`(${key}, ${(i * 3 + g) % 7}, ${i % 2})`);
+      });
+      await db.exec(`CREATE TABLE ck (a int, b int, x float8, y int); INSERT INTO ck VALUES ${rows.join(', ')}`);
+      const oracle = (await db.sql(`SELECT count(*)::int AS n FROM (SELECT 1 FROM ck GROUP BY a, b) q`)).rows[0].n;
+      assert.equal(oracle, 4);
+      const r = await db.train({ from: 'ck', group: ['a', 'b'], features: ['x'], label: 'y', into: 'ck_models' });
+      assert.equal(r.groupsOk, 3);
+      assert.equal(r.nullKeyRows, 10);
+      const got = (await db.sql(`SELECT a, b, n_rows FROM ck_models ORDER BY a NULLS LAST, b NULLS LAST`)).rows;
+      assert.deepEqual(got, [
+        { a: 1, b: 2, n_rows: 10 },
+        { a: 1, b: null, n_rows: 10 },
+        { a: null, b: 2, n_rows: 10 },
+      ]);
+      for (const engine of ['sql', 'ts'] as const) {
+        const p = await db.predict({ models: 'ck_models', from: 'ck', into: 'ck_pred', engine, replace: true });
+        assert.equal(p.rows, 40, `${engine}: one row per source row`);
+        assert.equal(p.rowsWithoutModel, 10, `${engine}: only the all-NULL key's rows have no model`);
+      }
+    });
+
+    for (const [type, value] of [['json', `'{"a":1}'`], ['point', `'(1,2)'`], ['xml', `'<a/>'`]] as const) {
+      it(`a ${type} group key fails up front with KEY_NOT_ORDERABLE`, async (t) => {
+        try {
+          await db.exec(`CREATE TABLE k_${type} (k ${type}, x float8, y int); INSERT INTO k_${type} VALUES (${value}, 1, 0), (${value}, 2, 1)`);
+        } catch (e) {
+          t.skip(`${backend.name} has no ${type}: ${(e as Error).message.split('\n')[0]}`);
+          return;
+        }
+        for (const strategy of ['streaming', 'in-database'] as const) {
+          await assert.rejects(db.train({ from: `k_${type}`, group: 'k', features: ['x'], label: 'y', into: `k_${type}_m`, strategy }), (e: unknown) => {
+            assert.ok(e instanceof ManyModelsError);
+            assert.equal(e.code, 'KEY_NOT_ORDERABLE');
+            assert.match(e.message, new RegExp(`"?k"? is of type ${type}`));
+            assert.ok(e.hint !== undefined && e.hint.length > 0);
+            return true;
+          });
+        }
+        const exists = (await db.sql(`SELECT to_regclass('k_${type}_m') IS NOT NULL AS e`)).rows[0].e;
+        assert.equal(exists, false, 'nothing was written');
+      });
+    }
+  });
+}
