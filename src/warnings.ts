@@ -4,7 +4,7 @@
  * pipeline installs its own handler and records the condition per group instead.
  */
 export interface CoreWarning {
-  code: 'CONVERGENCE';
+  code: 'CONVERGENCE' | 'PERFECT_SEPARATION';
   message: string;
 }
 

@@ -159,9 +159,31 @@ export function encodeLabels(y: LabelInput, n: number): { classes: Label[]; inde
   }
   const uniq = Array.from(new Set(Array.from(y as ArrayLike<Label>)));
   if (numeric) (uniq as number[]).sort((a, b) => a - b);
-  else (uniq as string[]).sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+  else (uniq as string[]).sort(compareCodePoints);
   const pos = new Map<Label, number>();
   uniq.forEach((c, k) => pos.set(c, k));
   for (let i = 0; i < n; i++) index[i] = pos.get(y[i] as Label)!;
   return { classes: uniq, index };
+}
+
+/**
+ * Orders strings by Unicode code point, as numpy and scikit-learn sort class labels (and as
+ * PostgreSQL's "C" collation orders UTF-8). JavaScript's `<` compares UTF-16 code units, which
+ * puts U+E000–U+FFFF after the supplementary planes: remapping each unit at the first difference
+ * (surrogates up by 0x2000, U+E000–U+FFFF down by 0x800) gives code point order.
+ */
+export function compareCodePoints(a: string, b: string): number {
+  const n = Math.min(a.length, b.length);
+  for (let i = 0; i < n; i++) {
+    const x = a.charCodeAt(i);
+    const y = b.charCodeAt(i);
+    if (x !== y) return codePointRank(x) - codePointRank(y);
+  }
+  return a.length - b.length;
+}
+
+function codePointRank(unit: number): number {
+  if (unit >= 0xe000) return unit - 0x800;
+  if (unit >= 0xd800) return unit + 0x2000;
+  return unit;
 }

@@ -62,6 +62,12 @@ export class LogisticRegression {
   classes_: Label[] = [];
   nIter_ = 0;
   converged_ = false;
+  /**
+   * True when there is no penalty and the fitted coefficients put every training row strictly on
+   * the side of its own class: the classes are perfectly separable, so scaling the coefficients
+   * up always lowers the loss and no finite optimum exists. converged_ is then false.
+   */
+  separated_ = false;
   nFeaturesIn_ = 0;
 
   constructor(params: LogisticRegressionParams = {}) {
@@ -91,6 +97,7 @@ export class LogisticRegression {
   fit(X: MatrixInput, y: LabelInput, sampleWeight?: readonly number[] | Float64Array | null): this {
     const m = toMatrix(X);
     const { classes, index } = encodeLabels(y, m.rows);
+    checkDiscrete(classes);
     if (classes.length < 2) throw new SingleClassError(classes[0]);
     let sw = toWeights(sampleWeight, m.rows);
     sw = applyClassWeight(this.classWeight, classes, index, sw);
@@ -129,7 +136,11 @@ export class LogisticRegression {
     }
     this.classes_ = classes;
     this.nFeaturesIn_ = d;
-    if (!this.converged_) {
+    this.separated_ = this.penalty === null && separates(m, this.decisionFlat(m), K === 2 ? 1 : K, index, sw);
+    if (this.separated_) {
+      this.converged_ = false;
+      warn({ code: 'PERFECT_SEPARATION', message: SEPARATION_MESSAGE });
+    } else if (!this.converged_) {
       warn({
         code: 'CONVERGENCE',
         message: `${NAME} did not converge in maxIter=${this.maxIter} iterations (gradient ${res.gradInf.toExponential(2)}, stopped: ${res.reason}); increase maxIter or scale the data`,
@@ -325,4 +336,42 @@ function rowsOf(flat: Float64Array, rows: number, cols: number): number[][] {
   const out: number[][] = new Array(rows);
   for (let i = 0; i < rows; i++) out[i] = Array.from(flat.subarray(i * cols, (i + 1) * cols));
   return out;
+}
+
+export const SEPARATION_MESSAGE =
+  'the classes are perfectly separable and there is no penalty (penalty null): no finite optimum exists (the coefficients grow without bound, so the ones found are arbitrary); use penalty l2';
+
+/**
+ * Whether every row with a positive weight is strictly on its own class's side of the decision
+ * values z (n×R): z > 0 for class 1 and z < 0 for class 0 (binary), or its class's score above
+ * every other (multinomial). Then (w, b) scaled by any t > 1 has a lower unpenalised loss.
+ */
+function separates(m: Matrix, z: Float64Array, R: number, index: Int32Array, sw: Float64Array | null): boolean {
+  for (let i = 0; i < m.rows; i++) {
+    if (sw !== null && sw[i] === 0) continue;
+    if (R === 1) {
+      if (index[i] === 1 ? !(z[i] > 0) : !(z[i] < 0)) return false;
+    } else {
+      const own = z[i * R + index[i]];
+      for (let r = 0; r < R; r++) if (r !== index[i] && !(own > z[i * R + r])) return false;
+    }
+  }
+  return true;
+}
+
+/**
+ * scikit-learn refuses a classifier's target whose type_of_target is 'continuous' (a float label
+ * that is not a whole number): a regression target given to a classifier, where every distinct
+ * value would become a class.
+ */
+function checkDiscrete(classes: readonly Label[]): void {
+  for (const c of classes) {
+    if (typeof c === 'number' && !Number.isInteger(c)) {
+      throw new InvalidInputError(
+        'CONTINUOUS_LABEL',
+        `Unknown label type: continuous (the label ${c} is not a whole number); a classifier needs discrete classes`,
+        'use a regressor (estimator linear or ridge) for a continuous target, or round or bin the label into classes',
+      );
+    }
+  }
 }

@@ -1,7 +1,7 @@
 import { ManyModelsError } from '../errors.js';
 import { type Matrix } from '../estimators/input.js';
 import { r2Score } from '../estimators/linear-model.js';
-import { LogisticRegression } from '../estimators/logistic-regression.js';
+import { LogisticRegression, SEPARATION_MESSAGE } from '../estimators/logistic-regression.js';
 import { createEstimator } from '../estimators/registry.js';
 import { ModelJsonEncoder } from '../model-io/document.js';
 import { setWarningHandler } from '../warnings.js';
@@ -38,6 +38,8 @@ export function fitBatch(batch: GroupBatch, spec: FitSpec): BatchResult {
         res.nIter[g] = est.nIter_ ?? -1;
         res.converged[g] = est.converged_ ? 1 : 0;
         res.ok[g] = 1;
+        // a usable model, but its row says why its coefficients are not an optimum
+        if (est instanceof LogisticRegression && est.separated_) res.error[g] = `PERFECT_SEPARATION: ${SEPARATION_MESSAGE}`;
       } catch (e) {
         res.error[g] = e instanceof ManyModelsError ? `${e.code}: ${e.message.split('\n')[0]}` : `INTERNAL: ${(e as Error)?.message ?? String(e)}`;
       }

@@ -66,7 +66,7 @@ export class GroupCutter {
   private rowsRead = 0;
 
   constructor(private readonly layout: RowLayout, private readonly limits: CutterLimits) {
-    this.yNum = layout.label === 'number' ? new Float64Array(1 << 12) : null;
+    this.yNum = layout.label !== 'text' ? new Float64Array(1 << 12) : null;
     this.yText = layout.label === 'text' ? [] : null;
   }
 

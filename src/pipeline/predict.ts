@@ -7,6 +7,7 @@ import type { Estimator } from '../estimators/registry.js';
 import { decodeModel } from '../model-io/document.js';
 import { displayName, ident, literal, qident } from '../sql/ident.js';
 import { inlineScoringSql } from '../sql/predict-sql.js';
+import { keyMatch, partlyNullKey } from '../sql/key-match.js';
 import { CATALOG_SCHEMA, readTableMeta, type TableMeta } from './catalog.js';
 import { checkTarget, type Staging } from './output-table.js';
 import { withRun } from './run.js';
@@ -68,6 +69,8 @@ interface PredictPlan {
   /** The source table when the source is one (Citus co-locates with it). */
   sourceTable?: readonly string[];
   modelsName: readonly string[];
+  /** Some model has a composite key with a NULL column: rows are matched NULL-safely. */
+  nullSafeKeys: boolean;
 }
 
 async function plan(db: Database, opts: PredictOptions): Promise<PredictPlan> {
@@ -112,6 +115,8 @@ async function plan(db: Database, opts: PredictOptions): Promise<PredictPlan> {
      FROM ${m} WHERE status = 'ok'`,
   );
   const row = info.rows[0];
+  const nullSafeKeys =
+    group.length > 1 && (await db.main.query<{ e: boolean }>(`SELECT EXISTS (SELECT 1 FROM ${m} AS m WHERE ${partlyNullKey('m', group)}) AS e`)).rows[0].e === true;
   const classifier = meta.estimator === 'LogisticRegression';
   await validateDocuments(db, modelsName, meta);
   // features at predict time must match what the models were trained on
@@ -138,6 +143,7 @@ async function plan(db: Database, opts: PredictOptions): Promise<PredictPlan> {
     src,
     sourceTable: typeof opts.from === 'object' && opts.from !== null && 'query' in opts.from ? undefined : tableName(opts.from as TableRef),
     modelsName,
+    nullSafeKeys,
   };
 }
 
@@ -196,7 +202,7 @@ export async function predict(db: Database, opts: PredictOptions, version: strin
     },
     async ({ runId, staging }) => {
     const predType = p.classifier && p.labelKind === 'text' ? 'text' : 'float8';
-    const on = p.group.map((g) => `m.${ident(g)} = s.${ident(g)}`).join(' AND ');
+    const on = keyMatch('m', 's', p.group, p.nullSafeKeys);
     const models = `(SELECT * FROM ${qident(p.modelsName)} WHERE status = 'ok') AS m`;
     const extra = [`NULL::float8 AS ${ident('probability')}`, `NULL::${predType} AS ${ident('prediction')}`];
     if (p.multiclass) extra.push(`NULL::float8[] AS ${ident('probabilities')}`);
@@ -212,6 +218,7 @@ export async function predict(db: Database, opts: PredictOptions, version: strin
           kind: p.classifier ? 'binary' : 'regressor',
           labelKind: p.labelKind,
           fence: dialect.fence,
+          nullSafeKeys: p.nullSafeKeys,
         });
       for (const sql of dialect.createTableAs(staging.staging, select, p.group, p.sourceTable)) await db.main.exec(sql);
     } else if (engine === 'sql') {
@@ -225,6 +232,10 @@ export async function predict(db: Database, opts: PredictOptions, version: strin
     } else {
       for (const sql of dialect.createEmptyTableAs(staging.staging, `SELECT s.*, ${extra.join(', ')} FROM ${p.src.fromSql}`, p.group, p.sourceTable)) await db.main.exec(sql);
       await streamScores(db, p, staging, progress);
+    }
+    if (p.classifier && p.meta.labelType === 'boolean') {
+      // the models' classes are 0 and 1; the predictions are of the label's own type
+      await db.main.exec(`ALTER TABLE ${qident(staging.staging)} ALTER COLUMN ${ident('prediction')} TYPE boolean USING ${ident('prediction')} <> 0`);
     }
     const counts = await db.main.query<{ n: number; missing: number }>(
       `SELECT count(*)::int AS n, count(*) FILTER (WHERE ${ident('prediction')} IS NULL)::int AS missing FROM ${qident(staging.staging)}`,
@@ -247,7 +258,7 @@ export async function predict(db: Database, opts: PredictOptions, version: strin
 async function streamScores(db: Database, p: PredictPlan, staging: Staging, progress: ProgressTracker): Promise<void> {
   const nSrc = p.src.fields.length;
   const keys = p.group.map((g) => `s.${ident(g)}`).join(', ');
-  const on = p.group.map((g) => `m.${ident(g)} = s.${ident(g)}`).join(' AND ');
+  const on = keyMatch('m', 's', p.group, p.nullSafeKeys);
   const select = `SELECT s.*, ${p.featuresExpr} AS mm_x, row_number() OVER w = 1 AS mm_first,
     CASE WHEN row_number() OVER w = 1 THEN m.model::text END AS mm_model
     FROM ${p.src.fromSql} LEFT JOIN (SELECT * FROM ${qident(p.modelsName)} WHERE status = 'ok') AS m ON ${on}

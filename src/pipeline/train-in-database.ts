@@ -1,5 +1,6 @@
 import type { Database } from '../db/connection.js';
 import { UsageError } from '../errors.js';
+import { partlyNullKey } from '../sql/key-match.js';
 import { estimatorEntry } from '../estimators/registry.js';
 import type { Dialect } from '../sql/dialect.js';
 import {
@@ -28,6 +29,17 @@ export async function inDatabaseSpec(db: Database, plan: TrainPlan, dialect: Dia
   if (entry.name === 'LogisticRegression' && params.classWeight !== null) {
     throw new UsageError('the in-database strategy does not support classWeight', 'use the streaming strategy, or sample weights in a query');
   }
+  if (plan.group.length > 1) {
+    // its work tables are joined on the key with plain equality (co-located on Citus), which never matches NULL
+    const partly = await db.main.query<{ e: boolean }>(`SELECT EXISTS (SELECT 1 FROM ${plan.fromSql} WHERE ${partlyNullKey('s', plan.group)}) AS e`);
+    if (partly.rows[0].e === true) {
+      throw new UsageError(
+        `some rows have a group key with NULL in some of its columns (such as (1, NULL)), which GROUP BY makes a group of its own; the in-database strategy cannot fit those groups`,
+        'use the streaming strategy, or replace the NULLs with a value in a query (coalesce)',
+        'KEY_PARTLY_NULL',
+      );
+    }
+  }
   let features: string[];
   const f = plan.layout.features;
   if (f.kind === 'packed') {
@@ -50,6 +62,7 @@ export async function inDatabaseSpec(db: Database, plan: TrainPlan, dialect: Dia
     features,
     label: plan.labelSql,
     labelKind: plan.layout.label === 'text' ? 'text' : 'number',
+    bigintLabel: plan.layout.label === 'int8',
     estimator: entry.name,
     params,
     minRows: plan.fitSpec.minRows,

@@ -1,3 +1,4 @@
+import { SEPARATION_MESSAGE } from '../estimators/logistic-regression.js';
 import type { Dialect } from './dialect.js';
 import { ident, literal, qident, type QualifiedName } from './ident.js';
 
@@ -29,6 +30,8 @@ export interface InDbSpec {
   /** The label as SQL over s: float8 for numbers, text for text labels. */
   label: string;
   labelKind: 'number' | 'text';
+  /** The label is a bigint (read exactly): a group with one beyond ±2^53 fails, as in the streaming strategy. */
+  bigintLabel?: boolean;
   estimator: 'LogisticRegression' | 'LinearRegression' | 'Ridge';
   /** The estimator's full parameters (getParams()), as they go into the model documents. */
   params: Record<string, unknown>;
@@ -110,6 +113,8 @@ export function groupTableSql(o: InDbSpec): string[] {
   const classifier = o.estimator === 'LogisticRegression';
   if (classifier) {
     aggs.push(`min(y${coll}) FILTER (WHERE u) AS c0`, `max(y${coll}) FILTER (WHERE u) AS c1`, `count(DISTINCT y) FILTER (WHERE u)::int AS n_classes`);
+    if (o.labelKind === 'number') aggs.push(`count(*) FILTER (WHERE u AND ${finite('y')} AND y <> trunc(y))::int AS n_fractional`);
+    if (o.bigintLabel === true) aggs.push(`count(*) FILTER (WHERE u AND abs(y) > 9007199254740991)::int AS n_huge`);
   } else {
     // sufficient statistics of least squares
     for (let j = 0; j < d; j++) aggs.push(`sum(x${j + 1}) FILTER (WHERE u) AS sx_${j}`, `sum(x${j + 1} * y) FILTER (WHERE u) AS sxy_${j}`);
@@ -122,6 +127,12 @@ export function groupTableSql(o: InDbSpec): string[] {
     `WHEN n < ${minRows} THEN ${tooFew}`,
     `WHEN n_nonfinite > 0 THEN 'NON_FINITE_INPUT: ' || n_nonfinite || ' row(s) of the group hold NaN or an infinite value: every value must be finite'`,
   ];
+  if (classifier && o.bigintLabel === true) {
+    reasons.push(`WHEN n_huge > 0 THEN 'INVALID_GROUP: a bigint label is beyond ±2^53, where a float64 cannot tell neighbouring labels apart; cast the label to text in a query to use it as a class name'`);
+  }
+  if (classifier && o.labelKind === 'number') {
+    reasons.push(`WHEN n_fractional > 0 THEN 'CONTINUOUS_LABEL: Unknown label type: continuous (a label is not a whole number); a classifier needs discrete classes'`);
+  }
   if (classifier) {
     reasons.push(
       `WHEN n_classes < 2 THEN 'SINGLE_CLASS: This solver needs samples of at least 2 classes in the data, but the data contains only one class: ' || c0::text`,
@@ -131,7 +142,7 @@ export function groupTableSql(o: InDbSpec): string[] {
   const error = `CASE ${reasons.join(' ')} END`;
   const select =
     `SELECT ${keys.join(', ')}, g.*, ${error} AS error, ${classifier ? logisticState(m).join(', ') + ', ' : `${Array.from({ length: m }, (_, j) => `0::${F8} AS w_${j}`).join(', ')}, `}` +
-    `NULL::${F8} AS train_score, NULL::boolean AS converged, false AS done ` +
+    `NULL::${F8} AS train_score, NULL::boolean AS converged, NULL::text AS note, false AS done ` +
     `FROM (SELECT ${o.group.map((g) => `q.${ident(g)}`).join(', ')}, ${aggs.join(', ')} FROM (SELECT ${inner.join(', ')} FROM ${o.fromSql} WHERE ${dKeys.map((k) => `${k} IS NOT NULL`).join(' AND ')}) AS q GROUP BY ${o.group.map((g) => `q.${ident(g)}`).join(', ')}) AS g`;
   // g.* repeats the keys; select them once
   const fixed = select.replace(`SELECT ${keys.join(', ')}, g.*,`, `SELECT g.*,`);
@@ -300,8 +311,11 @@ export function trainScoreSql(o: InDbSpec): string {
   const z = [fi ? `c.w_${d}` : '0', ...Array.from({ length: d }, (_, j) => `d.x${j + 1} * c.w_${j}`)].join(' + ');
   const keys = o.group.map((g) => `d.${ident(g)}`);
   let agg: string;
+  const separation = o.estimator === 'LogisticRegression' && o.params.penalty === null;
   if (o.estimator === 'LogisticRegression') {
     agg = `avg(CASE WHEN (zz.z > 0) = (d.y = c.c1) THEN 1 ELSE 0 END)::${F8} AS score`;
+    // no penalty and every row strictly on its class's side: no finite optimum (as LogisticRegression.separated_)
+    if (separation) agg += `, bool_and(CASE WHEN d.y = c.c1 THEN zz.z > 0 ELSE zz.z < 0 END) AS separated`;
   } else {
     // 1 − SS_res / SS_tot; a constant target scores 1 if predicted exactly, else 0
     agg = `CASE WHEN sum((d.y - c.sy / c.n) ^ 2) = 0 THEN CASE WHEN sum((d.y - zz.z) ^ 2) = 0 THEN 1 ELSE 0 END ELSE 1 - sum((d.y - zz.z) ^ 2) / sum((d.y - c.sy / c.n) ^ 2) END::${F8} AS score`;
@@ -309,7 +323,10 @@ export function trainScoreSql(o: InDbSpec): string {
   const inner =
     `SELECT ${keys.join(', ')}, ${agg} FROM ${qident(o.dataTable)} AS d JOIN ${qident(o.groupTable)} AS c ON ${keyJoin('d', 'c', o.group)} ` +
     `CROSS JOIN LATERAL (SELECT ${z} AS z${fence(o)}) AS zz WHERE c.error IS NULL GROUP BY ${keys.join(', ')}`;
-  return `UPDATE ${qident(o.groupTable)} AS g SET train_score = a.score FROM (${inner}) AS a WHERE ${keyJoin('g', 'a', o.group)}`;
+  const set = separation
+    ? `train_score = a.score, converged = CASE WHEN a.separated THEN false ELSE g.converged END, note = CASE WHEN a.separated THEN ${literal(`PERFECT_SEPARATION: ${SEPARATION_MESSAGE}`)} END`
+    : 'train_score = a.score';
+  return `UPDATE ${qident(o.groupTable)} AS g SET ${set} FROM (${inner}) AS a WHERE ${keyJoin('g', 'a', o.group)}`;
 }
 
 /** The models table, with the same columns and model documents as the streaming strategy writes. */
@@ -328,7 +345,7 @@ export function modelsTableSql(o: InDbSpec): string[] {
     ...o.group.map((g) => `c.${ident(g)}`),
     `CASE WHEN ${ok} THEN ${doc} END AS model`,
     `CASE WHEN ${ok} THEN 'ok' ELSE 'failed' END AS status`,
-    `c.error AS error`,
+    `coalesce(c.error, c.note) AS error`,
     `c.n AS n_rows`,
     `c.n_skipped AS n_skipped`,
     `CASE WHEN ${ok} ${classifier ? 'THEN c.n_iter' : 'THEN NULL::int'} END AS n_iter`,

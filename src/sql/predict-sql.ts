@@ -1,4 +1,5 @@
 import { ident, qident, type QualifiedName } from './ident.js';
+import { keyMatch } from './key-match.js';
 
 export interface InlineScoring {
   /** FROM item of the source, aliased s. */
@@ -15,6 +16,8 @@ export interface InlineScoring {
   labelKind: 'number' | 'text';
   /** The dialect's subquery fence ('OFFSET 0', or '' on Citus). */
   fence?: string;
+  /** Match NULL key columns with NULL (some model has a composite key with a NULL column). */
+  nullSafeKeys?: boolean;
 }
 
 /**
@@ -41,7 +44,7 @@ export function inlineScoringSql(o: InlineScoring): string {
         : [`(model->'state'->'classes'->>0)::float8 AS mm_c0`, `(model->'state'->'classes'->>1)::float8 AS mm_c1`]
       : [];
   const m = `(SELECT ${[...keys, `${intercept} AS mm_b`, ...w, ...classes].join(', ')} FROM ${qident(o.models)} WHERE status = 'ok'${f}) AS m`;
-  const on = o.group.map((g) => `m.${ident(g)} = s.${ident(g)}`).join(' AND ');
+  const on = keyMatch('m', 's', o.group, o.nullSafeKeys);
   // z is computed once per row in a fenced LATERAL subquery (OFFSET 0): without the fence the
   // planner substitutes its expression at each of its eight uses below.
   let z: string;
