@@ -34,7 +34,7 @@ for (const backend of backends) {
         assert.deepEqual(m.c, ['ｙ', '😀'], strategy);
         const p = await db.predict({ models: `emo_${strategy === 'streaming' ? 's' : 'd'}`, from: 'emo', into: 'emo_p', replace: true });
         assert.equal(p.rows, 16);
-        probs.push((await db.sql(`SELECT probability FROM emo_p ORDER BY x`)).rows.map((r) => r.probability));
+        probs.push((await db.sql(`SELECT probability FROM emo_p ORDER BY x`)).rows.map((r) => r.probability as number));
       }
       for (let i = 0; i < probs[0].length; i++) assert.ok(Math.abs(probs[0][i] - probs[1][i]) < 1e-6, `row ${i}: ${probs[0][i]} vs ${probs[1][i]}`);
       // the oracle: the probability is of classes_[1] = '😀', the rarer class
@@ -51,7 +51,7 @@ for (const backend of backends) {
         assert.equal(r.groupsFailed, 1, strategy);
         const failed = (await db.sql(`SELECT g, error FROM ${into} WHERE status = 'failed'`)).rows;
         assert.equal(failed[0].g, 1);
-        assert.match(failed[0].error, /^CONTINUOUS_LABEL: /, strategy);
+        assert.match(failed[0].error as string, /^CONTINUOUS_LABEL: /, strategy);
       }
       assert.throws(() => new LogisticRegression().fit([[1], [2], [3]], [0.5, 1, 1.5]), { code: 'CONTINUOUS_LABEL' });
     });
@@ -64,7 +64,7 @@ for (const backend of backends) {
         const r = await db.train({ from: 'big', group: 'g', features: ['x'], label: 'y', into, strategy });
         const got = (await db.sql(`SELECT g, status, error, model->'state'->'classes' AS c FROM ${into} ORDER BY g`)).rows;
         assert.equal(got[0].status, 'failed', strategy);
-        assert.match(got[0].error, /^INVALID_GROUP: a bigint label is beyond ±2\^53/, strategy);
+        assert.match(got[0].error as string, /^INVALID_GROUP: a bigint label is beyond ±2\^53/, strategy);
         assert.equal(got[1].status, 'ok', `${strategy}: ${got[1].error}`);
         assert.deepEqual(got[1].c, [-5, 9007199254740991], strategy);
         assert.equal(r.groupsOk, 1);
@@ -96,7 +96,7 @@ for (const backend of backends) {
         assert.equal(got[0].status, 'ok');
         assert.equal(got[0].converged, false, strategy);
         assert.equal(got[0].doc_converged, false, strategy);
-        assert.match(got[0].error ?? '', /^PERFECT_SEPARATION: /, strategy);
+        assert.match(String(got[0].error ?? ''), /^PERFECT_SEPARATION: /, strategy);
         assert.equal(got[1].converged, true, strategy);
         assert.equal(got[1].error, null, strategy);
       }
