@@ -69,8 +69,8 @@ interface PredictPlan {
   /** The source table when the source is one (Citus co-locates with it). */
   sourceTable?: readonly string[];
   modelsName: readonly string[];
-  /** Some model has a composite key with a NULL column: rows are matched NULL-safely. */
-  nullSafeKeys: boolean;
+  /** Per key column: some model's composite key is NULL there, so rows are matched NULL-safely on it. */
+  nullSafeKeys: boolean[];
 }
 
 async function plan(db: Database, opts: PredictOptions): Promise<PredictPlan> {
@@ -115,8 +115,12 @@ async function plan(db: Database, opts: PredictOptions): Promise<PredictPlan> {
      FROM ${m} WHERE status = 'ok'`,
   );
   const row = info.rows[0];
-  const nullSafeKeys =
-    group.length > 1 && (await db.main.query<{ e: boolean }>(`SELECT EXISTS (SELECT 1 FROM ${m} AS m WHERE ${partlyNullKey('m', group)}) AS e`)).rows[0].e === true;
+  let nullSafeKeys: boolean[] = [];
+  if (group.length > 1) {
+    const cols = group.map((g, i) => `coalesce(bool_or(m.${ident(g)} IS NULL), false) AS n${i}`);
+    const r = await db.main.query<Record<string, boolean>>(`SELECT ${cols.join(', ')} FROM ${m} AS m WHERE ${partlyNullKey('m', group)}`);
+    nullSafeKeys = group.map((_, i) => r.rows[0][`n${i}`] === true);
+  }
   const classifier = meta.estimator === 'LogisticRegression';
   await validateDocuments(db, modelsName, meta);
   // features at predict time must match what the models were trained on

@@ -16,8 +16,8 @@ export interface InlineScoring {
   labelKind: 'number' | 'text';
   /** The dialect's subquery fence ('OFFSET 0', or '' on Citus). */
   fence?: string;
-  /** Match NULL key columns with NULL (some model has a composite key with a NULL column). */
-  nullSafeKeys?: boolean;
+  /** Per key column: match NULL with NULL (some model's composite key is NULL in that column). */
+  nullSafeKeys?: readonly boolean[];
 }
 
 /**
