@@ -1,14 +1,14 @@
 import { type RowFields, readFloat8Array, readText, readTextArray } from '../copy/binary-decoder.js';
 import type { GroupBatch } from '../exec/batch.js';
 
-/** How the rows of a training COPY stream are laid out after the group key fields. */
+/**
+ * How the rows of a training COPY stream are laid out: the group key fields, the features, the
+ * label, then one int8 field, the number of rows of the row's SQL group (the engine's
+ * count(*) OVER (PARTITION BY key), under the key's own equality).
+ */
 export interface RowLayout {
   /** Number of group key fields (they come first, in the stream's sort order). */
   keyFields: number;
-  /**
-   * After the label, one more int8 field: the number of rows of the row's SQL group (the engine's
-   * count(*) OVER (PARTITION BY key), under the key's own equality).
-   */
   /** 'columns': d float8 fields; 'array': one float8[] per row; 'packed': one 2-D float8[] and one label array per group row. */
   features: { kind: 'columns'; count: number } | { kind: 'array' } | { kind: 'packed' };
   /** 'int8': a bigint class label, exact up to 2^53 (a group with a larger one fails rather than merge classes). */
