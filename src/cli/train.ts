@@ -80,6 +80,7 @@ export function trainCommand(program: Command): void {
           `  rows: ${r.rowsUsed} used, ${r.rowsSkipped} skipped (NULL feature or label)${r.nullKeyRows > 0 ? `, ${r.nullKeyRows} with a NULL group key` : ''}`,
         ];
         for (const f of r.failures.slice(0, 5)) lines.push(`  failed ${f.count}× ${f.example}`);
+        for (const f of r.notes) lines.push(`  warning ${f.count}× ${f.example}`);
         process.stdout.write(`${lines.join('\n')}\n`);
         if (r.groupsOk === 0) {
           throw new DatabaseError('NO_MODEL_FITTED', `no group could be fitted: all ${r.groupsFailed} failed (the reasons are in the error column of ${o.into})`, 'see the failures above: manymodels models ' + o.into);

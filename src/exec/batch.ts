@@ -41,6 +41,8 @@ export interface BatchOutput {
   rowsSkipped: number;
   /** Failure reasons by code: how many, and the first one seen. */
   failures: Record<string, { count: number; example: string }>;
+  /** Notes on groups that were fitted (PERFECT_SEPARATION), by code: how many, and the first one seen. */
+  notes: Record<string, { count: number; example: string }>;
 }
 
 /** Everything a worker needs besides the batch. */

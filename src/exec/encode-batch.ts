@@ -21,7 +21,7 @@ export function failedBatchOutput(batch: GroupBatch, spec: EncodeSpec, reason: s
 
 function encodeBatch(batch: GroupBatch, spec: EncodeSpec, res: BatchResult): BatchOutput {
   const enc = new BinaryCopyEncoder(Math.max(1 << 12, batch.count * 512));
-  const out: BatchOutput = { rows: new Uint8Array(0), groups: batch.count, ok: 0, failed: 0, notConverged: 0, rowsUsed: 0, rowsSkipped: 0, failures: {} };
+  const out: BatchOutput = { rows: new Uint8Array(0), groups: batch.count, ok: 0, failed: 0, notConverged: 0, rowsUsed: 0, rowsSkipped: 0, failures: {}, notes: {} };
   for (let g = 0; g < batch.count; g++) {
     const ok = res.ok[g] === 1;
     const key = batch.keys.subarray(batch.keyStart[g], batch.keyStart[g + 1]);
@@ -42,15 +42,20 @@ function encodeBatch(batch: GroupBatch, spec: EncodeSpec, res: BatchResult): Bat
       out.ok++;
       out.rowsUsed += batch.nRows[g];
       if (res.converged[g] === 0) out.notConverged++;
+      if (res.error[g] !== null) tallyReason(out.notes, res.error[g] as string);
     } else {
       out.failed++;
-      const reason = res.error[g] as string;
-      const code = reason.slice(0, reason.indexOf(':'));
-      const f = out.failures[code];
-      if (f === undefined) out.failures[code] = { count: 1, example: reason };
-      else f.count++;
+      tallyReason(out.failures, res.error[g] as string);
     }
   }
   out.rows = enc.bytes();
   return out;
+}
+
+/** Counts a "CODE: message" reason under its code, keeping the first message as the example. */
+function tallyReason(into: Record<string, { count: number; example: string }>, reason: string): void {
+  const code = reason.slice(0, reason.indexOf(':'));
+  const f = into[code];
+  if (f === undefined) into[code] = { count: 1, example: reason };
+  else f.count++;
 }

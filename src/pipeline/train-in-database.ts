@@ -143,6 +143,10 @@ export async function trainInDatabase(db: Database, o: InDbSpec, opts: TrainOpti
   for (const r of (await conn.query<{ code: string; count: number; example: string }>(
     `SELECT split_part(error, ':', 1) AS code, count(*)::float8 AS count, min(error) AS example FROM ${qident(o.groupTable)} WHERE error IS NOT NULL GROUP BY 1 ORDER BY 2 DESC`,
   )).rows) failures.set(r.code, { code: r.code, count: Number(r.count), example: r.example });
+  const notes = new Map<string, FailureSummary>();
+  for (const r of (await conn.query<{ code: string; count: number; example: string }>(
+    `SELECT split_part(note, ':', 1) AS code, count(*)::float8 AS count, min(note) AS example FROM ${qident(o.groupTable)} WHERE error IS NULL AND note IS NOT NULL GROUP BY 1 ORDER BY 2 DESC`,
+  )).rows) notes.set(r.code, { code: r.code, count: Number(r.count), example: r.example });
   const nullKeyRows = await count(nullKeyCountSql(o));
   await conn.exec(`DROP TABLE ${qident(o.dataTable)}`);
   await conn.exec(`DROP TABLE ${qident(o.groupTable)}`);
@@ -152,6 +156,7 @@ export async function trainInDatabase(db: Database, o: InDbSpec, opts: TrainOpti
   return {
     totals: { ok: Number(t.ok), failed: Number(t.failed), used: Number(t.used), skipped: Number(t.skipped), notConverged: Number(t.not_converged) },
     failures,
+    notes,
     nullKeyRows,
   };
   }

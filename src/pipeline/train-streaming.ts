@@ -54,6 +54,7 @@ export async function trainStreaming(
   const progress = new ProgressTracker('train', rowsTotal, opts.onProgress);
   const totals = { ok: 0, failed: 0, used: 0, skipped: 0, notConverged: 0 };
   const failures = new Map<string, FailureSummary>();
+  const notes = new Map<string, FailureSummary>();
   const spec: EncodeSpec = { ...plan.fitSpec, keyFields: plan.group.length, runId, serializedOn: Date.now() };
   const reader = await db.openStream();
   const writer = db.concurrentStreams ? await db.openStream() : null;
@@ -70,10 +71,12 @@ export async function trainStreaming(
       totals.used += out.rowsUsed;
       totals.skipped += out.rowsSkipped;
       totals.notConverged += out.notConverged;
-      for (const [code, f] of Object.entries(out.failures)) {
-        const have = failures.get(code);
-        if (have === undefined) failures.set(code, { code, count: f.count, example: f.example });
-        else have.count += f.count;
+      for (const [into, from] of [[failures, out.failures], [notes, out.notes]] as const) {
+        for (const [code, f] of Object.entries(from)) {
+          const have = into.get(code);
+          if (have === undefined) into.set(code, { code, count: f.count, example: f.example });
+          else have.count += f.count;
+        }
       }
       progress.add(batch.count, batch.rowsRead);
     };
@@ -138,5 +141,5 @@ export async function trainStreaming(
     if (reader !== db.main) await reader.close();
     if (writer !== null) await writer.close();
   }
-  return { totals, failures, nullKeyRows: cutter?.nullKeyRows ?? 0 };
+  return { totals, failures, notes, nullKeyRows: cutter?.nullKeyRows ?? 0 };
 }

@@ -82,6 +82,8 @@ export interface TrainResult {
   nullKeyRows: number;
   notConverged: number;
   failures: FailureSummary[];
+  /** Notes on groups that were fitted but whose models are not an optimum (PERFECT_SEPARATION): also in their error column. */
+  notes: FailureSummary[];
   seconds: number;
 }
 
@@ -91,6 +93,7 @@ export interface TrainResult {
 export interface TrainOutcome {
   totals: { ok: number; failed: number; used: number; skipped: number; notConverged: number };
   failures: Map<string, FailureSummary>;
+  notes: Map<string, FailureSummary>;
   nullKeyRows: number;
 }
 
@@ -283,7 +286,7 @@ export async function train(db: Database, opts: TrainOptions, version: string): 
         },
       },
       async ({ runId, staging, checkCancelled }) => {
-        const { totals, failures, nullKeyRows } =
+        const { totals, failures, notes, nullKeyRows } =
           inDb !== null
             ? await trainInDatabase(db, forRun(inDb, staging, runId), opts, checkCancelled)
             : await trainStreaming(db, plan, staging, runId, opts, fitter, dialect);
@@ -304,6 +307,7 @@ export async function train(db: Database, opts: TrainOptions, version: string): 
           nullKeyRows,
           notConverged: totals.notConverged,
           failures: [...failures.values()].sort((a, b) => b.count - a.count),
+          notes: [...notes.values()].sort((a, b) => b.count - a.count),
           seconds: (performance.now() - t0) / 1000,
         };
         const end = { status: 'succeeded' as const, groupsOk: totals.ok, groupsFailed: totals.failed, rowsUsed: totals.used, rowsSkipped: totals.skipped, nullKeyRows };

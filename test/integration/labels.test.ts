@@ -92,6 +92,7 @@ for (const backend of backends) {
         const into = `sep_${strategy === 'streaming' ? 's' : 'd'}`;
         const r = await db.train({ from: 'sep', group: 'g', features: ['x'], label: 'y', into, strategy, params: { penalty: null } });
         assert.equal(r.groupsOk, 2, strategy);
+        assert.deepEqual(r.notes.map((n) => [n.code, n.count]), [['PERFECT_SEPARATION', 1]], strategy);
         const got = (await db.sql(`SELECT g, status, converged, error, (model->'state'->>'converged')::boolean AS doc_converged FROM ${into} ORDER BY g`)).rows;
         assert.equal(got[0].status, 'ok');
         assert.equal(got[0].converged, false, strategy);
@@ -103,6 +104,7 @@ for (const backend of backends) {
       // with the L2 penalty there is an optimum
       const r = await db.train({ from: 'sep', group: 'g', features: ['x'], label: 'y', into: 'sep_l2' });
       assert.equal(r.notConverged, 0);
+      assert.deepEqual(r.notes, []);
       assert.equal((await db.sql(`SELECT count(*)::int AS n FROM sep_l2 WHERE error IS NOT NULL`)).rows[0].n, 0);
     });
   });
