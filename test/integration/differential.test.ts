@@ -10,7 +10,8 @@ import { backends } from '../helpers/backends.js';
  * outside oracles on PGlite and PostgreSQL:
  *   - one models row per SQL group, holding all its rows (GROUP BY of the source);
  *   - the streaming and in-database strategies give the same groups, statuses, reasons and
- *     probabilities, where both apply (binary labels; no composite key with some NULL columns);
+ *     probabilities, where both apply (binary labels; no composite key with some NULL columns;
+ *     values within the in-database strategy's range);
  *   - the SQL and TypeScript scoring engines give the same predictions;
  *   - predict writes exactly one row per source row.
  * MANYMODELS_DIFF_SCALE=10 makes the tables ten times larger (and adds tables); MANYMODELS_DIFF_SEED
@@ -246,6 +247,7 @@ for (const backend of backends) {
           assert.equal(cmp.length, sizes.length, 'the same groups');
           const differ = cmp.filter((x: Row) => {
             if (t.labelKind === 'multi' && x.eb === 'UNSUPPORTED') return false; // three classes: streaming only
+            if (x.eb === 'VALUE_OUT_OF_RANGE') return false; // beyond what its float8 sums can hold: streaming only
             return x.sa !== x.sb || x.ea !== x.eb || x.na !== x.nb || x.ka !== x.kb;
           });
           assert.deepEqual(differ.slice(0, 5), [], `${differ.length} groups differ between the strategies`);
@@ -253,7 +255,7 @@ for (const backend of backends) {
           assert.equal(pd.rows, t.rows);
           const far = (await db.sql(
             `SELECT a.id, a.probability AS pa, b.probability AS pb, a.prediction::text AS ya, b.prediction::text AS yb FROM ${src}_pts AS a JOIN ${src}_pd AS b USING (id)
-             WHERE ${t.labelKind === 'multi' ? 'b.probability IS NOT NULL AND' : ''} (NOT (a.probability IS NULL AND b.probability IS NULL OR abs(a.probability - b.probability) <= 1e-6) OR (a.prediction::text IS DISTINCT FROM b.prediction::text AND abs(a.probability - 0.5) > 1e-6)
+             WHERE NOT (b.prediction IS NULL AND a.prediction IS NOT NULL) AND (NOT (a.probability IS NULL AND b.probability IS NULL OR abs(a.probability - b.probability) <= 1e-6) OR (a.prediction::text IS DISTINCT FROM b.prediction::text AND abs(a.probability - 0.5) > 1e-6)
                OR (a.probability IS NULL AND b.probability IS NULL AND a.prediction::text IS DISTINCT FROM b.prediction::text))`,
           )).rows;
           assert.deepEqual(far.slice(0, 5), [], `${far.length} rows score differently with the two strategies' models`);
