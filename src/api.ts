@@ -1,5 +1,5 @@
 import type { Database, QueryResult } from './db/connection.js';
-import { openDatabase } from './db/open.js';
+import { type OpenOptions, openDatabase } from './db/open.js';
 import { type ImportOptions, type ImportResult, importCsv } from './pipeline/import-csv.js';
 import { type ModelsSummary, describeModels } from './pipeline/models-summary.js';
 import { type PredictOptions, type PredictResult, predict } from './pipeline/predict.js';
@@ -68,7 +68,10 @@ export class ManyModels {
   }
 }
 
-/** Opens a database: nothing for in-memory PGlite, a directory for persisted PGlite, a postgres:// URL for a server. */
-export async function open(target?: string): Promise<ManyModels> {
-  return new ManyModels(await openDatabase(target));
+/**
+ * Opens a database: nothing for in-memory PGlite, a directory for persisted PGlite, a postgres://
+ * URL for a server. A directory without a database is created unless `create: false`.
+ */
+export async function open(target?: string, opts?: OpenOptions): Promise<ManyModels> {
+  return new ManyModels(await openDatabase(target, opts));
 }

@@ -9,6 +9,7 @@ export type { RunRecord } from './pipeline/runs.js';
 export type { SourceRef, TableRef } from './pipeline/source.js';
 export type { ProgressEvent, ProgressListener } from './pipeline/progress.js';
 export type { Database, Connection, QueryResult } from './db/connection.js';
+export type { OpenOptions } from './db/open.js';
 export { VERSION } from './version.js';
 export { runDemo, DEMO_SETUP_SQL, DEMO_TESTS_SQL, type DemoOutput } from './demo.js';
 export { parseQualifiedName, parseNameList } from './sql/ident.js';

@@ -1,5 +1,3 @@
-import { mkdirSync } from 'node:fs';
-import { resolve } from 'node:path';
 import { open, type ManyModels } from '../api.js';
 import { UsageError } from '../errors.js';
 import type { SourceRef } from '../pipeline/source.js';
@@ -13,13 +11,21 @@ export interface GlobalOptions {
   quiet?: boolean;
 }
 
-/** Opens --db: a postgres:// URL, a directory for embedded PGlite, or ./.manymodels/db. */
-export async function openFromOptions(g: GlobalOptions): Promise<ManyModels> {
-  const target = g.db ?? DEFAULT_DB_DIR;
-  if (/^postgres(ql)?:\/\//i.test(target) || target === 'memory://') return open(target);
-  const dir = resolve(target);
-  mkdirSync(dir, { recursive: true });
-  return open(dir);
+/**
+ * The database a command works on: --db, else $MANYMODELS_DB, else $DATABASE_URL (so a password
+ * need not be typed on the command line), else ./.manymodels/db.
+ */
+export function databaseTarget(g: GlobalOptions): string {
+  for (const v of [g.db, process.env.MANYMODELS_DB, process.env.DATABASE_URL]) if (v !== undefined && v !== '') return v;
+  return DEFAULT_DB_DIR;
+}
+
+/**
+ * Opens the command's database. Only commands that write data (import, train, demo) pass
+ * `create`; the others report DATABASE_NOT_FOUND for a directory that holds no embedded database.
+ */
+export async function openFromOptions(g: GlobalOptions, opts: { create?: boolean } = {}): Promise<ManyModels> {
+  return open(databaseTarget(g), { create: opts.create === true });
 }
 
 /** --from: a query when it starts like one (SELECT, WITH, VALUES, TABLE), else a table name as SQL reads it. */

@@ -47,7 +47,7 @@ export function trainCommand(program: Command): void {
     .action(async (o: TrainCliOptions, cmd: Command) => {
       const g = cmd.optsWithGlobals<GlobalOptions>();
       if (o.strategy !== 'streaming' && o.strategy !== 'in-database') throw new UsageError(`--strategy must be streaming or in-database, got ${JSON.stringify(o.strategy)}`);
-      const db = await openFromOptions(g);
+      const db = await openFromOptions(g, { create: true });
       const progress = progressRenderer(g.quiet === true || o.explain === true);
       try {
         const request = {
