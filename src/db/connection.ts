@@ -18,9 +18,24 @@ export interface QueryResult<R = Record<string, unknown>> {
 /** COPY formats manymodels speaks: binary for its own streams, csv for imports. */
 export type CopyFormat = 'binary' | 'csv';
 
+/** A value as PostgreSQL's text output prints it (what psql shows), NULL as null. */
+export type TextValue = string | null;
+
+/** A result with every value in PostgreSQL's text output, rows as arrays (columns may share a name). */
+export interface TextQueryResult {
+  readonly rows: TextValue[][];
+  readonly fields: readonly Field[];
+  readonly rowCount: number | null;
+}
+
 export interface Connection {
-  /** One statement with $n parameters; rows come back as objects keyed by column name. */
+  /**
+   * One statement with $n parameters; rows come back as objects keyed by column name. Several
+   * statements in one text are refused (MULTIPLE_STATEMENTS) and none of them runs.
+   */
   query<R = Record<string, unknown>>(sql: string, params?: readonly unknown[]): Promise<QueryResult<R>>;
+  /** One statement without parameters, its values as PostgreSQL's text output, its rows as arrays. */
+  queryText(sql: string): Promise<TextQueryResult>;
   /** Several statements without parameters (DDL scripts). */
   exec(sql: string): Promise<void>;
   /**

@@ -33,6 +33,9 @@ export function toDatabaseError(e: unknown, context?: string): ManyModelsError {
   if (/Connection terminated|connection.*(closed|lost|ended)|terminating connection/i.test(raw)) {
     return new DatabaseError('CONNECTION_LOST', `${prefix}the database connection was lost: ${message}`, 'nothing was replaced; run again when the server is back', sqlState);
   }
+  if (sqlState === '42601' && /cannot insert multiple commands into a prepared statement/.test(raw)) {
+    return new DatabaseError('MULTIPLE_STATEMENTS', `${prefix}the text holds several SQL statements; one is run at a time, and none of these ran`, 'run the statements one at a time', sqlState);
+  }
   const known = sqlState !== undefined ? BY_SQLSTATE[sqlState] : undefined;
   const hint = typeof err?.hint === 'string' && err.hint ? err.hint : known?.[1];
   return new DatabaseError(known?.[0] ?? 'DATABASE_ERROR', `${prefix}${message}`, hint, sqlState);

@@ -9,6 +9,8 @@ import {
   type Database,
   type QueryResult,
   type StreamConnection,
+  type TextQueryResult,
+  type TextValue,
 } from './connection.js';
 import { DatabaseError } from '../errors.js';
 import { redactUrls, toDatabaseError } from './errors.js';
@@ -27,13 +29,26 @@ const types = {
   },
 };
 
+/** Every value as the server sent it: PostgreSQL's text output. */
+const TEXT_TYPES = { getTypeParser: () => (v: string) => v } as unknown as pg.CustomTypesConfig;
+
 class PgConnection implements StreamConnection {
   constructor(private readonly client: pg.Client, private readonly config: pg.ClientConfig) {}
 
   async query<R>(sql: string, params?: readonly unknown[]): Promise<QueryResult<R>> {
     try {
-      const r = await this.client.query(sql, params as unknown[] | undefined);
+      // the extended protocol, as PGlite uses: one statement per call, refused when there are several
+      const r = await this.client.query({ text: sql, values: params as unknown[] | undefined, queryMode: 'extended' } as pg.QueryConfig);
       return { rows: r.rows as R[], fields: r.fields, rowCount: r.rowCount };
+    } catch (e) {
+      throw toDatabaseError(e);
+    }
+  }
+
+  async queryText(sql: string): Promise<TextQueryResult> {
+    try {
+      const r = await this.client.query({ text: sql, rowMode: 'array', types: TEXT_TYPES, queryMode: 'extended' } as pg.QueryArrayConfig);
+      return { rows: r.rows as TextValue[][], fields: r.fields, rowCount: r.rowCount };
     } catch (e) {
       throw toDatabaseError(e);
     }
