@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { DatabaseError, UsageError } from '../errors.js';
 import { cancellably } from './interrupt.js';
 import { parseNameList, parseQualifiedName } from '../sql/ident.js';
-import { collect, type GlobalOptions, openFromOptions, parseParams, parseSource } from './options.js';
+import { collect, type GlobalOptions, intOption, openFromOptions, parseParams, parseSource } from './options.js';
 import { progressRenderer } from './progress.js';
 
 interface TrainCliOptions {
@@ -59,13 +59,13 @@ export function trainCommand(program: Command): void {
           estimator: o.estimator,
           params: parseParams(o.param),
           replace: o.replace === true,
-          minRows: Number(o.minRows),
-          maxGroupRows: Number(o.maxGroupRows),
+          minRows: intOption('--min-rows', o.minRows, 1),
+          maxGroupRows: intOption('--max-group-rows', o.maxGroupRows, 1),
           strategy: o.strategy as 'streaming' | 'in-database',
           dialect: o.dialect as 'postgres' | 'citus' | 'greenplum' | undefined,
-          workers: o.workers === undefined ? undefined : Number(o.workers),
+          workers: o.workers === undefined ? undefined : intOption('--workers', o.workers, 0),
           wait: o.wait,
-          batchGroups: Number(o.batchGroups),
+          batchGroups: intOption('--batch-groups', o.batchGroups, 1),
           onProgress: progress.listener,
         };
         if (o.explain === true) {

@@ -1,5 +1,10 @@
 import { InvalidParameterError } from '../errors.js';
 
+/** A received value for a message: numbers as JavaScript prints them (Infinity, NaN), the rest as JSON. */
+function shown(v: unknown): string {
+  return typeof v === 'number' ? String(v) : v === undefined ? 'undefined' : JSON.stringify(v);
+}
+
 /** Rejects any key of `given` that the estimator does not have. */
 export function checkKnown(estimator: string, given: object, known: readonly string[]): void {
   for (const key of Object.keys(given)) {
@@ -15,28 +20,28 @@ export function checkKnown(estimator: string, given: object, known: readonly str
 
 export function positiveNumber(estimator: string, name: string, v: unknown): number {
   if (typeof v !== 'number' || !Number.isFinite(v) || v <= 0) {
-    throw new InvalidParameterError(`${estimator} parameter '${name}' must be a finite number > 0, got ${JSON.stringify(v)}`);
+    throw new InvalidParameterError(`${estimator} parameter '${name}' must be a finite number > 0, got ${shown(v)}`);
   }
   return v;
 }
 
 export function nonNegativeNumber(estimator: string, name: string, v: unknown): number {
   if (typeof v !== 'number' || !Number.isFinite(v) || v < 0) {
-    throw new InvalidParameterError(`${estimator} parameter '${name}' must be a finite number ≥ 0, got ${JSON.stringify(v)}`);
+    throw new InvalidParameterError(`${estimator} parameter '${name}' must be a finite number ≥ 0, got ${shown(v)}`);
   }
   return v;
 }
 
 export function positiveInteger(estimator: string, name: string, v: unknown): number {
   if (typeof v !== 'number' || !Number.isInteger(v) || v < 1) {
-    throw new InvalidParameterError(`${estimator} parameter '${name}' must be an integer ≥ 1, got ${JSON.stringify(v)}`);
+    throw new InvalidParameterError(`${estimator} parameter '${name}' must be an integer ≥ 1, got ${shown(v)}`);
   }
   return v;
 }
 
 export function boolean(estimator: string, name: string, v: unknown): boolean {
   if (typeof v !== 'boolean') {
-    throw new InvalidParameterError(`${estimator} parameter '${name}' must be true or false, got ${JSON.stringify(v)}`);
+    throw new InvalidParameterError(`${estimator} parameter '${name}' must be true or false, got ${shown(v)}`);
   }
   return v;
 }
@@ -44,7 +49,7 @@ export function boolean(estimator: string, name: string, v: unknown): boolean {
 export function oneOf<T>(estimator: string, name: string, v: unknown, allowed: readonly T[]): T {
   if (!allowed.includes(v as T)) {
     throw new InvalidParameterError(
-      `${estimator} parameter '${name}' must be one of ${allowed.map((a) => JSON.stringify(a)).join(', ')}, got ${JSON.stringify(v)}`,
+      `${estimator} parameter '${name}' must be one of ${allowed.map((a) => JSON.stringify(a)).join(', ')}, got ${shown(v)}`,
     );
   }
   return v as T;

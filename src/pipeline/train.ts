@@ -114,7 +114,7 @@ function list(v: string | readonly string[], what: string): string[] {
   const out = typeof v === 'string' ? [v] : [...v];
   if (out.length === 0) throw new UsageError(`no ${what} given`, `name at least one ${what} column`);
   for (const c of out) if (typeof c !== 'string' || c.length === 0) throw new UsageError(`${what} column names must be non-empty strings`);
-  if (new Set(out).size !== out.length) throw new UsageError(`a ${what} column is named twice: ${out.join(', ')}`);
+  if (new Set(out).size !== out.length) throw new UsageError(`a ${what} column is named twice: ${out.map(ident).join(', ')}`);
   return out;
 }
 
@@ -128,7 +128,7 @@ export async function planTraining(db: Database, opts: TrainOptions): Promise<Tr
   if (typeof opts.label !== 'string' || opts.label.length === 0) throw new UsageError('no label column given');
   const clash = group.find((g) => (MODEL_COLUMNS as readonly string[]).includes(g));
   if (clash !== undefined) {
-    throw new UsageError(`the group key column ${ident(clash)} has the name of an output column`, `rename it in a query: from: { query: 'SELECT ${clash} AS ${clash}_key, ... FROM ...' }`, 'NAME_CLASH');
+    throw new UsageError(`the group key column ${ident(clash)} has the name of an output column`, `rename it in a query: SELECT ${ident(clash)} AS ${ident(`${clash}_key`)}, ... FROM ...`, 'NAME_CLASH');
   }
   const src = await resolveSource(db.main, opts.from, 'training source');
   for (const g of group) column(src, g, 'group key'); // each must exist
