@@ -50,14 +50,9 @@ export function parseParams(items: readonly string[]): Record<string, unknown> {
         throw new UsageError(`--param ${name}: ${JSON.stringify(raw)} is not valid JSON`);
       }
     }
-    out[toCamel(name)] = value;
+    out[name] = value;
   }
   return out;
-}
-
-/** scikit-learn spellings (max_iter, fit_intercept, class_weight) map to the library's (maxIter, ...). */
-function toCamel(name: string): string {
-  return name.replace(/_([a-z])/g, (_, c: string) => c.toUpperCase());
 }
 
 /** A whole-number flag (--min-rows 5): the flag is named in the error, as the user typed it. */

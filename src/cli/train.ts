@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { DatabaseError, UsageError } from '../errors.js';
+import type { EstimatorChoice } from '../estimators/registry.js';
 import { cancellably } from './interrupt.js';
 import { parseNameList, parseQualifiedName } from '../sql/ident.js';
 import { collect, type GlobalOptions, intOption, openFromOptions, parseParams, parseSource } from './options.js';
@@ -56,7 +57,7 @@ export function trainCommand(program: Command): void {
           features: parseNameList(o.features),
           label: parseNameList(o.label)[0],
           into: parseQualifiedName(o.into),
-          estimator: o.estimator,
+          estimator: o.estimator as EstimatorChoice,
           params: parseParams(o.param),
           replace: o.replace === true,
           minRows: intOption('--min-rows', o.minRows, 1),

@@ -77,7 +77,7 @@ export interface StreamConnection extends Connection {
 }
 
 /** The 19-byte binary COPY header (signature, flags, no extension) and the 2-byte trailer. */
-export const BINARY_COPY_HEADER = new Uint8Array([
+export const BINARY_COPY_HEADER: Uint8Array = new Uint8Array([
   0x50, 0x47, 0x43, 0x4f, 0x50, 0x59, 0x0a, 0xff, 0x0d, 0x0a, 0x00, 0, 0, 0, 0, 0, 0, 0, 0,
 ]);
-export const BINARY_COPY_TRAILER = new Uint8Array([0xff, 0xff]);
+export const BINARY_COPY_TRAILER: Uint8Array = new Uint8Array([0xff, 0xff]);

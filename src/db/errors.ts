@@ -1,7 +1,7 @@
-import { DatabaseError, ManyModelsError } from '../errors.js';
+import { DatabaseError, type ErrorCode, ManyModelsError } from '../errors.js';
 
 /** SQLSTATEs that get their own stable code. Driver errors are recognised by `code`, never by class. */
-const BY_SQLSTATE: Record<string, [code: string, hint?: string]> = {
+const BY_SQLSTATE: Record<string, [code: ErrorCode, hint?: string]> = {
   '42P01': ['TABLE_NOT_FOUND', 'check the table name and its schema (a name in double quotes keeps its capitals)'],
   '42703': ['COLUMN_NOT_FOUND', 'check the column names (a name in double quotes keeps its capitals)'],
   '3F000': ['SCHEMA_NOT_FOUND', 'create the schema first, or check its name'],

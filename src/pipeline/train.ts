@@ -1,6 +1,6 @@
 import type { Database } from '../db/connection.js';
 import { DatabaseError, UsageError } from '../errors.js';
-import { estimatorEntry } from '../estimators/registry.js';
+import { type EstimatorChoice, estimatorEntry } from '../estimators/registry.js';
 import type { FitSpec } from '../exec/batch.js';
 import { MODEL_COLUMNS } from '../exec/encode-batch.js';
 import type { Fitter } from '../exec/fitter.js';
@@ -32,8 +32,8 @@ export interface TrainOptions {
   /** The models table to write. */
   into: TableRef;
   /** 'logistic' (default), 'linear', 'ridge', or a class name. */
-  estimator?: string;
-  /** Estimator parameters, e.g. { C: 0.5 }. */
+  estimator?: EstimatorChoice;
+  /** Estimator parameters, e.g. { C: 0.5, maxIter: 200 } (scikit-learn's max_iter is accepted too). */
   params?: Record<string, unknown>;
   /** Overwrite an existing table that manymodels did not write. */
   replace?: boolean;
