@@ -1,5 +1,6 @@
 import type { Database, QueryResult } from './db/connection.js';
-import { openDatabase } from './db/open.js';
+import { queryText, type TextQuerySummary, type TextSink } from './db/text-query.js';
+import { type OpenOptions, openDatabase } from './db/open.js';
 import { type ImportOptions, type ImportResult, importCsv } from './pipeline/import-csv.js';
 import { type ModelsSummary, describeModels } from './pipeline/models-summary.js';
 import { type PredictOptions, type PredictResult, predict } from './pipeline/predict.js';
@@ -53,9 +54,23 @@ export class ManyModels {
     return listRuns(this.database, limit);
   }
 
-  /** Runs one SQL statement with $n parameters. */
+  /**
+   * Runs one SQL statement with $n parameters; rows come back as objects keyed by column name.
+   * Text holding several statements is refused with MULTIPLE_STATEMENTS and runs nothing (use
+   * `exec` for a script).
+   */
   sql<R = Record<string, unknown>>(text: string, params?: readonly unknown[]): Promise<QueryResult<R>> {
     return this.database.main.query<R>(text, params);
+  }
+
+  /**
+   * Runs one SQL statement and hands its result to `sink` a batch of rows at a time, every value
+   * as PostgreSQL's own text output (as psql prints it) and every row an array, so columns that
+   * share a name stay apart. A query's rows are read through a cursor, so any size of result takes
+   * bounded memory. Several statements are refused with MULTIPLE_STATEMENTS.
+   */
+  sqlText(text: string, sink: TextSink, opts: { batchRows?: number } = {}): Promise<TextQuerySummary> {
+    return queryText(this.database.main, text, sink, opts.batchRows);
   }
 
   /** Runs a script of statements without parameters. */
@@ -68,7 +83,10 @@ export class ManyModels {
   }
 }
 
-/** Opens a database: nothing for in-memory PGlite, a directory for persisted PGlite, a postgres:// URL for a server. */
-export async function open(target?: string): Promise<ManyModels> {
-  return new ManyModels(await openDatabase(target));
+/**
+ * Opens a database: nothing for in-memory PGlite, a directory for persisted PGlite, a postgres://
+ * URL for a server. A directory without a database is created unless `create: false`.
+ */
+export async function open(target?: string, opts?: OpenOptions): Promise<ManyModels> {
+  return new ManyModels(await openDatabase(target, opts));
 }

@@ -8,7 +8,7 @@ export { LinearRegression, type LinearRegressionParams } from './estimators/line
 export { Ridge, type RidgeParams } from './estimators/ridge.js';
 export { r2Score } from './estimators/linear-model.js';
 export { type Matrix, type MatrixInput, type Label, type LabelInput, matrix, toMatrix } from './estimators/input.js';
-export { ESTIMATORS, createEstimator, estimatorEntry, type Estimator, type EstimatorName, type EstimatorParams } from './estimators/registry.js';
+export { ESTIMATORS, createEstimator, estimatorEntry, type Estimator, type EstimatorName, type EstimatorAlias, type EstimatorChoice, type EstimatorParams } from './estimators/registry.js';
 export { encodeModel, decodeModel, ModelJsonEncoder, MODEL_FORMAT, MODEL_VERSION, type ModelDocument, type ModelState } from './model-io/document.js';
 export { BinaryLogisticLoss } from './loss/binary-logistic.js';
 export { MultinomialLogisticLoss } from './loss/multinomial-logistic.js';

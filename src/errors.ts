@@ -4,12 +4,34 @@
  * Codes are part of the public API: callers (and the per-group pipeline, which records
  * the reason of every failed group) switch on `code`, never on the message text.
  */
+export const ERROR_CODES = [
+  // a request that is malformed
+  'USAGE', 'INVALID_OPTION', 'INVALID_PARAMETER', 'UNKNOWN_ESTIMATOR', 'UNKNOWN_DIALECT', 'NAME_CLASH', 'INVALID_DATABASE_URL',
+  // the data, tables and columns
+  'TABLE_NOT_FOUND', 'SCHEMA_NOT_FOUND', 'COLUMN_NOT_FOUND', 'FEATURES_NOT_NUMERIC', 'LABEL_NOT_NUMERIC', 'LABEL_NOT_USABLE',
+  'NO_GROUPS', 'NO_MODEL_FITTED', 'OUTPUT_TABLE_NOT_MANAGED', 'OUTPUT_LOCKED', 'NOT_A_MODELS_TABLE', 'INVALID_MODEL_DOCUMENT',
+  'FEATURE_COUNT_MISMATCH', 'KEY_TYPE_MISMATCH', 'TABLE_EXISTS',
+  // import
+  'FILE_NOT_FOUND', 'CSV_EMPTY', 'CSV_RAGGED', 'CSV_INVALID',
+  // the database and the connection
+  'SQL_SYNTAX_ERROR', 'MULTIPLE_STATEMENTS', 'FUNCTION_NOT_FOUND', 'DEPENDENT_OBJECTS', 'INVALID_VALUE', 'TYPE_MISMATCH',
+  'LOCK_NOT_AVAILABLE', 'DATABASE_ERROR', 'DATABASE_NOT_FOUND', 'DATABASE_BUSY', 'CONNECTION_FAILED', 'CONNECTION_TIMEOUT',
+  'AUTHENTICATION_FAILED', 'CONNECTION_LOST', 'COPY_FORMAT', 'CANCELLED',
+  // the numerical core (fit and predict on arrays); the first few are also the reasons of failed groups
+  'SINGLE_CLASS', 'TOO_FEW_ROWS', 'NON_FINITE_INPUT', 'INVALID_GROUP', 'SOLVER_FAILED', 'WORKER_CRASHED', 'UNSUPPORTED', 'INTERNAL',
+  'EMPTY_INPUT', 'INVALID_INPUT', 'RAGGED_INPUT', 'SHAPE_MISMATCH', 'LENGTH_MISMATCH', 'INVALID_LABEL', 'INVALID_SAMPLE_WEIGHT',
+  'NOT_FITTED',
+] as const;
+
+/** Every code an error (or a failed group's reason) can carry; docs/errors.md describes each. */
+export type ErrorCode = (typeof ERROR_CODES)[number];
+
 export class ManyModelsError extends Error {
-  readonly code: string;
+  readonly code: ErrorCode;
   /** What the user can do about it, when there is something to say. */
   readonly hint: string | undefined;
 
-  constructor(code: string, message: string, hint?: string) {
+  constructor(code: ErrorCode, message: string, hint?: string) {
     super(hint ? `${message}\n  hint: ${hint}` : message);
     this.name = new.target.name;
     this.code = code;
@@ -62,7 +84,7 @@ export class SolverError extends ManyModelsError {
 export class DatabaseError extends ManyModelsError {
   /** The SQLSTATE of the server's error, where there was one. */
   readonly sqlState: string | undefined;
-  constructor(code: string, message: string, hint?: string, sqlState?: string) {
+  constructor(code: ErrorCode, message: string, hint?: string, sqlState?: string) {
     super(code, message, hint);
     this.sqlState = sqlState;
   }
@@ -70,7 +92,7 @@ export class DatabaseError extends ManyModelsError {
 
 /** A request to the library or CLI is malformed (bad option combination, unknown estimator, ...). */
 export class UsageError extends ManyModelsError {
-  constructor(message: string, hint?: string, code = 'USAGE') {
+  constructor(message: string, hint?: string, code: ErrorCode = 'USAGE') {
     super(code, message, hint);
   }
 }

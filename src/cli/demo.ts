@@ -9,7 +9,7 @@ export function demoCommand(program: Command): void {
     .description("run the email-offer demo on the embedded database: one logistic regression per user, predictions for 9 offers, each user's best offer")
     .action(async (_opts: object, cmd: Command) => {
       const g = cmd.optsWithGlobals<GlobalOptions>();
-      const db = await openFromOptions(g);
+      const db = await openFromOptions(g, { create: true });
       try {
         process.stdout.write(`manymodels demo on ${db.database.description}\n`);
         await runDemo(db, (title, res) => {

@@ -12,7 +12,7 @@ export function importCommand(program: Command): void {
     .option('--delimiter <c>', 'field delimiter', ',')
     .action(async (file: string, o: { into: string; replace?: boolean; delimiter: string }, cmd: Command) => {
       const g = cmd.optsWithGlobals<GlobalOptions>();
-      const db = await openFromOptions(g);
+      const db = await openFromOptions(g, { create: true });
       try {
         const r = await db.importCsv(file, { into: parseQualifiedName(o.into), replace: o.replace === true, delimiter: o.delimiter });
         process.stdout.write(`imported ${r.rows} rows into ${o.into} in ${r.seconds.toFixed(2)} s: ${r.columns.map((c) => `${c.name} ${c.type}`).join(', ')}\n`);

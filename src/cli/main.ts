@@ -22,7 +22,7 @@ export async function main(argv: readonly string[]): Promise<number> {
     .name('manymodels')
     .description('Train, store and score one machine-learning model per group in PostgreSQL (embedded PGlite by default).')
     .version(VERSION)
-    .option('--db <url|dir>', 'a postgres:// URL, or a directory for the embedded database (default: ./.manymodels/db)')
+    .option('--db <url|dir>', 'a postgres:// URL, or the directory of an embedded database (default: $MANYMODELS_DB, else $DATABASE_URL, else ./.manymodels/db; only import, train and demo create one)')
     .option('-q, --quiet', 'no progress output')
     .showHelpAfterError()
     .exitOverride();

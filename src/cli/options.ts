@@ -1,5 +1,3 @@
-import { mkdirSync } from 'node:fs';
-import { resolve } from 'node:path';
 import { open, type ManyModels } from '../api.js';
 import { UsageError } from '../errors.js';
 import type { SourceRef } from '../pipeline/source.js';
@@ -13,13 +11,21 @@ export interface GlobalOptions {
   quiet?: boolean;
 }
 
-/** Opens --db: a postgres:// URL, a directory for embedded PGlite, or ./.manymodels/db. */
-export async function openFromOptions(g: GlobalOptions): Promise<ManyModels> {
-  const target = g.db ?? DEFAULT_DB_DIR;
-  if (/^postgres(ql)?:\/\//i.test(target) || target === 'memory://') return open(target);
-  const dir = resolve(target);
-  mkdirSync(dir, { recursive: true });
-  return open(dir);
+/**
+ * The database a command works on: --db, else $MANYMODELS_DB, else $DATABASE_URL (so a password
+ * need not be typed on the command line), else ./.manymodels/db.
+ */
+export function databaseTarget(g: GlobalOptions): string {
+  for (const v of [g.db, process.env.MANYMODELS_DB, process.env.DATABASE_URL]) if (v !== undefined && v !== '') return v;
+  return DEFAULT_DB_DIR;
+}
+
+/**
+ * Opens the command's database. Only commands that write data (import, train, demo) pass
+ * `create`; the others report DATABASE_NOT_FOUND for a directory that holds no embedded database.
+ */
+export async function openFromOptions(g: GlobalOptions, opts: { create?: boolean } = {}): Promise<ManyModels> {
+  return open(databaseTarget(g), { create: opts.create === true });
 }
 
 /** --from: a query when it starts like one (SELECT, WITH, VALUES, TABLE), else a table name as SQL reads it. */
@@ -44,14 +50,17 @@ export function parseParams(items: readonly string[]): Record<string, unknown> {
         throw new UsageError(`--param ${name}: ${JSON.stringify(raw)} is not valid JSON`);
       }
     }
-    out[toCamel(name)] = value;
+    out[name] = value;
   }
   return out;
 }
 
-/** scikit-learn spellings (max_iter, fit_intercept, class_weight) map to the library's (maxIter, ...). */
-function toCamel(name: string): string {
-  return name.replace(/_([a-z])/g, (_, c: string) => c.toUpperCase());
+/** A whole-number flag (--min-rows 5): the flag is named in the error, as the user typed it. */
+export function intOption(flag: string, text: string | undefined, min: number): number | undefined {
+  if (text === undefined) return undefined;
+  const n = /^\s*[+-]?\d+\s*$/.test(text) ? Number(text) : Number.NaN;
+  if (!Number.isSafeInteger(n) || n < min) throw new UsageError(`${flag} must be a whole number ≥ ${min}, got ${JSON.stringify(text)}`, undefined, 'INVALID_OPTION');
+  return n;
 }
 
 export function collect(value: string, previous: string[] = []): string[] {

@@ -25,12 +25,12 @@ export function predictCommand(program: Command): void {
     .requiredOption('--into <table>', 'the predictions table to write')
     .option('--features <cols>', 'feature column(s) of --from (default: those the models were trained on)')
     .option('--group <cols>', 'group key column(s) (default: the models table\'s)')
-    .option('--engine <engine>', 'sql (score in the database), ts (stream through TypeScript) or auto', 'auto')
+    .option('--engine <engine>', 'sql (score in the database) or ts (stream the rows through TypeScript)', 'sql')
     .option('--replace', 'overwrite the output table even if manymodels did not write it')
     .option('--no-wait', 'fail at once (OUTPUT_LOCKED) if another run is writing the output table')
     .action(async (o: PredictCliOptions, cmd: Command) => {
       const g = cmd.optsWithGlobals<GlobalOptions>();
-      if (!['auto', 'sql', 'ts'].includes(o.engine)) throw new UsageError(`--engine must be auto, sql or ts, got ${JSON.stringify(o.engine)}`);
+      if (!['sql', 'ts'].includes(o.engine)) throw new UsageError(`--engine must be sql or ts, got ${JSON.stringify(o.engine)}`);
       const db = await openFromOptions(g);
       const progress = progressRenderer(g.quiet === true);
       try {
@@ -41,7 +41,7 @@ export function predictCommand(program: Command): void {
           into: parseQualifiedName(o.into),
           features: o.features === undefined ? undefined : parseNameList(o.features),
           group: o.group === undefined ? undefined : parseNameList(o.group),
-          engine: o.engine as 'auto' | 'sql' | 'ts',
+          engine: o.engine as 'sql' | 'ts',
           replace: o.replace === true,
           wait: o.wait,
           onProgress: progress.listener,

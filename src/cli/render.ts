@@ -1,7 +1,5 @@
 import type { QueryResult } from '../db/connection.js';
 
-export type Format = 'table' | 'csv' | 'json';
-
 function cell(v: unknown): string {
   if (v === null || v === undefined) return '';
   if (v instanceof Date) return v.toISOString();
@@ -10,7 +8,7 @@ function cell(v: unknown): string {
   return String(v);
 }
 
-/** Renders rows the way psql's aligned format does, with a row count. */
+/** Renders rows of objects (the demo's, the run catalog's) the way psql's aligned format does, with a row count. */
 export function renderTable(res: Pick<QueryResult, 'rows' | 'fields'>): string {
   const names = res.fields.map((f) => f.name);
   const rows = res.rows.map((r) => names.map((n) => cell((r as Record<string, unknown>)[n])));
@@ -22,23 +20,4 @@ export function renderTable(res: Pick<QueryResult, 'rows' | 'fields'>): string {
   for (const r of rows) out.push(line(r, numeric));
   out.push(`(${rows.length} row${rows.length === 1 ? '' : 's'})`);
   return out.join('\n');
-}
-
-function csvField(s: string): string {
-  return /[",\n\r]/.test(s) ? `"${s.replaceAll('"', '""')}"` : s;
-}
-
-export function renderCsv(res: Pick<QueryResult, 'rows' | 'fields'>): string {
-  const names = res.fields.map((f) => f.name);
-  const lines = [names.map(csvField).join(',')];
-  for (const r of res.rows) lines.push(names.map((n) => csvField(cell((r as Record<string, unknown>)[n]))).join(','));
-  return lines.join('\n');
-}
-
-export function renderJson(res: Pick<QueryResult, 'rows'>): string {
-  return JSON.stringify(res.rows, null, 2);
-}
-
-export function render(res: Pick<QueryResult, 'rows' | 'fields'>, format: Format): string {
-  return format === 'csv' ? renderCsv(res) : format === 'json' ? renderJson(res) : renderTable(res);
 }

@@ -1,8 +1,9 @@
 import type { Command } from 'commander';
 import { DatabaseError, UsageError } from '../errors.js';
+import type { EstimatorChoice } from '../estimators/registry.js';
 import { cancellably } from './interrupt.js';
 import { parseNameList, parseQualifiedName } from '../sql/ident.js';
-import { collect, type GlobalOptions, openFromOptions, parseParams, parseSource } from './options.js';
+import { collect, type GlobalOptions, intOption, openFromOptions, parseParams, parseSource } from './options.js';
 import { progressRenderer } from './progress.js';
 
 interface TrainCliOptions {
@@ -47,7 +48,7 @@ export function trainCommand(program: Command): void {
     .action(async (o: TrainCliOptions, cmd: Command) => {
       const g = cmd.optsWithGlobals<GlobalOptions>();
       if (o.strategy !== 'streaming' && o.strategy !== 'in-database') throw new UsageError(`--strategy must be streaming or in-database, got ${JSON.stringify(o.strategy)}`);
-      const db = await openFromOptions(g);
+      const db = await openFromOptions(g, { create: true });
       const progress = progressRenderer(g.quiet === true || o.explain === true);
       try {
         const request = {
@@ -56,16 +57,16 @@ export function trainCommand(program: Command): void {
           features: parseNameList(o.features),
           label: parseNameList(o.label)[0],
           into: parseQualifiedName(o.into),
-          estimator: o.estimator,
+          estimator: o.estimator as EstimatorChoice,
           params: parseParams(o.param),
           replace: o.replace === true,
-          minRows: Number(o.minRows),
-          maxGroupRows: Number(o.maxGroupRows),
+          minRows: intOption('--min-rows', o.minRows, 1),
+          maxGroupRows: intOption('--max-group-rows', o.maxGroupRows, 1),
           strategy: o.strategy as 'streaming' | 'in-database',
           dialect: o.dialect as 'postgres' | 'citus' | 'greenplum' | undefined,
-          workers: o.workers === undefined ? undefined : Number(o.workers),
+          workers: o.workers === undefined ? undefined : intOption('--workers', o.workers, 0),
           wait: o.wait,
-          batchGroups: Number(o.batchGroups),
+          batchGroups: intOption('--batch-groups', o.batchGroups, 1),
           onProgress: progress.listener,
         };
         if (o.explain === true) {

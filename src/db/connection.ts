@@ -18,9 +18,24 @@ export interface QueryResult<R = Record<string, unknown>> {
 /** COPY formats manymodels speaks: binary for its own streams, csv for imports. */
 export type CopyFormat = 'binary' | 'csv';
 
+/** A value as PostgreSQL's text output prints it (what psql shows), NULL as null. */
+export type TextValue = string | null;
+
+/** A result with every value in PostgreSQL's text output, rows as arrays (columns may share a name). */
+export interface TextQueryResult {
+  readonly rows: TextValue[][];
+  readonly fields: readonly Field[];
+  readonly rowCount: number | null;
+}
+
 export interface Connection {
-  /** One statement with $n parameters; rows come back as objects keyed by column name. */
+  /**
+   * One statement with $n parameters; rows come back as objects keyed by column name. Several
+   * statements in one text are refused (MULTIPLE_STATEMENTS) and none of them runs.
+   */
   query<R = Record<string, unknown>>(sql: string, params?: readonly unknown[]): Promise<QueryResult<R>>;
+  /** One statement without parameters, its values as PostgreSQL's text output, its rows as arrays. */
+  queryText(sql: string): Promise<TextQueryResult>;
   /** Several statements without parameters (DDL scripts). */
   exec(sql: string): Promise<void>;
   /**
@@ -62,7 +77,7 @@ export interface StreamConnection extends Connection {
 }
 
 /** The 19-byte binary COPY header (signature, flags, no extension) and the 2-byte trailer. */
-export const BINARY_COPY_HEADER = new Uint8Array([
+export const BINARY_COPY_HEADER: Uint8Array = new Uint8Array([
   0x50, 0x47, 0x43, 0x4f, 0x50, 0x59, 0x0a, 0xff, 0x0d, 0x0a, 0x00, 0, 0, 0, 0, 0, 0, 0, 0,
 ]);
-export const BINARY_COPY_TRAILER = new Uint8Array([0xff, 0xff]);
+export const BINARY_COPY_TRAILER: Uint8Array = new Uint8Array([0xff, 0xff]);

@@ -1,9 +1,9 @@
-import { DatabaseError, ManyModelsError } from '../errors.js';
+import { DatabaseError, type ErrorCode, ManyModelsError } from '../errors.js';
 
 /** SQLSTATEs that get their own stable code. Driver errors are recognised by `code`, never by class. */
-const BY_SQLSTATE: Record<string, [code: string, hint?: string]> = {
-  '42P01': ['TABLE_NOT_FOUND', 'check the table name and schema; names given to the library are case-sensitive'],
-  '42703': ['COLUMN_NOT_FOUND', 'check the column names; names given to the library are case-sensitive'],
+const BY_SQLSTATE: Record<string, [code: ErrorCode, hint?: string]> = {
+  '42P01': ['TABLE_NOT_FOUND', 'check the table name and its schema (a name in double quotes keeps its capitals)'],
+  '42703': ['COLUMN_NOT_FOUND', 'check the column names (a name in double quotes keeps its capitals)'],
   '3F000': ['SCHEMA_NOT_FOUND', 'create the schema first, or check its name'],
   '42601': ['SQL_SYNTAX_ERROR', 'check the query text'],
   '42883': ['FUNCTION_NOT_FOUND', undefined],
@@ -11,6 +11,8 @@ const BY_SQLSTATE: Record<string, [code: string, hint?: string]> = {
   '2BP01': ['DEPENDENT_OBJECTS', 'drop or change the views that depend on the table first'],
   '57014': ['CANCELLED', undefined],
   '28P01': ['AUTHENTICATION_FAILED', 'check the user name and password in the URL'],
+  // invalid_authorization_specification: a role that does not exist (trust auth) or may not log in
+  '28000': ['AUTHENTICATION_FAILED', 'check the user name in the URL: the role must exist on the server and be allowed to log in'],
   '3D000': ['DATABASE_NOT_FOUND', 'check the database name in the URL'],
   '22P02': ['INVALID_VALUE', undefined],
   '42804': ['TYPE_MISMATCH', undefined],
@@ -32,6 +34,9 @@ export function toDatabaseError(e: unknown, context?: string): ManyModelsError {
   }
   if (/Connection terminated|connection.*(closed|lost|ended)|terminating connection/i.test(raw)) {
     return new DatabaseError('CONNECTION_LOST', `${prefix}the database connection was lost: ${message}`, 'nothing was replaced; run again when the server is back', sqlState);
+  }
+  if (sqlState === '42601' && /cannot insert multiple commands into a prepared statement/.test(raw)) {
+    return new DatabaseError('MULTIPLE_STATEMENTS', `${prefix}the text holds several SQL statements; one is run at a time, and none of these ran`, 'run the statements one at a time', sqlState);
   }
   const known = sqlState !== undefined ? BY_SQLSTATE[sqlState] : undefined;
   const hint = typeof err?.hint === 'string' && err.hint ? err.hint : known?.[1];

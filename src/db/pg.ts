@@ -9,7 +9,10 @@ import {
   type Database,
   type QueryResult,
   type StreamConnection,
+  type TextQueryResult,
+  type TextValue,
 } from './connection.js';
+import { DatabaseError } from '../errors.js';
 import { redactUrls, toDatabaseError } from './errors.js';
 import { FastCopyOut } from './pg-copy-out.js';
 
@@ -26,13 +29,26 @@ const types = {
   },
 };
 
+/** Every value as the server sent it: PostgreSQL's text output. */
+const TEXT_TYPES = { getTypeParser: () => (v: string) => v } as unknown as pg.CustomTypesConfig;
+
 class PgConnection implements StreamConnection {
   constructor(private readonly client: pg.Client, private readonly config: pg.ClientConfig) {}
 
   async query<R>(sql: string, params?: readonly unknown[]): Promise<QueryResult<R>> {
     try {
-      const r = await this.client.query(sql, params as unknown[] | undefined);
+      // the extended protocol, as PGlite uses: one statement per call, refused when there are several
+      const r = await this.client.query({ text: sql, values: params as unknown[] | undefined, queryMode: 'extended' } as pg.QueryConfig);
       return { rows: r.rows as R[], fields: r.fields, rowCount: r.rowCount };
+    } catch (e) {
+      throw toDatabaseError(e);
+    }
+  }
+
+  async queryText(sql: string): Promise<TextQueryResult> {
+    try {
+      const r = await this.client.query({ text: sql, rowMode: 'array', types: TEXT_TYPES, queryMode: 'extended' } as pg.QueryArrayConfig);
+      return { rows: r.rows as TextValue[][], fields: r.fields, rowCount: r.rowCount };
     } catch (e) {
       throw toDatabaseError(e);
     }
@@ -96,18 +112,48 @@ async function connect(config: pg.ClientConfig): Promise<PgConnection> {
   // An error event on an idle client (the server went away) must not crash the process;
   // the next query on it fails with a clear error instead.
   client.on('error', () => undefined);
+  const where = redactUrls(String(config.connectionString ?? 'the server'));
+  const started = performance.now();
   try {
     await client.connect();
   } catch (e) {
     await client.end().catch(() => undefined);
-    throw toDatabaseError(e, `connecting to ${redactUrls(String(config.connectionString ?? 'the server'))}`);
+    const timeout = config.connectionTimeoutMillis ?? 0;
+    // node-postgres ends a connection that gets no answer in time with this error (no code)
+    if (timeout > 0 && (e as Error)?.message === 'timeout expired' && performance.now() - started >= timeout - 100) {
+      throw new DatabaseError(
+        'CONNECTION_TIMEOUT',
+        `connecting to ${where}: no answer within ${timeout / 1000} s`,
+        'check the host and port: is a PostgreSQL server listening there? (connect_timeout=SECONDS in the URL, or PGCONNECT_TIMEOUT, sets the wait)',
+      );
+    }
+    throw toDatabaseError(e, `connecting to ${where}`);
   }
   return new PgConnection(client, config);
 }
 
+/** Seconds to wait for a server's answer when connecting: libpq's connect_timeout in the URL, else PGCONNECT_TIMEOUT, else 10. */
+export const DEFAULT_CONNECT_TIMEOUT_SECONDS = 10;
+
+function connectTimeoutSeconds(url: string): number {
+  let fromUrl: string | null = null;
+  try {
+    fromUrl = new URL(url).searchParams.get('connect_timeout');
+  } catch {
+    // not parsable as a WHATWG URL: node-postgres reports what is wrong with it
+  }
+  for (const v of [fromUrl, process.env.PGCONNECT_TIMEOUT]) {
+    if (v === null || v === undefined || v.trim() === '') continue;
+    const n = Number(v);
+    // as in libpq: 0 or less waits forever; a wait under 2 s is raised to 2 s
+    if (Number.isFinite(n)) return n <= 0 ? 0 : Math.max(2, n);
+  }
+  return DEFAULT_CONNECT_TIMEOUT_SECONDS;
+}
+
 /** Connects to a PostgreSQL server (or Citus, Greenplum, Cloudberry) by URL. */
 export async function openPostgres(url: string): Promise<Database> {
-  const config: pg.ClientConfig = { connectionString: url, application_name: 'manymodels' };
+  const config: pg.ClientConfig = { connectionString: url, application_name: 'manymodels', connectionTimeoutMillis: connectTimeoutSeconds(url) * 1000 };
   const main = await connect(config);
   const streams = new Set<PgConnection>();
   return {

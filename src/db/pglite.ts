@@ -1,5 +1,5 @@
 import { closeSync, openSync, readFileSync, unlinkSync, writeSync } from 'node:fs';
-import { PGlite } from '@electric-sql/pglite';
+import { PGlite, types } from '@electric-sql/pglite';
 import { DatabaseError } from '../errors.js';
 import {
   BINARY_COPY_HEADER,
@@ -9,6 +9,8 @@ import {
   type Database,
   type QueryResult,
   type StreamConnection,
+  type TextQueryResult,
+  type TextValue,
 } from './connection.js';
 import { toDatabaseError } from './errors.js';
 
@@ -17,12 +19,33 @@ const SEGMENT_BYTES = 4 << 20;
 /** Chunks handed to the COPY-out consumer. */
 const OUT_CHUNK_BYTES = 4 << 20;
 
+/**
+ * Parsers that keep every value as PostgreSQL printed it. PGlite copies a query's parsers over its
+ * own (defaults, and array types it registers), so each of those type OIDs gets an identity parser;
+ * a type without a parser already comes back as text.
+ */
+function textParsers(pg: PGlite): Record<number, (v: string) => unknown> {
+  const keep = (v: string): string => v;
+  const out: Record<number, (v: string) => unknown> = {};
+  for (const k of [...Object.keys(types.parsers), ...Object.keys(pg.parsers)]) out[Number(k)] = keep;
+  return out;
+}
+
 class PgliteConnection implements StreamConnection {
   constructor(private readonly pg: PGlite) {}
 
   async query<R>(sql: string, params?: readonly unknown[]): Promise<QueryResult<R>> {
     try {
       const r = await this.pg.query<R>(sql, params as unknown[] | undefined);
+      return { rows: r.rows, fields: r.fields, rowCount: r.affectedRows ?? r.rows.length };
+    } catch (e) {
+      throw toDatabaseError(e);
+    }
+  }
+
+  async queryText(sql: string): Promise<TextQueryResult> {
+    try {
+      const r = await this.pg.query<TextValue[]>(sql, [], { rowMode: 'array', parsers: textParsers(this.pg) });
       return { rows: r.rows, fields: r.fields, rowCount: r.affectedRows ?? r.rows.length };
     } catch (e) {
       throw toDatabaseError(e);

@@ -1,5 +1,5 @@
 import { LinearModel } from './linear-model.js';
-import { boolean, checkKnown } from './params.js';
+import { boolean, knownParams } from './params.js';
 
 export interface LinearRegressionParams {
   /** Whether to fit an intercept. Default true. */
@@ -13,8 +13,9 @@ export class LinearRegression extends LinearModel {
   readonly estimatorName = NAME;
   protected readonly alphaValue = 0;
 
-  constructor(params: LinearRegressionParams = {}) {
-    checkKnown(NAME, params, ['fitIntercept']);
+  /** Takes scikit-learn's spelling fit_intercept too. */
+  constructor(given: LinearRegressionParams & { fit_intercept?: boolean } = {}) {
+    const params = knownParams(NAME, given, ['fitIntercept']);
     super(boolean(NAME, 'fitIntercept', params.fitIntercept ?? true));
   }
 

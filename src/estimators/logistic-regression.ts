@@ -16,7 +16,7 @@ import {
   toMatrix,
   toWeights,
 } from './input.js';
-import { boolean, checkKnown, nonNegativeNumber, oneOf, positiveInteger, positiveNumber } from './params.js';
+import { boolean, knownParams, nonNegativeNumber, oneOf, positiveInteger, positiveNumber } from './params.js';
 
 export type ClassWeight = null | 'balanced' | Readonly<Record<string, number>>;
 
@@ -70,8 +70,9 @@ export class LogisticRegression {
   separated_ = false;
   nFeaturesIn_ = 0;
 
-  constructor(params: LogisticRegressionParams = {}) {
-    checkKnown(NAME, params, KNOWN);
+  /** Takes scikit-learn's spellings too: fit_intercept, max_iter, class_weight. */
+  constructor(given: LogisticRegressionParams & { fit_intercept?: boolean; max_iter?: number; class_weight?: ClassWeight } = {}) {
+    const params = knownParams(NAME, given, KNOWN);
     this.C = positiveNumber(NAME, 'C', params.C ?? 1);
     const penalty = params.penalty === undefined ? 'l2' : params.penalty === ('none' as unknown) ? null : params.penalty;
     this.penalty = oneOf(NAME, 'penalty', penalty, ['l2', null] as const);

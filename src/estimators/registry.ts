@@ -5,12 +5,16 @@ import { Ridge, type RidgeParams } from './ridge.js';
 
 export type Estimator = LogisticRegression | LinearRegression | Ridge;
 export type EstimatorName = 'LogisticRegression' | 'LinearRegression' | 'Ridge';
+/** Short names, as the command line's --estimator takes them. */
+export type EstimatorAlias = 'logistic' | 'logreg' | 'linear' | 'ols' | 'ridge';
+/** What `estimator` accepts: a class name or a short name (matched case-insensitively at run time). */
+export type EstimatorChoice = EstimatorName | EstimatorAlias;
 export type EstimatorParams = LogisticRegressionParams | LinearRegressionParams | RidgeParams;
 
 interface Entry {
   readonly name: EstimatorName;
   readonly kind: 'classifier' | 'regressor';
-  readonly aliases: readonly string[];
+  readonly aliases: readonly (EstimatorAlias | Lowercase<EstimatorName>)[];
   create(params: Record<string, unknown>): Estimator;
 }
 
@@ -21,9 +25,9 @@ export const ESTIMATORS: readonly Entry[] = Object.freeze([
 ] as Entry[]);
 
 /** Finds an estimator by its class name or a short alias (case-insensitive). */
-export function estimatorEntry(name: string): Entry {
+export function estimatorEntry(name: EstimatorChoice | (string & {})): Entry {
   const key = name.toLowerCase();
-  const e = ESTIMATORS.find((x) => x.name.toLowerCase() === key || x.aliases.includes(key));
+  const e = ESTIMATORS.find((x) => x.name.toLowerCase() === key || (x.aliases as readonly string[]).includes(key));
   if (e === undefined) {
     throw new UsageError(
       `unknown estimator '${name}'`,
@@ -34,6 +38,6 @@ export function estimatorEntry(name: string): Entry {
   return e;
 }
 
-export function createEstimator(name: string, params: Record<string, unknown> = {}): Estimator {
+export function createEstimator(name: EstimatorChoice | (string & {}), params: Record<string, unknown> = {}): Estimator {
   return estimatorEntry(name).create(params);
 }

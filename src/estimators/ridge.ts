@@ -1,5 +1,5 @@
 import { LinearModel } from './linear-model.js';
-import { boolean, checkKnown, nonNegativeNumber } from './params.js';
+import { boolean, knownParams, nonNegativeNumber } from './params.js';
 
 export interface RidgeParams {
   /** L2 penalty strength α ≥ 0 on the coefficients (not the intercept). Default 1. */
@@ -18,8 +18,9 @@ export class Ridge extends LinearModel {
     return this.alpha;
   }
 
-  constructor(params: RidgeParams = {}) {
-    checkKnown(NAME, params, ['alpha', 'fitIntercept']);
+  /** Takes scikit-learn's spelling fit_intercept too. */
+  constructor(given: RidgeParams & { fit_intercept?: boolean } = {}) {
+    const params = knownParams(NAME, given, ['alpha', 'fitIntercept']);
     super(boolean(NAME, 'fitIntercept', params.fitIntercept ?? true));
     this.alpha = nonNegativeNumber(NAME, 'alpha', params.alpha ?? 1);
   }

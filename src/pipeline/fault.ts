@@ -1,12 +1,22 @@
+import { channel } from 'node:diagnostics_channel';
+
 /**
- * Named points in a run where the fault-injection tests stop the process (SIGKILL) to prove that
- * nothing is lost wherever a run dies. With MANYMODELS_FAULT_PAUSE_AT unset (always, outside
- * those tests) a fault point is a comparison and nothing more.
+ * Named points in a run (plan, read:N, swap:begin, ...), announced on the diagnostics channel
+ * `manymodels:run-point`. A subscriber may push a promise onto `hold` to keep the run at that point:
+ * the SIGKILL tests do (test/helpers/fault-pause.mjs, loaded with `node --import`) to prove that
+ * nothing is lost wherever a run dies. The package itself injects no fault; with no subscriber a
+ * point costs one check.
  */
+const points = channel('manymodels:run-point');
+
+export interface RunPointMessage {
+  readonly name: string;
+  readonly hold: Promise<unknown>[];
+}
+
 export async function faultPoint(name: string): Promise<void> {
-  const at = process.env.MANYMODELS_FAULT_PAUSE_AT;
-  if (at === undefined || at !== name) return;
-  process.stderr.write(`MANYMODELS_FAULT_POINT ${name}\n`);
-  // hold here until the test kills the process
-  await new Promise<never>(() => setInterval(() => undefined, 1 << 30));
+  if (!points.hasSubscribers) return;
+  const message: RunPointMessage = { name, hold: [] };
+  points.publish(message);
+  if (message.hold.length > 0) await Promise.all(message.hold);
 }

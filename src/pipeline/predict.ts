@@ -12,7 +12,7 @@ import { CATALOG_SCHEMA, readTableMeta, type TableMeta } from './catalog.js';
 import { checkTarget, type Staging } from './output-table.js';
 import { withRun } from './run.js';
 import { type ProgressListener, ProgressTracker } from './progress.js';
-import { column, estimateRows, resolveSource, type SourceRef, type TableRef, tableName } from './source.js';
+import { column, estimateRows, type ResolvedSource, resolveSource, type SourceRef, type TableRef, tableName } from './source.js';
 import { resolveDialect } from './dialect.js';
 
 export interface PredictOptions {
@@ -83,6 +83,7 @@ async function plan(db: Database, opts: PredictOptions): Promise<PredictPlan> {
   const group = opts.group === undefined ? meta.group : typeof opts.group === 'string' ? [opts.group] : [...opts.group];
   const src = await resolveSource(db.main, opts.from, 'scoring source');
   for (const g of group) column(src, g, 'group key');
+  await checkKeysJoin(db, modelsName, meta.group, group, src);
   const clash = src.fields.find((f) => (OUTPUT as readonly string[]).includes(f.name));
   if (clash !== undefined) throw new UsageError(`the scoring source has a column named ${ident(clash.name)}, which predict adds`, 'rename or leave it out in a query');
   let featureNames: string[];
@@ -149,6 +150,42 @@ async function plan(db: Database, opts: PredictOptions): Promise<PredictPlan> {
     modelsName,
     nullSafeKeys,
   };
+}
+
+/**
+ * The group key columns must be columns of the models table too, of types that `=` compares:
+ * say so with a code instead of the server's words about LATERAL or a missing operator.
+ */
+async function checkKeysJoin(db: Database, modelsName: readonly string[], trainedKey: readonly string[], group: readonly string[], src: ResolvedSource): Promise<void> {
+  const modelCols = new Map((await db.main.query(`SELECT * FROM ${qident(modelsName)} LIMIT 0`)).fields.map((f) => [f.name, f]));
+  for (const g of group) {
+    if (!modelCols.has(g)) {
+      throw new DatabaseError(
+        'COLUMN_NOT_FOUND',
+        `group key column ${ident(g)} is not a column of the models table ${displayName(modelsName)}, whose group key is ${trainedKey.map(ident).join(', ')}`,
+        `the scoring source needs the models' group key columns, under the same names (rename them in a query: SELECT ${ident(g)} AS ${ident(trainedKey[0])}, ... FROM ...)`,
+      );
+    }
+  }
+  for (const g of group) {
+    try {
+      await db.main.query(`SELECT 1 FROM ${qident(modelsName)} AS m JOIN ${src.fromSql} ON m.${ident(g)} = s.${ident(g)} LIMIT 0`);
+    } catch (e) {
+      const state = (e as DatabaseError).sqlState;
+      if (state !== '42883' && state !== '42804') throw e;
+      const types = await db.main.query<{ m: string; s: string }>('SELECT format_type($1::oid, NULL) AS m, format_type($2::oid, NULL) AS s', [
+        modelCols.get(g)?.dataTypeID,
+        src.columns.get(g)?.dataTypeID,
+      ]);
+      const { m, s } = types.rows[0];
+      throw new DatabaseError(
+        'KEY_TYPE_MISMATCH',
+        `group key column ${ident(g)} is ${m} in the models table ${displayName(modelsName)} but ${s} in the scoring source ${src.display}: they cannot be compared`,
+        `cast it in a query: SELECT ${ident(g)}::${m} AS ${ident(g)}, ... FROM ...`,
+        state,
+      );
+    }
+  }
 }
 
 /**

@@ -27,7 +27,7 @@ export async function inDatabaseSpec(db: Database, plan: TrainPlan, dialect: Dia
   const entry = estimatorEntry(plan.fitSpec.estimator);
   const params = entry.create(plan.fitSpec.params).getParams() as Record<string, unknown>;
   if (entry.name === 'LogisticRegression' && params.classWeight !== null) {
-    throw new UsageError('the in-database strategy does not support classWeight', 'use the streaming strategy, or sample weights in a query');
+    throw new UsageError('the in-database strategy does not support classWeight', 'use the streaming strategy (the default), which supports classWeight');
   }
   if (plan.group.length > 1) {
     // its work tables are joined on the key with plain equality (co-located on Citus), which never matches NULL

@@ -1,6 +1,6 @@
 import type { Database } from '../db/connection.js';
 import { DatabaseError, UsageError } from '../errors.js';
-import { estimatorEntry } from '../estimators/registry.js';
+import { type EstimatorChoice, estimatorEntry } from '../estimators/registry.js';
 import type { FitSpec } from '../exec/batch.js';
 import { MODEL_COLUMNS } from '../exec/encode-batch.js';
 import type { Fitter } from '../exec/fitter.js';
@@ -33,8 +33,8 @@ export interface TrainOptions {
   /** The models table to write. */
   into: TableRef;
   /** 'logistic' (default), 'linear', 'ridge', or a class name. */
-  estimator?: string;
-  /** Estimator parameters, e.g. { C: 0.5 }. */
+  estimator?: EstimatorChoice;
+  /** Estimator parameters, e.g. { C: 0.5, maxIter: 200 } (scikit-learn's max_iter is accepted too). */
   params?: Record<string, unknown>;
   /** Overwrite an existing table that manymodels did not write. */
   replace?: boolean;
@@ -118,7 +118,7 @@ function list(v: string | readonly string[], what: string): string[] {
   const out = typeof v === 'string' ? [v] : [...v];
   if (out.length === 0) throw new UsageError(`no ${what} given`, `name at least one ${what} column`);
   for (const c of out) if (typeof c !== 'string' || c.length === 0) throw new UsageError(`${what} column names must be non-empty strings`);
-  if (new Set(out).size !== out.length) throw new UsageError(`a ${what} column is named twice: ${out.join(', ')}`);
+  if (new Set(out).size !== out.length) throw new UsageError(`a ${what} column is named twice: ${out.map(ident).join(', ')}`);
   return out;
 }
 
@@ -132,7 +132,7 @@ export async function planTraining(db: Database, opts: TrainOptions): Promise<Tr
   if (typeof opts.label !== 'string' || opts.label.length === 0) throw new UsageError('no label column given');
   const clash = group.find((g) => (MODEL_COLUMNS as readonly string[]).includes(g));
   if (clash !== undefined) {
-    throw new UsageError(`the group key column ${ident(clash)} has the name of an output column`, `rename it in a query: from: { query: 'SELECT ${clash} AS ${clash}_key, ... FROM ...' }`, 'NAME_CLASH');
+    throw new UsageError(`the group key column ${ident(clash)} has the name of an output column`, `rename it in a query: SELECT ${ident(clash)} AS ${ident(`${clash}_key`)}, ... FROM ...`, 'NAME_CLASH');
   }
   const src = await resolveSource(db.main, opts.from, 'training source');
   for (const g of group) column(src, g, 'group key'); // each must exist

@@ -16,11 +16,14 @@ const STREAMING = ['plan', 'catalog', 'run-recorded', 'staging-created', 'read:1
 const IN_DATABASE = ['indb:data', 'indb:groups', 'indb:iter:1', 'indb:iter:3', 'indb:models', 'swap:dropped'];
 const COMMITTED = new Set(['swap:committed', 'done']);
 
+/** The preload that holds a run at MANYMODELS_FAULT_PAUSE_AT (the package itself injects no fault). */
+const PAUSE = new URL('../helpers/fault-pause.mjs', import.meta.url).href;
+
 function killAt(url: string, point: string, extra: string[]): Promise<{ reached: boolean; stderr: string }> {
   return new Promise((resolve) => {
     const child = spawn(
       process.execPath,
-      [CLI, '--db', url, '--quiet', 'train', '--from', 'offer', '--group', 'userid', '--features', 'asktimes,askbackoffdays', '--label', 'bought_offer', '--into', 'models', '--batch-groups', '50', ...extra],
+      ['--import', PAUSE, CLI, '--db', url, '--quiet', 'train', '--from', 'offer', '--group', 'userid', '--features', 'asktimes,askbackoffdays', '--label', 'bought_offer', '--into', 'models', '--batch-groups', '50', ...extra],
       { env: { ...process.env, MANYMODELS_FAULT_PAUSE_AT: point }, stdio: ['ignore', 'ignore', 'pipe'] },
     );
     let stderr = '';

@@ -273,7 +273,7 @@ for (const backend of backends) {
       assert.equal(cmp.same, 300);
       assert.ok(cmp.dp <= 1e-12 && cmp.dall <= 1e-12, `differences ${cmp.dp} ${cmp.dall}`);
       assert.ok(cmp.correct > 200);
-      for (const est of ['linear', 'ridge']) {
+      for (const est of ['linear', 'ridge'] as const) {
         const r = await db.train({ from: 'fruit', group: 'shop', features: ['x1', 'x2'], label: 'price', into: `price_${est}`, estimator: est, params: est === 'ridge' ? { alpha: 0.5 } : {} });
         assert.equal(r.groupsOk, 3);
         await db.predict({ models: `price_${est}`, from: 'fruit', into: `price_${est}_sql`, engine: 'sql' });
