@@ -3,8 +3,11 @@
  * (a solver that stopped at maxIter). The default prints with console.warn; the per-group
  * pipeline installs its own handler and records the condition per group instead.
  */
+/** The codes of warnings (conditions kept with a model, not failures); docs/errors.md describes each. */
+export const WARNING_CODES = ['CONVERGENCE', 'PERFECT_SEPARATION'] as const;
+
 export interface CoreWarning {
-  code: 'CONVERGENCE' | 'PERFECT_SEPARATION';
+  code: (typeof WARNING_CODES)[number];
   message: string;
 }
 
