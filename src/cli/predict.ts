@@ -50,6 +50,9 @@ export function predictCommand(program: Command): void {
         process.stdout.write(
           `scored ${r.rows} row${r.rows === 1 ? '' : 's'} into ${o.into} in ${r.seconds.toFixed(2)} s (${r.engine} engine, run ${r.runId})` +
             (r.rowsWithoutModel > 0 ? `\n  ${r.rowsWithoutModel} row${r.rowsWithoutModel === 1 ? '' : 's'} had no usable model: their prediction is NULL` : '') +
+            (r.rowsUnscored > 0
+              ? `\n  ${r.rowsUnscored} row${r.rowsUnscored === 1 ? '' : 's'} had a model but could not be scored (a NULL, NaN or infinite feature, a feature array of the wrong length, or no finite value): their prediction is NULL`
+              : '') +
             '\n',
         );
       } finally {

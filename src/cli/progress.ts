@@ -5,6 +5,11 @@ function fmt(n: number): string {
   return n >= 1e6 ? `${(n / 1e6).toFixed(2)}M` : n >= 1e4 ? `${(n / 1e3).toFixed(1)}k` : String(Math.round(n));
 }
 
+/** ' | N groups', or nothing when the phase does not count groups (predict's SQL engine reports 0). */
+function groups(e: ProgressEvent): string {
+  return e.phase === 'train' || e.groupsDone > 0 ? ` | ${fmt(e.groupsDone)} groups` : '';
+}
+
 /**
  * Renders the pipeline's progress events: a bar on a terminal (when the total is known), one
  * line every few seconds otherwise. Writes to stderr, so stdout stays clean for results.
@@ -18,19 +23,19 @@ export function progressRenderer(quiet: boolean): { listener: ProgressListener |
     if (tty && e.rowsTotal !== null) {
       if (bar === null) {
         bar = new cliProgress.SingleBar(
-          { format: `${e.phase} [{bar}] {percentage}% | {value}/{total} rows | {groups} groups | {rate} rows/s | eta {eta_formatted}`, stream: process.stderr, hideCursor: true },
+          { format: `${e.phase} [{bar}] {percentage}% | {value}/{total} rows{groups} | {rate} rows/s | eta {eta_formatted}`, stream: process.stderr, hideCursor: true },
           cliProgress.Presets.shades_classic,
         );
-        bar.start(e.rowsTotal, 0, { groups: '0', rate: '0' });
+        bar.start(e.rowsTotal, 0, { groups: groups(e), rate: '0' });
       }
-      bar.update(Math.min(e.rowsDone, e.rowsTotal), { groups: fmt(e.groupsDone), rate: fmt(e.rowsPerSecond) });
+      bar.update(Math.min(e.rowsDone, e.rowsTotal), { groups: groups(e), rate: fmt(e.rowsPerSecond) });
       return;
     }
     const now = performance.now();
     if (!e.done && now - lastLine < 2000) return;
     lastLine = now;
     const eta = e.etaSeconds !== null && !e.done ? `, about ${Math.ceil(e.etaSeconds)} s left` : '';
-    process.stderr.write(`${e.phase}: ${fmt(e.groupsDone)} groups, ${fmt(e.rowsDone)} rows, ${fmt(e.rowsPerSecond)} rows/s, ${e.elapsedSeconds.toFixed(1)} s${eta}${e.done ? ' (done)' : ''}\n`);
+    process.stderr.write(`${e.phase}:${groups(e).replace(' |', '')}${groups(e) ? ',' : ''} ${fmt(e.rowsDone)} rows, ${fmt(e.rowsPerSecond)} rows/s, ${e.elapsedSeconds.toFixed(1)} s${eta}${e.done ? ' (done)' : ''}\n`);
   };
   return {
     listener,

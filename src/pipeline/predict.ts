@@ -2,12 +2,14 @@ import { BinaryCopyDecoder, readFloat8Array, readText, type RowFields } from '..
 import { BinaryCopyEncoder } from '../copy/binary-encoder.js';
 import type { Database } from '../db/connection.js';
 import { DatabaseError, ManyModelsError, ModelDocumentError, UsageError } from '../errors.js';
-import { LogisticRegression } from '../estimators/logistic-regression.js';
 import type { Estimator } from '../estimators/registry.js';
 import { decodeModel } from '../model-io/document.js';
 import { displayName, ident, literal, qident } from '../sql/ident.js';
 import { inlineScoringSql } from '../sql/predict-sql.js';
 import { keyMatch, partlyNullKey } from '../sql/key-match.js';
+import { float8Sql } from '../sql/scoring.js';
+import { OID } from '../sql/types.js';
+import { type RowScore, scoreLinear } from './score-rules.js';
 import { CATALOG_SCHEMA, readTableMeta, type TableMeta } from './catalog.js';
 import { checkTarget, type Staging } from './output-table.js';
 import { withRun } from './run.js';
@@ -48,6 +50,12 @@ export interface PredictResult {
   rows: number;
   /** Rows whose group has no usable model (no row in the models table, or a failed one): NULL predictions. */
   rowsWithoutModel: number;
+  /**
+   * Rows whose group has a model but that could not be scored: a NULL, NaN or ±Infinity feature, a
+   * feature array of the wrong length or shape, or a value with no honest number (a regressor's
+   * prediction beyond float8's range, or a score that is NaN). Their prediction is NULL.
+   */
+  rowsUnscored: number;
   seconds: number;
 }
 
@@ -96,8 +104,9 @@ async function plan(db: Database, opts: PredictOptions): Promise<PredictPlan> {
     featureNames = given ?? (meta.features.kind === 'columns' ? meta.features.names : []);
   }
   const cols = featureNames.map((f) => column(src, f, 'feature'));
+  const S = ident(CATALOG_SCHEMA);
   if (cols.length === 1 && cols[0].kind === 'number[]') {
-    featuresExpr = `s.${ident(cols[0].name)}::float8[]`;
+    featuresExpr = float8Sql(`s.${ident(cols[0].name)}`, cols[0].oid === OID.numericArray ? 'numeric[]' : 'other[]', S);
     featureSql = { kind: 'array', expr: featuresExpr };
   } else {
     for (const c of cols) {
@@ -105,7 +114,7 @@ async function plan(db: Database, opts: PredictOptions): Promise<PredictPlan> {
         throw new DatabaseError('FEATURES_NOT_NUMERIC', `feature column ${ident(c.name)} is not numeric`, 'features must be numeric or boolean columns, or a single numeric array column');
       }
     }
-    const exprs = cols.map((c) => `s.${ident(c.name)}${c.kind === 'boolean' ? '::int' : ''}::float8`);
+    const exprs = cols.map((c) => float8Sql(`s.${ident(c.name)}`, c.kind === 'boolean' ? 'boolean' : c.oid === OID.numeric ? 'numeric' : 'other', S));
     featuresExpr = `ARRAY[${exprs.join(', ')}]::float8[]`;
     featureSql = { kind: 'columns', exprs };
   }
@@ -247,21 +256,33 @@ export async function predict(db: Database, opts: PredictOptions, version: strin
     const models = `(SELECT * FROM ${qident(p.modelsName)} WHERE status = 'ok') AS m`;
     const extra = [`NULL::float8 AS ${ident('probability')}`, `NULL::${predType} AS ${ident('prediction')}`];
     if (p.multiclass) extra.push(`NULL::float8[] AS ${ident('probabilities')}`);
-    const progress = new ProgressTracker('predict', await estimateRows(db, opts.from), opts.onProgress);
+    const progress = new ProgressTracker('predict', await estimateRows(db, opts.from), opts.onProgress, undefined, opts.signal);
     const S = ident(CATALOG_SCHEMA);
     if (engine === 'sql' && !p.multiclass && p.nFeatures !== null) {
-      const select = inlineScoringSql({
+      const nFeatures = p.nFeatures;
+      const select = (guarded: boolean): string =>
+        inlineScoringSql({
           fromSql: p.src.fromSql,
           models: p.modelsName,
           group: p.group,
           features: p.featureSql,
-          nFeatures: p.nFeatures,
+          nFeatures,
           kind: p.classifier ? 'binary' : 'regressor',
           labelKind: p.labelKind,
           fence: dialect.fence,
           nullSafeKeys: p.nullSafeKeys,
+          guarded,
+          schema: S,
         });
-      for (const sql of dialect.createTableAs(staging.staging, select, p.group, p.sourceTable)) await db.main.exec(sql);
+      try {
+        for (const sql of dialect.createTableAs(staging.staging, select(false), p.group, p.sourceTable)) await db.main.exec(sql);
+      } catch (e) {
+        // PostgreSQL's float8 arithmetic raised on an overflow or underflow (a huge or tiny feature):
+        // score again with the IEEE-754 arithmetic of manymodels.ieee_dot, which gives each row its own answer
+        if (!(e instanceof DatabaseError && e.sqlState === '22003')) throw e;
+        await db.main.exec(`DROP TABLE IF EXISTS ${qident(staging.staging)}`);
+        for (const sql of dialect.createTableAs(staging.staging, select(true), p.group, p.sourceTable)) await db.main.exec(sql);
+      }
     } else if (engine === 'sql') {
       const predExpr = p.classifier && p.labelKind === 'text' ? `${S}.predict_label(m.model, f.x)` : `${S}.predict_value(m.model, f.x)`;
       const cols = [`${S}.predict_proba(m.model, f.x) AS ${ident('probability')}`, `${predExpr} AS ${ident('prediction')}`];
@@ -278,14 +299,24 @@ export async function predict(db: Database, opts: PredictOptions, version: strin
       // the models' classes are 0 and 1; the predictions are of the label's own type
       await db.main.exec(`ALTER TABLE ${qident(staging.staging)} ALTER COLUMN ${ident('prediction')} TYPE boolean USING ${ident('prediction')} <> 0`);
     }
+    // rows without a prediction: those whose group has no usable model, and those that had one
     const counts = await db.main.query<{ n: number; missing: number }>(
       `SELECT count(*)::int AS n, count(*) FILTER (WHERE ${ident('prediction')} IS NULL)::int AS missing FROM ${qident(staging.staging)}`,
     );
     const { n, missing } = counts.rows[0];
+    const unscored =
+      missing === 0
+        ? 0
+        : (
+            await db.main.query<{ k: number }>(
+              `SELECT count(*)::int AS k FROM ${qident(staging.staging)} AS s
+               WHERE s.${ident('prediction')} IS NULL AND EXISTS (SELECT 1 FROM ${qident(p.modelsName)} AS m WHERE m.status = 'ok' AND ${on})`,
+            )
+          ).rows[0].k;
     progress.rowsDone = n;
     progress.finish();
     const meta = { manymodels: 'predictions' as const, version: 1 as const, group: p.group, features: p.meta.features, label: p.meta.label, labelKind: p.labelKind, estimator: p.meta.estimator };
-    const result: PredictResult = { runId, table: target, engine, rows: n, rowsWithoutModel: missing, seconds: (performance.now() - t0) / 1000 };
+    const result: PredictResult = { runId, table: target, engine, rows: n, rowsWithoutModel: missing - unscored, rowsUnscored: unscored, seconds: (performance.now() - t0) / 1000 };
     return { result, meta, end: { status: 'succeeded', rowsUsed: n - missing, rowsSkipped: missing } };
     },
   );
@@ -309,7 +340,8 @@ async function streamScores(db: Database, p: PredictPlan, staging: Staging, prog
   const outFields = nSrc + (p.multiclass ? 3 : 2);
   let model: Estimator | null = null;
   let modelError: ManyModelsError | null = null;
-  const x = new Float64Array(1024);
+  let groups = 0;
+  let x = new Float64Array(64);
   const onRow = (row: RowFields): void => {
     if (row.buf[row.start[nSrc + 1]] === 1) {
       model = null;
@@ -320,33 +352,29 @@ async function streamScores(db: Database, p: PredictPlan, staging: Staging, prog
         } catch (e) {
           modelError = e as ManyModelsError;
         }
+        groups++;
       }
     }
     if (modelError !== null) throw modelError;
     encoder.beginRow(outFields);
     for (let f = 0; f < nSrc; f++) encoder.raw(row.buf, row.start[f], row.len[f]);
-    let prob: number | null = null;
-    let pred: number | string | null = null;
-    let all: Float64Array | null = null;
+    let score: RowScore | null = null;
     const m = model as Estimator | null;
     if (m !== null && row.len[nSrc] >= 0) {
-      const r = readFloat8Array(row, nSrc, x, 0);
-      if (r.nulls === 0 && r.count === m.nFeaturesIn_ && x.subarray(0, r.count).every(Number.isFinite)) {
-        const mat = { data: x.subarray(0, r.count), rows: 1, cols: r.count };
-        if (m instanceof LogisticRegression) {
-          const pr = m.predictProbaFlat(mat);
-          all = pr;
-          prob = pr.length === 2 ? pr[1] : Math.max(...pr);
-          pred = m.predictFlat(mat)[0];
-        } else {
-          pred = m.predictFlat(mat)[0];
-        }
+      let r = readFloat8Array(row, nSrc, x, 0);
+      if (r.nulls < 0) {
+        x = new Float64Array(Math.max(r.count, 2 * x.length));
+        r = readFloat8Array(row, nSrc, x, 0);
       }
+      // a NULL element reads as NaN; an array of two or more dimensions is not a feature vector
+      if (r.dims.length === 1) score = scoreLinear(m, x.subarray(0, r.count));
     }
-    encoder.float8(prob);
+    encoder.float8(score?.probability ?? null);
+    const pred = score?.prediction ?? null;
     if (typeof pred === 'string' || (p.classifier && p.labelKind === 'text')) encoder.text(pred === null ? null : String(pred));
     else encoder.float8(pred);
     if (p.multiclass) {
+      const all = score?.probabilities ?? null;
       if (all === null) encoder.null();
       else encoder.float8Array(all);
     }
@@ -357,8 +385,9 @@ async function streamScores(db: Database, p: PredictPlan, staging: Staging, prog
     async function* body(): AsyncIterable<Uint8Array> {
       for await (const chunk of reader.copyOut(`(${select})`, 'binary')) {
         const before = decoder.rows;
+        const g0 = groups;
         decoder.feed(chunk, onRow);
-        progress.add(0, decoder.rows - before);
+        progress.add(groups - g0, decoder.rows - before);
         if (encoder.size >= 1 << 20) yield encoder.take();
       }
       decoder.finish();

@@ -92,7 +92,7 @@ export function inDatabaseStatements(o: InDbSpec): string[] {
 /** The in-database strategy: every statement runs inside the engine; see sql/in-database.ts. */
 export async function trainInDatabase(db: Database, o: InDbSpec, opts: TrainOptions, checkCancelled: () => void): Promise<TrainOutcome> {
   const conn = db.main;
-  const progress = new ProgressTracker('train', await estimateRows(db, opts.from), opts.onProgress);
+  const progress = new ProgressTracker('train', await estimateRows(db, opts.from), opts.onProgress, undefined, opts.signal);
   // a cancel request (SIGINT) stops the statement running on the server
   const onAbort = (): void => void conn.cancel?.();
   opts.signal?.addEventListener('abort', onAbort);

@@ -51,7 +51,7 @@ export async function trainStreaming(
   await faultPoint('staging-created');
   if (process.env.MANYMODELS_TRACE) process.stderr.write(`trace: staging ready ${((performance.now() - t0) / 1000).toFixed(3)}\n`);
   const rowsTotal = await estimateRows(db, opts.from);
-  const progress = new ProgressTracker('train', rowsTotal, opts.onProgress);
+  const progress = new ProgressTracker('train', rowsTotal, opts.onProgress, undefined, opts.signal);
   const totals = { ok: 0, failed: 0, used: 0, skipped: 0, notConverged: 0 };
   const failures = new Map<string, FailureSummary>();
   const notes = new Map<string, FailureSummary>();

@@ -18,7 +18,18 @@ export interface InlineScoring {
   fence?: string;
   /** Per key column: match NULL with NULL (some model's composite key is NULL in that column). */
   nullSafeKeys?: readonly boolean[];
+  /**
+   * false (the fast form): z in PostgreSQL's float8 arithmetic, which raises on overflow and
+   * underflow (SQLSTATE 22003). true: z through manymodels.ieee_dot, which never raises; the
+   * pipeline runs this form when the fast one raised.
+   */
+  guarded?: boolean;
+  /** The schema of the scoring functions (quoted). */
+  schema: string;
 }
+
+/** Above this many features the weights travel as one float8[] per model instead of one column each. */
+export const WEIGHT_COLUMNS_MAX = 100;
 
 /**
  * The SELECT that scores in SQL at scale, for linear models: each model's coefficients are unpacked from its
@@ -27,16 +38,25 @@ export interface InlineScoring {
  *
  *   z = b + x₁·w₁ + … + x_d·w_d     (the same order of operations as the TypeScript estimators)
  *
- * then the sigmoid (binary classifiers) or z itself (regressors). exp() is clamped to ±700
- * (PostgreSQL raises on underflow where JavaScript returns 0).
+ * then the sigmoid (binary classifiers) or z itself (regressors), under the rules of
+ * scoring.ts: NULL for a NULL, NaN or ±Infinity feature or a vector of the wrong shape, the limits
+ * 0 / 1 where z overflows (guarded form only: the fast form raises instead), NULL for a NaN z and
+ * for a regressor's overflow. exp() is clamped to ±700 (PostgreSQL raises on underflow where
+ * JavaScript returns 0).
  */
 export function inlineScoringSql(o: InlineScoring): string {
   const d = o.nFeatures;
+  const S = o.schema;
   const f = o.fence === undefined ? ' OFFSET 0' : o.fence ? ` ${o.fence}` : '';
   const keys = o.group.map(ident);
+  const guarded = o.guarded === true;
+  const asArray = guarded || d > WEIGHT_COLUMNS_MAX;
   const coefPath = o.kind === 'binary' ? `model->'state'->'coef'->0` : `model->'state'->'coef'`;
   const intercept = o.kind === 'binary' ? `(model->'state'->'intercept'->>0)::float8` : `(model->'state'->>'intercept')::float8`;
-  const w = Array.from({ length: d }, (_, j) => `(${coefPath}->>${j})::float8 AS mm_w${j + 1}`);
+  const w = asArray
+    ? [`${S}.coef_array(${coefPath}) AS mm_w`]
+    : Array.from({ length: d }, (_, j) => `(${coefPath}->>${j})::float8 AS mm_w${j + 1}`);
+  const wj = (j: number): string => (asArray ? `m.mm_w[${j + 1}]` : `m.mm_w${j + 1}`);
   const classes =
     o.kind === 'binary'
       ? o.labelKind === 'text'
@@ -46,23 +66,32 @@ export function inlineScoringSql(o: InlineScoring): string {
   const m = `(SELECT ${[...keys, `${intercept} AS mm_b`, ...w, ...classes].join(', ')} FROM ${qident(o.models)} WHERE status = 'ok'${f}) AS m`;
   const on = keyMatch('m', 's', o.group, o.nullSafeKeys);
   // z is computed once per row in a fenced LATERAL subquery (OFFSET 0): without the fence the
-  // planner substitutes its expression at each of its eight uses below.
+  // planner substitutes its expression at each of its uses below.
   let z: string;
   let vector = '';
-  if (o.features.kind === 'columns') {
-    z = ['m.mm_b', ...o.features.exprs.map((e, j) => `(${e}) * m.mm_w${j + 1}`)].join(' + ');
+  if (guarded) {
+    const x = o.features.kind === 'columns' ? `ARRAY[${o.features.exprs.map((e) => `(${e})`).join(', ')}]::float8[]` : o.features.expr;
+    z = `${S}.ieee_dot(m.mm_b, m.mm_w, ${x})`;
+  } else if (o.features.kind === 'columns') {
+    z = ['m.mm_b', ...o.features.exprs.map((e, j) => `(${e}) * ${wj(j)}`)].join(' + ');
   } else {
-    vector = `CROSS JOIN LATERAL (SELECT ${o.features.expr} AS x${f}) AS f `;
-    const sum = ['m.mm_b', ...Array.from({ length: d }, (_, j) => `f.x[${j + 1}] * m.mm_w${j + 1}`)].join(' + ');
-    z = `CASE WHEN array_length(f.x, 1) = ${d} THEN ${sum} END`;
+    // an array with another lower bound is read by position (a slice starts at 1); a 2-D array is not a feature vector
+    vector = `CROSS JOIN LATERAL (SELECT CASE WHEN array_lower(v, 1) = 1 THEN v ELSE v[array_lower(v, 1):array_upper(v, 1)] END AS x FROM (SELECT ${o.features.expr} AS v) AS v0${f}) AS f `;
+    const sum = ['m.mm_b', ...Array.from({ length: d }, (_, j) => `f.x[${j + 1}] * ${wj(j)}`)].join(' + ');
+    z = `CASE WHEN array_ndims(f.x) = 1 AND array_length(f.x, 1) = ${d} THEN ${sum} END`;
   }
+  const finite = `abs(g.z) < 'Infinity'::float8`;
+  const sigmoid = `CASE WHEN g.z >= 0 THEN 1 / (1 + exp(-least(g.z, 700))) ELSE exp(greatest(g.z, -700)) / (1 + exp(greatest(g.z, -700))) END`;
+  // fast form: PostgreSQL raised on any overflow, so a non-finite z comes from a non-finite feature: NULL.
+  // guarded form: ieee_dot gave NULL for bad features; ±Infinity is an overflow with its limit; NaN has none.
+  const scored = guarded ? `g.z IS NOT NULL AND g.z <> 'NaN'::float8` : finite;
   const cols =
     o.kind === 'binary'
       ? [
-          `CASE WHEN g.z IS NULL THEN NULL WHEN g.z >= 0 THEN 1 / (1 + exp(-least(g.z, 700))) ELSE exp(greatest(g.z, -700)) / (1 + exp(greatest(g.z, -700))) END AS ${ident('probability')}`,
-          `CASE WHEN g.z > 0 THEN m.mm_c1 WHEN g.z <= 0 THEN m.mm_c0 END AS ${ident('prediction')}`,
+          `CASE WHEN ${scored} THEN CASE WHEN g.z = '-Infinity'::float8 THEN 0::float8 ELSE ${sigmoid} END END AS ${ident('probability')}`,
+          `CASE WHEN ${scored} THEN CASE WHEN g.z > 0 THEN m.mm_c1 ELSE m.mm_c0 END END AS ${ident('prediction')}`,
         ]
-      : [`NULL::float8 AS ${ident('probability')}`, `g.z AS ${ident('prediction')}`];
+      : [`NULL::float8 AS ${ident('probability')}`, `CASE WHEN ${finite} THEN g.z END AS ${ident('prediction')}`];
   return (
     `SELECT s.*, ${cols.join(', ')} ` +
     `FROM ${o.fromSql} LEFT JOIN ${m} ON ${on} ` +
