@@ -6,7 +6,8 @@ import { MODEL_COLUMNS } from '../exec/encode-batch.js';
 import type { Fitter } from '../exec/fitter.js';
 import { AutoFitter } from '../exec/pool.js';
 import { ident } from '../sql/ident.js';
-import type { TableMeta } from './catalog.js';
+import { float8Sql } from '../sql/scoring.js';
+import { CATALOG_SCHEMA, type TableMeta } from './catalog.js';
 import type { RowLayout } from './group-cutter.js';
 import { checkTarget, stagingFor, swapStatements } from './output-table.js';
 import { faultPoint } from './fault.js';
@@ -155,19 +156,29 @@ export async function planTraining(db: Database, opts: TrainOptions): Promise<Tr
   }
   // a bigint class label is read exactly (a float8 cast would merge labels beyond 2^53)
   const int8Label = !packed && entry.kind !== 'regressor' && labelCol.oid === OID.int8;
-  const labelSql = int8Label ? `s.${ident(opts.label)}::int8` : labelKind === 'text' ? `s.${ident(opts.label)}::text${packed ? '[]' : ''}` : labelCol.kind.startsWith('boolean') ? `s.${ident(opts.label)}::int${packed ? '[]' : ''}::float8${packed ? '[]' : ''}` : `s.${ident(opts.label)}::float8${packed ? '[]' : ''}`;
+  // numeric goes through manymodels.to_float8: a value beyond float8's range becomes ±Infinity (its
+  // group then fails with NON_FINITE_INPUT) instead of aborting the run
+  const S = ident(CATALOG_SCHEMA);
+  const labelSql = int8Label
+    ? `s.${ident(opts.label)}::int8`
+    : labelKind === 'text'
+      ? `s.${ident(opts.label)}::text${packed ? '[]' : ''}`
+      : labelCol.kind.startsWith('boolean')
+        ? `s.${ident(opts.label)}::int${packed ? '[]' : ''}::float8${packed ? '[]' : ''}`
+        : float8Sql(`s.${ident(opts.label)}`, labelCol.oid === OID.numeric ? 'numeric' : labelCol.oid === OID.numericArray ? 'numeric[]' : packed ? 'other[]' : 'other', S);
+  const arraySql = (c: { name: string; oid: number }): string => float8Sql(`s.${ident(c.name)}`, c.oid === OID.numericArray ? 'numeric[]' : 'other[]', S);
   if (packed) {
     if (featCols.length !== 1 || featCols[0].kind !== 'number[]') {
       throw new DatabaseError('FEATURES_NOT_NUMERIC', `in packed form (the label ${ident(opts.label)} is an array) the features must be one 2-D numeric array column`, 'give --features the name of the array column, e.g. features');
     }
     layout = { keyFields: group.length, features: { kind: 'packed' }, label: labelKind };
-    featureSql = [`s.${ident(featCols[0].name)}`];
-    selectFeatures = [`s.${ident(featCols[0].name)}::float8[]`];
+    featureSql = [featCols[0].oid === OID.numericArray ? arraySql(featCols[0]) : `s.${ident(featCols[0].name)}`];
+    selectFeatures = [arraySql(featCols[0])];
     meta = { manymodels: 'models', version: 1, group, features: { kind: 'array', name: featCols[0].name }, label: opts.label, labelKind, estimator: entry.name, form: 'packed' };
   } else if (featCols.length === 1 && featCols[0].kind === 'number[]') {
     layout = { keyFields: group.length, features: { kind: 'array' }, label: int8Label ? 'int8' : labelKind };
-    featureSql = [`s.${ident(featCols[0].name)}`];
-    selectFeatures = [`s.${ident(featCols[0].name)}::float8[]`];
+    featureSql = [featCols[0].oid === OID.numericArray ? arraySql(featCols[0]) : `s.${ident(featCols[0].name)}`];
+    selectFeatures = [arraySql(featCols[0])];
     meta = { manymodels: 'models', version: 1, group, features: { kind: 'array', name: featCols[0].name }, label: opts.label, labelKind, estimator: entry.name, form: 'long' };
   } else {
     for (const f of featCols) {
@@ -180,7 +191,7 @@ export async function planTraining(db: Database, opts: TrainOptions): Promise<Tr
       }
     }
     layout = { keyFields: group.length, features: { kind: 'columns', count: featCols.length }, label: int8Label ? 'int8' : labelKind };
-    featureSql = featCols.map((f) => `s.${ident(f.name)}${f.kind === 'boolean' ? '::int' : ''}::float8`);
+    featureSql = featCols.map((f) => float8Sql(`s.${ident(f.name)}`, f.kind === 'boolean' ? 'boolean' : f.oid === OID.numeric ? 'numeric' : 'other', S));
     selectFeatures = featureSql;
     meta = { manymodels: 'models', version: 1, group, features: { kind: 'columns', names: features }, label: opts.label, labelKind, estimator: entry.name, form: 'long' };
   }

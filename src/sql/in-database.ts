@@ -70,6 +70,18 @@ function finite(v: string): string {
   return `(${v} - ${v}) = 0`;
 }
 
+/**
+ * The magnitudes the in-database strategy can fit: its sums are PostgreSQL float8 arithmetic,
+ * which raises (and would abort the whole run) where a product overflows or underflows. A group
+ * with a non-zero value outside [1e-70, 1e70] fails alone with VALUE_OUT_OF_RANGE; its squares and
+ * the Hessian weights (cut to 0 below 1e-150) then stay within float8 for any group size.
+ */
+export const IN_DB_RANGE = { min: 1e-70, max: 1e70 } as const;
+
+function inRange(v: string): string {
+  return `(${v} = 0 OR abs(${v}) BETWEEN ${IN_DB_RANGE.min} AND ${IN_DB_RANGE.max})`;
+}
+
 /** The data table: usable rows only (no NULL key, feature or label), features as float8 columns. */
 export function dataTableSql(o: InDbSpec): string[] {
   const keys = o.group.map((g) => `s.${ident(g)}`);
@@ -111,21 +123,24 @@ export function groupTableSql(o: InDbSpec): string[] {
     `count(*) FILTER (WHERE u AND NOT (${nonFinite.map(finite).join(' AND ')}))::int AS n_nonfinite`,
   ];
   const classifier = o.estimator === 'LogisticRegression';
+  aggs.push(`count(*) FILTER (WHERE u AND NOT ur)::int AS n_outofrange`);
   if (classifier) {
     aggs.push(`min(y${coll}) FILTER (WHERE u) AS c0`, `max(y${coll}) FILTER (WHERE u) AS c1`, `count(DISTINCT y) FILTER (WHERE u)::int AS n_classes`);
     if (o.labelKind === 'number') aggs.push(`count(*) FILTER (WHERE u AND ${finite('y')} AND y <> trunc(y))::int AS n_fractional`);
     if (o.bigintLabel === true) aggs.push(`count(*) FILTER (WHERE u AND abs(y) > 9007199254740991)::int AS n_huge`);
   } else {
     // sufficient statistics of least squares
-    for (let j = 0; j < d; j++) aggs.push(`sum(x${j + 1}) FILTER (WHERE u) AS sx_${j}`, `sum(x${j + 1} * y) FILTER (WHERE u) AS sxy_${j}`);
-    for (let j = 0; j < d; j++) for (let k = j; k < d; k++) aggs.push(`sum(x${j + 1} * x${k + 1}) FILTER (WHERE u) AS sxx_${j}_${k}`);
-    aggs.push(`sum(y) FILTER (WHERE u) AS sy`);
+    // (rows out of range fail their group; left out of the sums, they cannot overflow them)
+    for (let j = 0; j < d; j++) aggs.push(`sum(x${j + 1}) FILTER (WHERE ur) AS sx_${j}`, `sum(x${j + 1} * y) FILTER (WHERE ur) AS sxy_${j}`);
+    for (let j = 0; j < d; j++) for (let k = j; k < d; k++) aggs.push(`sum(x${j + 1} * x${k + 1}) FILTER (WHERE ur) AS sxx_${j}_${k}`);
+    aggs.push(`sum(y) FILTER (WHERE ur) AS sy`);
   }
   const minRows = Math.max(1, o.minRows);
   const tooFew = `'TOO_FEW_ROWS: the group has ' || n || ' usable row' || CASE WHEN n = 1 THEN '' ELSE 's' END || '; at least ${minRows} ${minRows === 1 ? 'is' : 'are'} needed'`;
   const reasons = [
     `WHEN n < ${minRows} THEN ${tooFew}`,
     `WHEN n_nonfinite > 0 THEN 'NON_FINITE_INPUT: ' || n_nonfinite || ' row(s) of the group hold NaN or an infinite value: every value must be finite'`,
+    `WHEN n_outofrange > 0 THEN 'VALUE_OUT_OF_RANGE: ' || n_outofrange || ' row(s) of the group hold a non-zero value outside [${IN_DB_RANGE.min}, ${IN_DB_RANGE.max}] in magnitude, beyond what the in-database strategy''s float8 sums can hold: rescale the feature, or use the streaming strategy'`,
   ];
   if (classifier && o.bigintLabel === true) {
     reasons.push(`WHEN n_huge > 0 THEN 'INVALID_GROUP: a bigint label is beyond ±2^53, where a float64 cannot tell neighbouring labels apart; cast the label to text in a query to use it as a class name'`);
@@ -140,10 +155,11 @@ export function groupTableSql(o: InDbSpec): string[] {
     );
   }
   const error = `CASE ${reasons.join(' ')} END`;
+  const ranged = classifier ? o.features.map((_, j) => `x${j + 1}`) : nonFinite;
   const select =
     `SELECT ${keys.join(', ')}, g.*, ${error} AS error, ${classifier ? logisticState(m).join(', ') + ', ' : `${Array.from({ length: m }, (_, j) => `0::${F8} AS w_${j}`).join(', ')}, `}` +
     `NULL::${F8} AS train_score, NULL::boolean AS converged, NULL::text AS note, false AS done ` +
-    `FROM (SELECT ${o.group.map((g) => `q.${ident(g)}`).join(', ')}, ${aggs.join(', ')} FROM (SELECT ${inner.join(', ')} FROM ${o.fromSql} WHERE ${dKeys.map((k) => `${k} IS NOT NULL`).join(' AND ')}) AS q GROUP BY ${o.group.map((g) => `q.${ident(g)}`).join(', ')}) AS g`;
+    `FROM (SELECT ${o.group.map((g) => `q.${ident(g)}`).join(', ')}, ${aggs.join(', ')} FROM (SELECT q0.*, q0.u AND ${ranged.map(inRange).join(' AND ')} AS ur FROM (SELECT ${inner.join(', ')} FROM ${o.fromSql} WHERE ${dKeys.map((k) => `${k} IS NOT NULL`).join(' AND ')}) AS q0) AS q GROUP BY ${o.group.map((g) => `q.${ident(g)}`).join(', ')}) AS g`;
   // g.* repeats the keys; select them once
   const fixed = select.replace(`SELECT ${keys.join(', ')}, g.*,`, `SELECT g.*,`);
   return [...o.dialect.createTableAs(o.groupTable, fixed, o.group, o.dataTable), `UPDATE ${qident(o.groupTable)} SET done = true WHERE error IS NOT NULL`, `ANALYZE ${qident(o.groupTable)}`];
@@ -160,13 +176,17 @@ export function logisticAggregateSql(o: InDbSpec): string {
   const z = ['c.w_' + (fi ? d : 0), ...Array.from({ length: d }, (_, j) => `d.x${j + 1} * c.w_${j}`)];
   const zExpr = fi ? z.join(' + ') : z.slice(1).join(' + ');
   const sums = [`sum(CASE WHEN zz.z > 0 THEN zz.z + ln(1 + exp(-least(zz.z, 700))) ELSE ln(1 + exp(greatest(zz.z, -700))) END - pp.yy * zz.z) AS f`];
-  for (let j = 0; j < m; j++) sums.push(`sum((pp.p - pp.yy) * ${xt(j, d)}) AS g${j}`);
-  for (let j = 0; j < m; j++) for (let k = j; k < m; k++) sums.push(`sum(pp.p * (1 - pp.p) * ${xt(j, d)} * ${xt(k, d)}) AS h${j}_${k}`);
+  for (let j = 0; j < m; j++) sums.push(`sum(pp.r * ${xt(j, d)}) AS g${j}`);
+  for (let j = 0; j < m; j++) for (let k = j; k < m; k++) sums.push(`sum(pp.h * ${xt(j, d)} * ${xt(k, d)}) AS h${j}_${k}`);
   const keys = o.group.map((g) => `d.${ident(g)}`);
   const inner =
     `SELECT ${keys.join(', ')}, ${sums.join(', ')} FROM ${qident(o.dataTable)} AS d JOIN ${qident(o.groupTable)} AS c ON ${keyJoin('d', 'c', o.group)} ` +
     `CROSS JOIN LATERAL (SELECT ${zExpr} AS z${fence(o)}) AS zz ` +
-    `CROSS JOIN LATERAL (SELECT ${sigmoid('zz.z')} AS p, CASE WHEN d.y = c.c1 THEN 1 ELSE 0 END::${F8} AS yy${fence(o)}) AS pp ` +
+    `CROSS JOIN LATERAL (SELECT ${sigmoid('zz.z')} AS p, CASE WHEN d.y = c.c1 THEN 1 ELSE 0 END::${F8} AS yy${fence(o)}) AS p0 ` +
+    // the residual and the Hessian weight, cut to 0 below 1e-150 so that their products with the
+    // features (≥ 1e-70 in magnitude) cannot underflow, which PostgreSQL raises as an error
+    `CROSS JOIN LATERAL (SELECT p0.yy, CASE WHEN abs(p0.p - p0.yy) < 1e-150 THEN 0 ELSE p0.p - p0.yy END AS r, ` +
+    `CASE WHEN p0.p * (1 - p0.p) < 1e-150 THEN 0 ELSE p0.p * (1 - p0.p) END AS h${fence(o)}) AS pp ` +
     `WHERE NOT c.done GROUP BY ${keys.join(', ')}`;
   return inner;
 }

@@ -24,8 +24,8 @@ export interface InlineScoring {
    * pipeline runs this form when the fast one raised.
    */
   guarded?: boolean;
-  /** The schema of the scoring functions (quoted). */
-  schema: string;
+  /** The schema of the scoring functions, quoted (default "manymodels"). */
+  schema?: string;
 }
 
 /** Above this many features the weights travel as one float8[] per model instead of one column each. */
@@ -46,7 +46,7 @@ export const WEIGHT_COLUMNS_MAX = 100;
  */
 export function inlineScoringSql(o: InlineScoring): string {
   const d = o.nFeatures;
-  const S = o.schema;
+  const S = o.schema ?? '"manymodels"';
   const f = o.fence === undefined ? ' OFFSET 0' : o.fence ? ` ${o.fence}` : '';
   const keys = o.group.map(ident);
   const guarded = o.guarded === true;
@@ -76,7 +76,7 @@ export function inlineScoringSql(o: InlineScoring): string {
     z = ['m.mm_b', ...o.features.exprs.map((e, j) => `(${e}) * ${wj(j)}`)].join(' + ');
   } else {
     // an array with another lower bound is read by position (a slice starts at 1); a 2-D array is not a feature vector
-    vector = `CROSS JOIN LATERAL (SELECT CASE WHEN array_lower(v, 1) = 1 THEN v ELSE v[array_lower(v, 1):array_upper(v, 1)] END AS x FROM (SELECT ${o.features.expr} AS v) AS v0${f}) AS f `;
+    vector = `CROSS JOIN LATERAL (SELECT CASE WHEN array_lower(v0.v, 1) = 1 THEN v0.v ELSE v0.v[array_lower(v0.v, 1):array_upper(v0.v, 1)] END AS x FROM (SELECT ${o.features.expr} AS v${f}) AS v0${f}) AS f `;
     const sum = ['m.mm_b', ...Array.from({ length: d }, (_, j) => `f.x[${j + 1}] * ${wj(j)}`)].join(' + ');
     z = `CASE WHEN array_ndims(f.x) = 1 AND array_length(f.x, 1) = ${d} THEN ${sum} END`;
   }
