@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { parseQualifiedName } from '../sql/ident.js';
 import { type GlobalOptions, openFromOptions } from './options.js';
+import { failureLines } from './failures.js';
 
 function num(v: number | null, digits = 4): string {
   return v === null ? '-' : Number.isInteger(v) ? String(v) : v.toFixed(digits);
@@ -28,7 +29,7 @@ export function modelsCommand(program: Command): void {
         ];
         if (s.failures.length > 0) {
           lines.push('  failures:');
-          for (const f of s.failures) lines.push(`    ${String(f.count).padStart(8)} × ${f.example}`);
+          lines.push(...failureLines(s.failures, '    ', (n) => `${String(n).padStart(8)} ×`));
         }
         process.stdout.write(`${lines.join('\n')}\n`);
       } finally {

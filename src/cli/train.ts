@@ -5,6 +5,7 @@ import { cancellably } from './interrupt.js';
 import { parseNameList, parseQualifiedName } from '../sql/ident.js';
 import { collect, type GlobalOptions, intOption, openFromOptions, parseParams, parseSource } from './options.js';
 import { progressRenderer } from './progress.js';
+import { failureLines } from './failures.js';
 
 interface TrainCliOptions {
   from: string;
@@ -80,8 +81,8 @@ export function trainCommand(program: Command): void {
           `  groups: ${r.groupsOk} ok, ${r.groupsFailed} failed${r.notConverged > 0 ? `, ${r.notConverged} not converged` : ''}`,
           `  rows: ${r.rowsUsed} used, ${r.rowsSkipped} skipped (NULL feature or label)${r.nullKeyRows > 0 ? `, ${r.nullKeyRows} with a NULL group key` : ''}`,
         ];
-        for (const f of r.failures.slice(0, 5)) lines.push(`  failed ${f.count}× ${f.example}`);
-        for (const f of r.notes) lines.push(`  warning ${f.count}× ${f.example}`);
+        lines.push(...failureLines(r.failures, '  ', (n) => `failed ${n}×`, 10));
+        lines.push(...failureLines(r.notes, '  ', (n) => `warning ${n}×`, 10));
         process.stdout.write(`${lines.join('\n')}\n`);
         if (r.groupsOk === 0) {
           throw new DatabaseError('NO_MODEL_FITTED', `no group could be fitted: all ${r.groupsFailed} failed (the reasons are in the error column of ${o.into})`, 'see the failures above: manymodels models ' + o.into);

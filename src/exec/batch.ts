@@ -3,6 +3,7 @@
  * contiguous Float64Array (transferable), offsets per group, and labels. Produced by the group
  * cutter, consumed by fitBatch (in this thread or a worker).
  */
+import type { FailureTally } from './failure-tally.js';
 export interface GroupBatch {
   /** Number of groups. */
   count: number;
@@ -39,10 +40,10 @@ export interface BatchOutput {
   notConverged: number;
   rowsUsed: number;
   rowsSkipped: number;
-  /** Failure reasons by code: how many, and the first one seen. */
-  failures: Record<string, { count: number; example: string }>;
-  /** Notes on groups that were fitted (PERFECT_SEPARATION), by code: how many, and the first one seen. */
-  notes: Record<string, { count: number; example: string }>;
+  /** Failure reasons by code: how many, the first one seen, and how many of each kind. */
+  failures: FailureTally;
+  /** Notes on groups that were fitted (PERFECT_SEPARATION), tallied the same way. */
+  notes: FailureTally;
 }
 
 /** Everything a worker needs besides the batch. */

@@ -1,6 +1,7 @@
 import { BinaryCopyEncoder } from '../copy/binary-encoder.js';
 import type { BatchOutput, BatchResult, EncodeSpec, GroupBatch } from './batch.js';
 import { emptyBatchResult, fitBatch } from './fit-batch.js';
+import { tallyFailure } from './failure-tally.js';
 
 /** The models table's columns after the group key, in the order encodeBatch writes them. */
 export const MODEL_COLUMNS = ['model', 'status', 'error', 'n_rows', 'n_skipped', 'n_iter', 'converged', 'train_score', 'serialized_on', 'run_id'] as const;
@@ -42,10 +43,10 @@ function encodeBatch(batch: GroupBatch, spec: EncodeSpec, res: BatchResult): Bat
       out.ok++;
       out.rowsUsed += batch.nRows[g];
       if (res.converged[g] === 0) out.notConverged++;
-      if (res.error[g] !== null) tallyReason(out.notes, res.error[g] as string);
+      if (res.error[g] !== null) tallyFailure(out.notes, res.error[g] as string);
     } else {
       out.failed++;
-      tallyReason(out.failures, res.error[g] as string);
+      tallyFailure(out.failures, res.error[g] as string);
     }
   }
   out.rows = enc.bytes();
@@ -53,9 +54,3 @@ function encodeBatch(batch: GroupBatch, spec: EncodeSpec, res: BatchResult): Bat
 }
 
 /** Counts a "CODE: message" reason under its code, keeping the first message as the example. */
-function tallyReason(into: Record<string, { count: number; example: string }>, reason: string): void {
-  const code = reason.slice(0, reason.indexOf(':'));
-  const f = into[code];
-  if (f === undefined) into[code] = { count: 1, example: reason };
-  else f.count++;
-}

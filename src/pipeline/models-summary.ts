@@ -1,6 +1,8 @@
 import type { Database } from '../db/connection.js';
 import { DatabaseError } from '../errors.js';
-import { displayName, qident } from '../sql/ident.js';
+import { type FailureTally, REASON_NUMBER, topReasons } from '../exec/failure-tally.js';
+import { displayName, literal, qident } from '../sql/ident.js';
+import type { FailureSummary } from './train.js';
 import { readTableMeta, type TableMeta } from './catalog.js';
 import { type TableRef, tableName } from './source.js';
 
@@ -13,8 +15,8 @@ export interface ModelsSummary {
   nIter: { min: number | null; mean: number | null; max: number | null };
   /** Quantiles of train_score over ok groups: min, 25%, median, 75%, max. */
   trainScore: { min: number | null; q25: number | null; median: number | null; q75: number | null; max: number | null; mean: number | null };
-  /** Failure reasons by code, most frequent first, with one example each. */
-  failures: { code: string; count: number; example: string }[];
+  /** Failure reasons by code, most frequent first, each with its kinds of reason (see TrainResult.failures). */
+  failures: FailureSummary[];
   serializedOn: { first: Date | null; last: Date | null };
 }
 
@@ -39,9 +41,21 @@ export async function describeModels(db: Database, ref: TableRef): Promise<Model
     FROM ${t}`);
   const row = r.rows[0];
   const q = (row.q as number[] | null) ?? [null, null, null, null, null];
-  const f = await db.main.query<{ code: string; count: number; example: string }>(`
-    SELECT split_part(error, ':', 1) AS code, count(*)::float8 AS count, min(error) AS example
-    FROM ${t} WHERE status = 'failed' GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT 20`);
+  const f = await db.main.query<{ code: string; kind: string; count: number; example: string }>(`
+    SELECT split_part(error, ':', 1) AS code, regexp_replace(error, ${literal(REASON_NUMBER)}, '#', 'g') AS kind, count(*)::float8 AS count, min(error) AS example
+    FROM ${t} WHERE status = 'failed' GROUP BY 1, 2`);
+  const tally: FailureTally = {};
+  for (const r of f.rows) {
+    const c = (tally[r.code] ??= { count: 0, example: r.example, kinds: {} });
+    c.count += Number(r.count);
+    c.kinds[r.kind] = { example: r.example, count: Number(r.count) };
+  }
+  const failures = Object.entries(tally)
+    .map(([code, c]): FailureSummary => {
+      const { reasons, otherKinds } = topReasons(c.kinds);
+      return { code, count: c.count, example: reasons[0].example, reasons, otherKinds };
+    })
+    .sort((a, b) => b.count - a.count || (a.code < b.code ? -1 : 1));
   return {
     table: displayName(name),
     meta,
@@ -50,7 +64,7 @@ export async function describeModels(db: Database, ref: TableRef): Promise<Model
     converged: { yes: row.conv_yes as number, no: row.conv_no as number },
     nIter: { min: row.it_min as number | null, mean: row.it_mean as number | null, max: row.it_max as number | null },
     trainScore: { min: q[0], q25: q[1], median: q[2], q75: q[3], max: q[4], mean: row.s_mean as number | null },
-    failures: f.rows,
+    failures,
     serializedOn: { first: row.first as Date | null, last: row.last as Date | null },
   };
 }

@@ -1,7 +1,7 @@
 import { BinaryCopyDecoder, readFloat8Array, readText, type RowFields } from '../copy/binary-decoder.js';
 import { BinaryCopyEncoder } from '../copy/binary-encoder.js';
 import type { Database } from '../db/connection.js';
-import { DatabaseError, ManyModelsError, ModelDocumentError, UsageError } from '../errors.js';
+import { CancelledError, DatabaseError, ManyModelsError, ModelDocumentError, UsageError } from '../errors.js';
 import type { Estimator } from '../estimators/registry.js';
 import { decodeModel } from '../model-io/document.js';
 import { displayName, ident, literal, qident } from '../sql/ident.js';
@@ -293,7 +293,7 @@ export async function predict(db: Database, opts: PredictOptions, version: strin
       for (const sql of dialect.createTableAs(staging.staging, select, p.group, p.sourceTable)) await db.main.exec(sql);
     } else {
       for (const sql of dialect.createEmptyTableAs(staging.staging, `SELECT s.*, ${extra.join(', ')} FROM ${p.src.fromSql}`, p.group, p.sourceTable)) await db.main.exec(sql);
-      await streamScores(db, p, staging, progress);
+      await streamScores(db, p, staging, progress, opts.signal);
     }
     if (p.classifier && p.meta.labelType === 'boolean') {
       // the models' classes are 0 and 1; the predictions are of the label's own type
@@ -327,7 +327,7 @@ export async function predict(db: Database, opts: PredictOptions, version: strin
  * on the first row of each group only, scores them with the core's estimators, and streams the
  * results back with COPY.
  */
-async function streamScores(db: Database, p: PredictPlan, staging: Staging, progress: ProgressTracker): Promise<void> {
+async function streamScores(db: Database, p: PredictPlan, staging: Staging, progress: ProgressTracker, signal?: AbortSignal): Promise<void> {
   const nSrc = p.src.fields.length;
   const keys = p.group.map((g) => `s.${ident(g)}`).join(', ');
   const on = keyMatch('m', 's', p.group, p.nullSafeKeys);
@@ -381,9 +381,16 @@ async function streamScores(db: Database, p: PredictPlan, staging: Staging, prog
   };
   const reader = await db.openStream();
   const writer = db.concurrentStreams ? await db.openStream() : null;
+  // a cancel request stops both COPY statements on the server (the run then ends as cancelled)
+  const onAbort = (): void => {
+    void reader.cancel();
+    void writer?.cancel();
+  };
+  signal?.addEventListener('abort', onAbort);
   try {
     async function* body(): AsyncIterable<Uint8Array> {
       for await (const chunk of reader.copyOut(`(${select})`, 'binary')) {
+        if (signal?.aborted === true) throw new CancelledError(String(signal.reason ?? 'aborted'));
         const before = decoder.rows;
         const g0 = groups;
         decoder.feed(chunk, onRow);
@@ -396,6 +403,7 @@ async function streamScores(db: Database, p: PredictPlan, staging: Staging, prog
     const cols = [...p.src.fields.map((f) => f.name), ...OUTPUT.slice(0, p.multiclass ? 3 : 2)];
     await (writer ?? db.main).copyIn(`${qident(staging.staging)} (${cols.map(ident).join(', ')})`, 'binary', body());
   } finally {
+    signal?.removeEventListener('abort', onAbort);
     if (reader !== db.main) await reader.close();
     if (writer !== null) await writer.close();
   }

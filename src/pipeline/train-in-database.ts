@@ -1,4 +1,4 @@
-import type { Database } from '../db/connection.js';
+import type { Connection, Database } from '../db/connection.js';
 import { UsageError } from '../errors.js';
 import { partlyNullKey } from '../sql/key-match.js';
 import { estimatorEntry } from '../estimators/registry.js';
@@ -7,6 +7,7 @@ import {
   dataTableSql,
   groupTableSql,
   type InDbSpec,
+  inDatabaseMaxFeatures,
   leastSquaresSolveSql,
   logisticStepSql,
   modelsTableSql,
@@ -14,13 +15,14 @@ import {
   trainScoreSql,
   unfinishedCountSql,
 } from '../sql/in-database.js';
-import { qident } from '../sql/ident.js';
+import { literal, qident, type QualifiedName } from '../sql/ident.js';
 import type { Staging } from './output-table.js';
 import { workTablesOf } from './output-table.js';
 import { faultPoint } from './fault.js';
 import { ProgressTracker } from './progress.js';
 import { estimateRows } from './source.js';
-import type { FailureSummary, TrainOptions, TrainOutcome, TrainPlan } from './train.js';
+import type { TrainOptions, TrainOutcome, TrainPlan } from './train.js';
+import { type FailureTally, REASON_NUMBER } from '../exec/failure-tally.js';
 
 /** Checks that the in-database strategy can do what is asked, and settles its SQL. */
 export async function inDatabaseSpec(db: Database, plan: TrainPlan, dialect: Dialect, staging: Staging, runId: string): Promise<InDbSpec> {
@@ -53,6 +55,14 @@ export async function inDatabaseSpec(db: Database, plan: TrainPlan, dialect: Dia
     features = Array.from({ length: hi }, (_, j) => `(${col})[${j + 1}]::float8`);
   } else {
     features = plan.featureSql;
+  }
+  const max = inDatabaseMaxFeatures(entry.name, params.fitIntercept !== false, plan.group.length);
+  if (features.length > max) {
+    throw new UsageError(
+      `the in-database strategy fits at most ${max} features for ${entry.name} with ${plan.group.length === 1 ? 'one group key column' : `${plan.group.length} group key columns`}, got ${features.length}: its per-group sums are one row of float8 columns, and PostgreSQL limits a row to 1,664 columns and 8 kB`,
+      'use the streaming strategy (no width limit), or fewer features',
+      'TOO_MANY_FEATURES',
+    );
   }
   return forRun({
     dialect,
@@ -139,14 +149,8 @@ export async function trainInDatabase(db: Database, o: InDbSpec, opts: TrainOpti
             count(*) FILTER (WHERE error IS NULL AND NOT converged)::float8 AS not_converged, coalesce(sum(n + n_skipped), 0)::float8 AS rows
      FROM ${qident(o.groupTable)}`,
   )).rows[0];
-  const failures = new Map<string, FailureSummary>();
-  for (const r of (await conn.query<{ code: string; count: number; example: string }>(
-    `SELECT split_part(error, ':', 1) AS code, count(*)::float8 AS count, min(error) AS example FROM ${qident(o.groupTable)} WHERE error IS NOT NULL GROUP BY 1 ORDER BY 2 DESC`,
-  )).rows) failures.set(r.code, { code: r.code, count: Number(r.count), example: r.example });
-  const notes = new Map<string, FailureSummary>();
-  for (const r of (await conn.query<{ code: string; count: number; example: string }>(
-    `SELECT split_part(note, ':', 1) AS code, count(*)::float8 AS count, min(note) AS example FROM ${qident(o.groupTable)} WHERE error IS NULL AND note IS NOT NULL GROUP BY 1 ORDER BY 2 DESC`,
-  )).rows) notes.set(r.code, { code: r.code, count: Number(r.count), example: r.example });
+  const failures = await tallyOf(conn, o.groupTable, 'error', 'error IS NOT NULL');
+  const notes = await tallyOf(conn, o.groupTable, 'note', 'error IS NULL AND note IS NOT NULL');
   const nullKeyRows = await count(nullKeyCountSql(o));
   await conn.exec(`DROP TABLE ${qident(o.dataTable)}`);
   await conn.exec(`DROP TABLE ${qident(o.groupTable)}`);
@@ -160,4 +164,18 @@ export async function trainInDatabase(db: Database, o: InDbSpec, opts: TrainOpti
     nullKeyRows,
   };
   }
+}
+
+/** Failures (or notes) of the group table by code and kind of reason. */
+async function tallyOf(conn: Connection, table: QualifiedName, column: 'error' | 'note', where: string): Promise<FailureTally> {
+  const t: FailureTally = {};
+  for (const r of (await conn.query<{ code: string; kind: string; count: number; example: string }>(
+    `SELECT split_part(${column}, ':', 1) AS code, regexp_replace(${column}, ${literal(REASON_NUMBER)}, '#', 'g') AS kind, count(*)::float8 AS count, min(${column}) AS example
+     FROM ${qident(table)} WHERE ${where} GROUP BY 1, 2`,
+  )).rows) {
+    const f = (t[r.code] ??= { count: 0, example: r.example, kinds: {} });
+    f.count += Number(r.count);
+    f.kinds[r.kind] = { example: r.example, count: Number(r.count) };
+  }
+  return t;
 }

@@ -12,7 +12,8 @@ import { BoundedQueue } from './queue.js';
 import { CancelledError } from '../errors.js';
 import { faultPoint } from './fault.js';
 import { estimateRows } from './source.js';
-import type { FailureSummary, TrainOptions, TrainOutcome, TrainPlan } from './train.js';
+import type { TrainOptions, TrainOutcome, TrainPlan } from './train.js';
+import { type FailureTally, mergeTally } from '../exec/failure-tally.js';
 
 const BATCH_LIMITS = { batchNumbers: 1 << 18, batchGroups: 4096 };
 
@@ -53,8 +54,8 @@ export async function trainStreaming(
   const rowsTotal = await estimateRows(db, opts.from);
   const progress = new ProgressTracker('train', rowsTotal, opts.onProgress, undefined, opts.signal);
   const totals = { ok: 0, failed: 0, used: 0, skipped: 0, notConverged: 0 };
-  const failures = new Map<string, FailureSummary>();
-  const notes = new Map<string, FailureSummary>();
+  const failures: FailureTally = {};
+  const notes: FailureTally = {};
   const spec: EncodeSpec = { ...plan.fitSpec, keyFields: plan.group.length, runId, serializedOn: Date.now() };
   const reader = await db.openStream();
   const writer = db.concurrentStreams ? await db.openStream() : null;
@@ -71,13 +72,8 @@ export async function trainStreaming(
       totals.used += out.rowsUsed;
       totals.skipped += out.rowsSkipped;
       totals.notConverged += out.notConverged;
-      for (const [into, from] of [[failures, out.failures], [notes, out.notes]] as const) {
-        for (const [code, f] of Object.entries(from)) {
-          const have = into.get(code);
-          if (have === undefined) into.set(code, { code, count: f.count, example: f.example });
-          else have.count += f.count;
-        }
-      }
+      mergeTally(failures, out.failures);
+      mergeTally(notes, out.notes);
       progress.add(batch.count, batch.rowsRead);
     };
     // Reading and fitting run ahead of writing, up to a bounded number of batches: the reader

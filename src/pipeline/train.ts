@@ -2,6 +2,7 @@ import type { Database } from '../db/connection.js';
 import { DatabaseError, UsageError } from '../errors.js';
 import { type EstimatorChoice, estimatorEntry } from '../estimators/registry.js';
 import type { FitSpec } from '../exec/batch.js';
+import { type FailureTally, type ReasonCount, topReasons } from '../exec/failure-tally.js';
 import { MODEL_COLUMNS } from '../exec/encode-batch.js';
 import type { Fitter } from '../exec/fitter.js';
 import { AutoFitter } from '../exec/pool.js';
@@ -69,8 +70,15 @@ export interface FailureSummary {
   /** The stable code of the reason, e.g. SINGLE_CLASS. */
   code: string;
   count: number;
-  /** One full reason, as stored in the error column. */
+  /** One full reason, as stored in the error column (the most frequent kind's). */
   example: string;
+  /**
+   * The kinds of reason under this code (the reason with its numbers masked), most frequent first,
+   * each with its count and one full example; at most 5.
+   */
+  reasons: ReasonCount[];
+  /** Kinds of reason beyond those in `reasons`. */
+  otherKinds: number;
 }
 
 export interface TrainResult {
@@ -90,11 +98,21 @@ export interface TrainResult {
 
 
 
+/** A tally as FailureSummary[]: codes by count, each with its most frequent kinds of reason. */
+function summarize(t: FailureTally): FailureSummary[] {
+  return Object.entries(t)
+    .map(([code, f]): FailureSummary => {
+      const { reasons, otherKinds } = topReasons(f.kinds);
+      return { code, count: f.count, example: reasons[0]?.example ?? f.example, reasons, otherKinds };
+    })
+    .sort((a, b) => b.count - a.count || (a.code < b.code ? -1 : 1));
+}
+
 /** What a strategy reports back to train(). */
 export interface TrainOutcome {
   totals: { ok: number; failed: number; used: number; skipped: number; notConverged: number };
-  failures: Map<string, FailureSummary>;
-  notes: Map<string, FailureSummary>;
+  failures: FailureTally;
+  notes: FailureTally;
   nullKeyRows: number;
 }
 
@@ -317,8 +335,8 @@ export async function train(db: Database, opts: TrainOptions, version: string): 
           rowsSkipped: totals.skipped,
           nullKeyRows,
           notConverged: totals.notConverged,
-          failures: [...failures.values()].sort((a, b) => b.count - a.count),
-          notes: [...notes.values()].sort((a, b) => b.count - a.count),
+          failures: summarize(failures),
+          notes: summarize(notes),
           seconds: (performance.now() - t0) / 1000,
         };
         const end = { status: 'succeeded' as const, groupsOk: totals.ok, groupsFailed: totals.failed, rowsUsed: totals.used, rowsSkipped: totals.skipped, nullKeyRows };

@@ -95,6 +95,28 @@ export function nullKeyCountSql(o: InDbSpec): string {
   return `SELECT count(*)::float8 AS n FROM ${o.fromSql} WHERE ${o.group.map((g) => `s.${ident(g)} IS NULL`).join(' OR ')}`;
 }
 
+/**
+ * The widest model the in-database strategy can fit: every per-group sum is a float8 column, and
+ * PostgreSQL limits a row to 1,664 columns in flight (the Newton step joins the state to the
+ * aggregate of f, ∇f and the m(m+1)/2 entries of ∇²f) and a stored row to 8,160 bytes (the
+ * least-squares sufficient statistics: Σx, Σxy and the d(d+1)/2 entries of ΣxxT per group).
+ * A few columns are kept in hand for the group key and the planner.
+ */
+export function inDatabaseMaxFeatures(estimator: InDbSpec['estimator'], fitIntercept: boolean, keyColumns: number): number {
+  const fi = fitIntercept ? 1 : 0;
+  const fits = (d: number): boolean => {
+    const m = d + fi;
+    if (estimator === 'LogisticRegression') return (m * (m + 1)) / 2 + 2 * m + 2 * keyColumns + 9 <= 1664 - 8;
+    const float8s = 2 * d + (d * (d + 1)) / 2 + 1 + m + 1;
+    const cols = keyColumns + 4 + float8s + 3;
+    // 24-byte header, null bitmap, four int4 counts, two booleans, a failure reason and the key
+    return cols <= 1600 && 24 + Math.ceil(cols / 8) + 8 * float8s + 16 + 2 + 200 + 64 * keyColumns <= 8160;
+  };
+  let d = 1;
+  while (fits(d + 1)) d++;
+  return d;
+}
+
 /** State columns of the per-group table for logistic regression. */
 function logisticState(m: number): string[] {
   const cols: string[] = [];
