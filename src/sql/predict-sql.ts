@@ -21,15 +21,20 @@ export interface InlineScoring {
   /**
    * false (the fast form): z in PostgreSQL's float8 arithmetic, which raises on overflow and
    * underflow (SQLSTATE 22003). true: z through manymodels.ieee_dot, which never raises; the
-   * pipeline runs this form when the fast one raised.
+   * pipeline runs this form when the fast one raised. Wide models (over INLINE_FEATURES_MAX
+   * features) always take it.
    */
   guarded?: boolean;
   /** The schema of the scoring functions, quoted (default "manymodels"). */
   schema?: string;
 }
 
-/** Above this many features the weights travel as one float8[] per model instead of one column each. */
-export const WEIGHT_COLUMNS_MAX = 100;
+/**
+ * Above this many features a row is scored by manymodels.ieee_dot (a loop) instead of one written-out
+ * sum: the sum is an expression tree as deep as it is long, and PostgreSQL (PGlite's small stack
+ * first) and its 1,664-column limit on the weight columns give out at a few hundred.
+ */
+export const INLINE_FEATURES_MAX = 100;
 
 /**
  * The SELECT that scores in SQL at scale, for linear models: each model's coefficients are unpacked from its
@@ -49,8 +54,8 @@ export function inlineScoringSql(o: InlineScoring): string {
   const S = o.schema ?? '"manymodels"';
   const f = o.fence === undefined ? ' OFFSET 0' : o.fence ? ` ${o.fence}` : '';
   const keys = o.group.map(ident);
-  const guarded = o.guarded === true;
-  const asArray = guarded || d > WEIGHT_COLUMNS_MAX;
+  const guarded = o.guarded === true || d > INLINE_FEATURES_MAX;
+  const asArray = guarded;
   const coefPath = o.kind === 'binary' ? `model->'state'->'coef'->0` : `model->'state'->'coef'`;
   const intercept = o.kind === 'binary' ? `(model->'state'->'intercept'->>0)::float8` : `(model->'state'->>'intercept')::float8`;
   const w = asArray
