@@ -46,7 +46,7 @@ describe('faults and concurrency on a PostgreSQL server', () => {
       let killed = 0;
       // wait for the state (the COPY blocked on the lock), not for a time
       while (killed === 0 && !settled) {
-        const r = await admin.query(`SELECT pg_terminate_backend(pid) AS t FROM pg_stat_activity WHERE query LIKE 'COPY (SELECT%' AND wait_event_type = 'Lock' AND pid <> pg_backend_pid()`);
+        const r = await admin.query(`SELECT pg_terminate_backend(pid) AS t FROM pg_stat_activity WHERE datname = current_database() AND query LIKE 'COPY (SELECT%' AND wait_event_type = 'Lock' AND pid <> pg_backend_pid()`);
         killed = r.rowCount ?? 0;
       }
       assert.equal(killed, 1, 'the COPY was found waiting on the lock and terminated');
@@ -108,7 +108,7 @@ describe('faults and concurrency on a PostgreSQL server', () => {
       await admin.connect();
       // wait until the COPY is running on the server
       for (let i = 0; i < 100; i++) {
-        const r = await admin.query(`SELECT count(*)::int AS n FROM pg_stat_activity WHERE query LIKE 'COPY (SELECT%pg_sleep(30)%' AND state = 'active'`);
+        const r = await admin.query(`SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND query LIKE 'COPY (SELECT%pg_sleep(30)%' AND state = 'active'`);
         if (r.rows[0].n > 0) break;
         await new Promise((r) => setTimeout(r, 100));
       }
@@ -116,7 +116,7 @@ describe('faults and concurrency on a PostgreSQL server', () => {
       const exit = await new Promise<number | null>((resolve) => child.on('exit', (c) => resolve(c)));
       assert.equal(exit, code, stderr);
       assert.match(stderr, /CANCELLED/);
-      const active = (await admin.query(`SELECT count(*)::int AS n FROM pg_stat_activity WHERE query LIKE '%pg_sleep(30)%' AND state = 'active' AND pid <> pg_backend_pid()`)).rows[0].n;
+      const active = (await admin.query(`SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND query LIKE '%pg_sleep(30)%' AND state = 'active' AND pid <> pg_backend_pid()`)).rows[0].n;
       await admin.end();
       assert.equal(active, 0, 'the server-side query was cancelled');
       assert.deepEqual(await snapshot(db), before);

@@ -15,13 +15,15 @@ import { OFFER_SQL } from '../helpers/offers.js';
  */
 type Row = Record<string, any>;
 const CLI = new URL('../../dist/cli/main.js', import.meta.url).pathname;
+/** The preload that holds a run at MANYMODELS_FAULT_PAUSE_AT (the package itself injects no fault). */
+const PAUSE = new URL('../helpers/fault-pause.mjs', import.meta.url).href;
 const work = mkdtempSync(join(tmpdir(), 'manymodels-kill-'));
 after(() => rmSync(work, { recursive: true, force: true }));
 const TRAIN = ['train', '--from', 'offer', '--group', 'userid', '--features', 'asktimes,askbackoffdays', '--label', 'bought_offer', '--into', 'models', '--batch-groups', '20'];
 
 function killAt(dir: string, point: string): Promise<{ reached: boolean; stderr: string }> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, [CLI, '--db', dir, '--quiet', ...TRAIN], { env: { ...process.env, MANYMODELS_FAULT_PAUSE_AT: point }, stdio: ['ignore', 'ignore', 'pipe'] });
+    const child = spawn(process.execPath, ['--import', PAUSE, CLI, '--db', dir, '--quiet', ...TRAIN], { env: { ...process.env, MANYMODELS_FAULT_PAUSE_AT: point }, stdio: ['ignore', 'ignore', 'pipe'] });
     let stderr = '';
     let reached = false;
     const timer = setTimeout(() => child.kill('SIGKILL'), 120_000);

@@ -30,12 +30,16 @@ function batches(seed: number, groups: number, per: number): { batches: GroupBat
       const y = i < 2 ? i : r() < 1 / (1 + Math.exp(-(x[0] - x[1] - 2))) ? 1 : 0;
       data.X.push(x);
       data.y.push(y);
-      e.beginRow(4);
+    }
+    data.X.forEach((x, i) => {
+      // the pipeline's row: key, features, label, and the size of the row's group (int8)
+      e.beginRow(5);
       e.int4(g);
       e.float8(x[0]);
       e.float8(x[1]);
-      e.float8(y);
-    }
+      e.float8(data.y[i]);
+      e.int8(n);
+    });
     rows.set(g, data);
   }
   const body = e.bytes();
@@ -44,7 +48,7 @@ function batches(seed: number, groups: number, per: number): { batches: GroupBat
   stream.set(body, HEADER.length);
   stream.set([0xff, 0xff], HEADER.length + body.length);
   const cutter = new GroupCutter({ keyFields: 1, features: { kind: 'columns', count: 2 }, label: 'number' }, { maxGroupRows: 1000, batchGroups: per, batchNumbers: 1 << 18 });
-  const d = new BinaryCopyDecoder(4);
+  const d = new BinaryCopyDecoder(5);
   d.feed(stream, cutter.onRow);
   d.finish();
   cutter.finish();
