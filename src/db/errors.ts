@@ -20,6 +20,8 @@ const BY_SQLSTATE: Record<string, [code: ErrorCode, hint?: string]> = {
 };
 
 const CONNECTION_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ENOTFOUND', 'ETIMEDOUT', 'EPIPE', '57P01', '57P02', '57P03', '08000', '08003', '08006', '08001', '08004']);
+/** A session the server ended (terminated by an administrator, a crash): the connection was lost, not refused. */
+const SESSION_ENDED = new Set(['57P01', '57P02']);
 
 /** Turns whatever a driver threw into a DatabaseError that keeps the SQLSTATE; ManyModelsErrors pass through. */
 export function toDatabaseError(e: unknown, context?: string): ManyModelsError {
@@ -29,6 +31,9 @@ export function toDatabaseError(e: unknown, context?: string): ManyModelsError {
   const raw = typeof err?.message === 'string' ? err.message : String(e);
   const message = redactUrls(raw) + (typeof err?.detail === 'string' && err.detail ? ` (${err.detail})` : '');
   const prefix = context ? `${context}: ` : '';
+  if (sqlState !== undefined && SESSION_ENDED.has(sqlState) && !context?.startsWith('connecting')) {
+    return new DatabaseError('CONNECTION_LOST', `${prefix}the database connection was lost: ${message}`, 'nothing was replaced; run again when the server is back', sqlState);
+  }
   if (sqlState !== undefined && CONNECTION_CODES.has(sqlState)) {
     return new DatabaseError('CONNECTION_FAILED', `${prefix}the database connection failed: ${message}`, 'check that the server is running and reachable, then run again', sqlState);
   }

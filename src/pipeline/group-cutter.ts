@@ -216,7 +216,6 @@ export class GroupCutter {
       this.gSkipped++;
       return;
     }
-    if (this.tooLarge()) return;
     const save = this.xLen;
     if (feat.kind === 'columns') {
       const d = feat.count;
@@ -251,6 +250,11 @@ export class GroupCutter {
         return;
       }
       this.xLen += r.count;
+    }
+    // the limit counts usable rows: a row skipped for a NULL feature never makes a group too large
+    if (this.tooLarge()) {
+      this.xLen = save;
+      return;
     }
     if (this.layout.label === 'int8') {
       const v = this.readInt8Label(row, labelField);

@@ -114,6 +114,9 @@ describe('LinearRegression and Ridge against closed-form answers', () => {
   it('R² of a constant target follows scikit-learn (1 when exact, else 0)', () => {
     const m = new LinearRegression().fit([[1], [2], [3]], [5, 5, 5]);
     assert.equal(m.score([[1], [2], [3]], [5, 5, 5]), 1);
-    assert.equal(m.score([[1], [2], [3]], [5, 5, 6]) < 1, true);
+    // scikit-learn's r2_score (force_finite): a constant target predicted inexactly scores 0
+    assert.equal(m.score([[1], [2], [3]], [7, 7, 7]), 0);
+    // and a target that is not constant: 1 − SSres/SStot = 1 − 1/(2/3)
+    assert.ok(Math.abs(m.score([[1], [2], [3]], [5, 5, 6]) - -0.5) <= 1e-15);
   });
 });
