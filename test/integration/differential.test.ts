@@ -157,15 +157,6 @@ function makeTable(r: () => number, i: number): { t: Table; insert: string } {
 
 type Row = Record<string, any>;
 
-/**
- * Known open bugs (issue 9, items 2 and 3, being fixed apart from the group keys): the SQL scorer
- * scores NaN and ±Infinity features where the TypeScript engine gives NULL, and the in-database
- * strategy aborts with "value out of range: overflow" on a huge finite feature (1e200). These two
- * checks still run on the tables with such values and print their failures, as TODO.
- */
-const KNOWN_SCORER = 'issue 9 item 2: the SQL scorer and the TypeScript engine disagree on NaN / ±Infinity features';
-const KNOWN_IN_DB = 'issue 9 item 3: the in-database strategy aborts on a huge finite feature (1e200: overflow)';
-
 const keyList = (t: Table, alias: string) => t.group.map((g) => `${alias}.${g}`).join(', ');
 const allNull = (t: Table, alias: string) => t.group.map((g) => `${alias}.${g} IS NULL`).join(' AND ');
 const keyEq = (t: Table, a: string, b: string) => t.group.map((g) => `ARRAY[${a}.${g}] = ARRAY[${b}.${g}]`).join(' AND ');
@@ -209,7 +200,7 @@ for (const backend of backends) {
           }
         });
 
-        it('the SQL and TypeScript engines give the same predictions', { todo: t.specials ? KNOWN_SCORER : undefined }, async () => {
+        it('the SQL and TypeScript engines give the same predictions', async () => {
           const src = t.name;
           const preds: Row[][] = [];
           for (const engine of ['sql', 'ts'] as const) {
@@ -229,7 +220,7 @@ for (const backend of backends) {
 
         });
 
-        it('the streaming and in-database strategies give the same models, where both apply', { todo: t.specials ? KNOWN_IN_DB : undefined }, async () => {
+        it('the streaming and in-database strategies give the same models, where both apply', async () => {
           const src = t.name;
           const s = `${src}_ms`;
           const sizes = (await db.sql(`SELECT 1 FROM ${s}`)).rows;
