@@ -1,6 +1,7 @@
 import type { Database, QueryResult } from './db/connection.js';
 import { queryText, type TextQuerySummary, type TextSink } from './db/text-query.js';
 import { type OpenOptions, openDatabase } from './db/open.js';
+import { type RecommendOptions, type RecommendResult, recommend } from './decide/recommend.js';
 import { type ImportOptions, type ImportResult, importCsv } from './pipeline/import-csv.js';
 import { type ModelsSummary, describeModels } from './pipeline/models-summary.js';
 import { type PredictOptions, type PredictResult, predict } from './pipeline/predict.js';
@@ -37,6 +38,14 @@ export class ManyModels {
   /** Scores rows with their group's model into a predictions table. */
   predict(opts: PredictOptions): Promise<PredictResult> {
     return predict(this.database, opts, VERSION);
+  }
+
+  /**
+   * Per group, the top k candidate rows by the group's model (probability of a class, expected value,
+   * or a regressor's prediction) into a recommendations table.
+   */
+  recommend(opts: RecommendOptions): Promise<RecommendResult> {
+    return recommend(this.database, opts, VERSION);
   }
 
   /** Imports a CSV file (with a header line) into a new table, inferring column types. */

@@ -58,7 +58,7 @@ export async function ensureCatalog(conn: Connection, version: string): Promise<
 
 export interface RunStart {
   runId: string;
-  kind: 'train' | 'predict';
+  kind: 'train' | 'predict' | 'recommend';
   source: string;
   outputTable: QualifiedName;
   modelsTable?: QualifiedName;
@@ -115,7 +115,7 @@ export function runEndStatement(runId: string, e: RunEnd): [string, unknown[]] {
 
 /** What manymodels writes as the COMMENT of a table it produced; predict reads it back. */
 export interface TableMeta {
-  manymodels: 'models' | 'predictions';
+  manymodels: 'models' | 'predictions' | 'recommendations';
   version: 1;
   runId: string;
   group: string[];

@@ -61,7 +61,8 @@ export interface PredictResult {
 
 const OUTPUT = ['probability', 'prediction', 'probabilities'] as const;
 
-interface PredictPlan {
+/** What scoring a source with a models table needs: checked columns, features, model kinds (recommend uses it too). */
+export interface PredictPlan {
   group: string[];
   featuresExpr: string;
   /** The same features for the inline SQL scorer. */
@@ -81,7 +82,7 @@ interface PredictPlan {
   nullSafeKeys: boolean[];
 }
 
-async function plan(db: Database, opts: PredictOptions): Promise<PredictPlan> {
+export async function plan(db: Database, opts: PredictOptions): Promise<PredictPlan> {
   const modelsName = tableName(opts.models);
   const meta = await readTableMeta(db.main, modelsName);
   if (meta === undefined) throw new DatabaseError('TABLE_NOT_FOUND', `the models table ${displayName(modelsName)} does not exist`, 'train models first: manymodels train ... --into T');

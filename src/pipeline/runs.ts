@@ -4,7 +4,7 @@ import { CATALOG_SCHEMA } from './catalog.js';
 
 export interface RunRecord {
   runId: string;
-  kind: 'train' | 'predict';
+  kind: 'train' | 'predict' | 'recommend';
   status: 'running' | 'succeeded' | 'failed' | 'cancelled' | 'abandoned';
   startedAt: Date;
   finishedAt: Date | null;

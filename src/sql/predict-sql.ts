@@ -27,6 +27,8 @@ export interface InlineScoring {
   guarded?: boolean;
   /** The schema of the scoring functions, quoted (default "manymodels"). */
   schema?: string;
+  /** More output columns (expressions over s, m and g.z, with their AS names); recommend reads the classes. */
+  extra?: readonly string[];
 }
 
 /**
@@ -98,7 +100,7 @@ export function inlineScoringSql(o: InlineScoring): string {
         ]
       : [`NULL::float8 AS ${ident('probability')}`, `CASE WHEN ${finite} THEN g.z END AS ${ident('prediction')}`];
   return (
-    `SELECT s.*, ${cols.join(', ')} ` +
+    `SELECT s.*, ${[...cols, ...(o.extra ?? [])].join(', ')} ` +
     `FROM ${o.fromSql} LEFT JOIN ${m} ON ${on} ` +
     vector +
     `CROSS JOIN LATERAL (SELECT ${z} AS z${f}) AS g`
