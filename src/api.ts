@@ -8,6 +8,8 @@ import { type PredictOptions, type PredictResult, predict } from './pipeline/pre
 import { listRuns, type RunRecord } from './pipeline/runs.js';
 import type { TableRef } from './pipeline/source.js';
 import { explainTraining, type TrainOptions, type TrainResult, train } from './pipeline/train.js';
+import { type ReportResult, writeReport } from './report/report.js';
+import type { ReportOptions } from './report/data.js';
 import { VERSION } from './version.js';
 
 /**
@@ -46,6 +48,14 @@ export class ManyModels {
    */
   recommend(opts: RecommendOptions): Promise<RecommendResult> {
     return recommend(this.database, opts, VERSION);
+  }
+
+  /**
+   * Writes one self-contained HTML report (charts inlined, no network needed) on a models table,
+   * with calibration and ROC from a predictions table and a summary of a recommendations table.
+   */
+  report(opts: ReportOptions & { out: string }): Promise<ReportResult> {
+    return writeReport(this.database, opts, VERSION);
   }
 
   /** Imports a CSV file (with a header line) into a new table, inferring column types. */

@@ -3,6 +3,8 @@ export * from './core.js';
 export { open, ManyModels } from './api.js';
 export type { PredictOptions, PredictResult } from './pipeline/predict.js';
 export type { RecommendOptions, RecommendResult } from './decide/recommend.js';
+export type { ReportOptions, ReportData } from './report/data.js';
+export type { ReportResult } from './report/report.js';
 export type { TrainOptions, TrainResult, FailureSummary } from './pipeline/train.js';
 export type { ImportOptions, ImportResult } from './pipeline/import-csv.js';
 export type { ModelsSummary } from './pipeline/models-summary.js';

@@ -9,6 +9,7 @@ import { importCommand } from './import.js';
 import { modelsCommand } from './models.js';
 import { predictCommand } from './predict.js';
 import { recommendCommand } from './recommend.js';
+import { reportCommand } from './report.js';
 import { runsCommand } from './runs.js';
 import { sqlCommand } from './sql.js';
 import { trainCommand } from './train.js';
@@ -27,7 +28,7 @@ export async function main(argv: readonly string[]): Promise<number> {
     .option('-q, --quiet', 'no progress output')
     .showHelpAfterError()
     .exitOverride();
-  for (const add of [demoCommand, trainCommand, predictCommand, recommendCommand, importCommand, sqlCommand, modelsCommand, runsCommand]) add(program);
+  for (const add of [demoCommand, trainCommand, predictCommand, recommendCommand, reportCommand, importCommand, sqlCommand, modelsCommand, runsCommand]) add(program);
   try {
     await program.parseAsync(argv as string[], { from: 'user' });
     return 0;

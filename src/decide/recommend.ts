@@ -272,7 +272,7 @@ export async function recommend(db: Database, opts: RecommendOptions, version: s
         candidates: c.rows[0].candidates,
         seconds: 0,
       };
-      const outMeta = { manymodels: 'recommendations' as const, version: 1 as const, group, features: p.meta.features, label: p.meta.label, labelKind: p.labelKind, estimator: p.meta.estimator };
+      const outMeta = { manymodels: 'recommendations' as const, version: 1 as const, group, features: p.meta.features, label: p.meta.label, labelKind: p.labelKind, estimator: p.meta.estimator, candidate: r.candidate };
       return { result, meta: outMeta, end: { status: 'succeeded', groupsOk: result.groupsRecommended, groupsFailed: result.groupsWithoutModel, rowsUsed: result.rows } };
     },
   ).then((res) => ({ ...res, seconds: (performance.now() - t0) / 1000 }));

@@ -126,6 +126,8 @@ export interface TableMeta {
   labelType?: 'boolean';
   estimator?: string;
   form?: 'long' | 'packed';
+  /** Recommendations: the candidate column(s). */
+  candidate?: string[];
 }
 
 export const META_PREFIX = 'manymodels:';
