@@ -1,6 +1,8 @@
 import type { ManyModels } from './api.js';
 import type { QueryResult } from './db/connection.js';
+import type { RecommendResult } from './decide/recommend.js';
 import type { PredictResult } from './pipeline/predict.js';
+import type { ReportResult } from './report/report.js';
 import type { TrainResult } from './pipeline/train.js';
 
 /**
@@ -77,12 +79,16 @@ export interface DemoOutput {
   models: QueryResult;
   /** userid, features, probability: 18 rows. */
   predictions: QueryResult;
+  /** recommend's run: per user, the offer with the highest probability, into best_offer. */
+  recommend: RecommendResult;
   /** Per user, the offer with the highest probability. */
   bestOffers: QueryResult;
+  /** The HTML report, when one was asked for. */
+  report?: ReportResult;
 }
 
-/** Runs the demo; `print` receives a heading and a result set for each step. */
-export async function runDemo(db: ManyModels, print: (title: string, res?: QueryResult) => void = () => undefined): Promise<DemoOutput> {
+/** Runs the demo; `print` receives a heading and a result set for each step; `reportFile` gets the HTML report. */
+export async function runDemo(db: ManyModels, print: (title: string, res?: QueryResult) => void = () => undefined, reportFile?: string): Promise<DemoOutput> {
   await db.exec(DEMO_SETUP_SQL);
   print('offer: the 10 email offers, 2 users', await db.sql('SELECT * FROM offer ORDER BY offerid'));
   print('training_set1: each user\'s rows packed by the array_agg_array aggregate', await db.sql('SELECT * FROM training_set1 ORDER BY userid'));
@@ -104,10 +110,10 @@ export async function runDemo(db: ManyModels, print: (title: string, res?: Query
   const predict = await db.predict({ models: 'trained_model_by_user', from: 'offers_tests', into: 'offer_predictions' });
   const predictions = await db.sql('SELECT userid, features, probability FROM offer_predictions ORDER BY userid, features[1]');
   print(`offer_predictions: P(bought_offer = 1) for each user and each of the 9 offers (${predict.rows} rows, scored in SQL)`, predictions);
-  const bestOffers = await db.sql(
-    `SELECT DISTINCT ON (userid) userid, features AS best_offer, probability
-     FROM offer_predictions ORDER BY userid, probability DESC, features[1]`,
-  );
-  print('the best offer per user', bestOffers);
-  return { train, predict, models, predictions, bestOffers };
+  // every offer for every user with a model, the most probable kept (ties: the lower offer)
+  const recommend = await db.recommend({ models: 'trained_model_by_user', candidates: 'offers_raw', into: 'best_offer', k: 1 });
+  const bestOffers = await db.sql('SELECT userid, features AS best_offer, probability FROM best_offer ORDER BY userid');
+  print('the best offer per user (manymodels recommend, into best_offer)', bestOffers);
+  const report = reportFile === undefined ? undefined : await db.report({ models: 'trained_model_by_user', predictions: 'offer_predictions', recommendations: 'best_offer', out: reportFile, title: 'manymodels demo: one logistic regression per user' });
+  return { train, predict, models, predictions, recommend, bestOffers, report };
 }

@@ -12,12 +12,19 @@ export function drawCharts(Plot: any, data: any, doc: any): void {
   const W = 560;
   const H = 280;
   const base = { width: W, height: H, marginLeft: 56, marginBottom: 40, style: { fontSize: '12px', color: INK, background: 'transparent', overflow: 'visible' } };
+  // counts on axes: 0, 950, 1.5k, 20k, 1.2M
+  const si = (v: number): string => {
+    const a = Math.abs(v);
+    if (a >= 1e6) return `${+(v / 1e6).toFixed(1)}M`;
+    if (a >= 1e3) return `${+(v / 1e3).toFixed(1)}k`;
+    return String(+v.toFixed(2));
+  };
   const hist = (d: any, label: string, color: string, opts: any = {}): any =>
     Plot.plot({
       ...base,
       ...opts,
       x: { label, nice: false },
-      y: { label: 'groups', grid: true, nice: true, tickFormat: '~s' },
+      y: { label: 'groups', grid: true, nice: true, tickFormat: si },
       marks: [
         Plot.rectY(d.bins.filter((b: any) => b.count > 0), { x1: 'x0', x2: 'x1', y: 'count', fill: color, inset: 0.5, ariaDescription: 'data', title: (b: any) => `${b.x0.toPrecision(3)} – ${b.x1.toPrecision(3)}: ${b.count}` }),
         Plot.ruleY([0], { stroke: INK }),
@@ -45,7 +52,7 @@ export function drawCharts(Plot: any, data: any, doc: any): void {
       return Plot.plot({
         ...base,
         x: { label: 'train run (oldest → latest)', type: 'band', tickFormat: (i: number) => (runs.length > 12 && i % 5 !== 0 ? '' : String(i)) },
-        y: { label: 'groups', grid: true, tickFormat: '~s' },
+        y: { label: 'groups', grid: true, tickFormat: si },
         color: { legend: true, domain: ['ok', 'failed'], range: [OK, FAILED] },
         marks: [Plot.barY(rows, { x: 'run', y: 'count', fill: 'status', ariaDescription: 'data', title: (r: any) => `run ${r.id.slice(0, 8)}: ${r.count} ${r.status}` }), Plot.ruleY([0], { stroke: INK })],
       });
@@ -56,7 +63,7 @@ export function drawCharts(Plot: any, data: any, doc: any): void {
         height: Math.max(120, 36 * data.failures.length + 50),
         marginLeft: 150,
         marginRight: 50,
-        x: { label: 'failed groups', grid: true, tickFormat: '~s' },
+        x: { label: 'failed groups', grid: true, tickFormat: si },
         y: { label: null, domain: data.failures.map((f: any) => f.code) },
         marks: [
           Plot.barX(data.failures, { y: 'code', x: 'count', fill: FAILED, ariaDescription: 'data', title: (f: any) => `${f.code}: ${f.count}\ne.g. ${f.example}` }),
@@ -64,14 +71,15 @@ export function drawCharts(Plot: any, data: any, doc: any): void {
           Plot.ruleX([0], { stroke: INK }),
         ],
       }),
-    coefficients: () =>
-      data.coefficients
-        .filter((c: any) => c.n > 0)
-        .map((c: any) => {
-          const svg = hist(c, c.name, c.name === 'intercept' ? '#7b8794' : '#4c6ef5', { width: 270, height: 170, marginLeft: 44, marginBottom: 36 });
+    coefficients: () => {
+      const shown = data.coefficients.filter((c: any) => c.n > 0);
+      const width = Math.max(260, Math.floor(1150 / Math.min(shown.length, 4)) - 20);
+      return shown.map((c: any) => {
+          const svg = hist(c, c.name, c.name === 'intercept' ? '#7b8794' : '#4c6ef5', { width, height: 190, marginLeft: 44, marginBottom: 36 });
           svg.setAttribute('aria-label', `coefficient of ${c.name} across groups`);
           return svg;
-        }),
+        });
+    },
     calibration: () => {
       const c = data.calibration;
       return Plot.plot({
@@ -124,7 +132,7 @@ export function drawCharts(Plot: any, data: any, doc: any): void {
         height: Math.max(120, 26 * r.topPicks.length + 50),
         marginLeft: 120,
         marginRight: 50,
-        x: { label: 'groups for which it is the top pick', grid: true, tickFormat: '~s' },
+        x: { label: 'groups for which it is the top pick', grid: true, tickFormat: si },
         y: { label: null, domain: r.topPicks.map((t: any) => t.candidate) },
         marks: [
           Plot.barX(r.topPicks, { y: 'candidate', x: 'count', fill: '#b7791f', ariaDescription: 'data', title: (t: any) => `${t.candidate}: ${t.count}` }),

@@ -126,41 +126,65 @@ export interface ReportOptions {
 
 const BINS = 30;
 
-/** Histogram of a float8 SQL expression over a FROM clause: equal-width bins between the 1st and 99th percentile (or min and max). */
-async function distribution(db: Database, name: string, split: Distribution['split'], from: string, expr: string, clip: boolean, integer = false): Promise<Distribution> {
-  const s = await db.main.query<{ n: number; min: number | null; max: number | null; mean: number | null; q: number[] | null }>(
-    `SELECT count(v)::float8 AS n, min(v) AS min, max(v) AS max, avg(v) AS mean,
+interface DistSpec {
+  name: string;
+  split: Distribution['split'];
+  /** Bins between the 1st and 99th percentile (outliers in the end bins) rather than min and max. */
+  clip: boolean;
+  /** Whole numbers: one bin per value (up to BINS). */
+  integer?: boolean;
+}
+
+/**
+ * Histograms of several variables in two passes over `from`, which yields (j, v): j the 0-based index
+ * of the variable in `specs`, v a float8 value (NULL, NaN and ±Infinity are left out). The first pass
+ * gives each variable's count, min, max, mean and percentiles; the second counts equal-width bins.
+ */
+async function distributions(db: Database, from: string, specs: readonly DistSpec[]): Promise<Distribution[]> {
+  const finite = `v = v AND v NOT IN ('Infinity', '-Infinity')`;
+  const st = await db.main.query<{ j: number; n: number; min: number; max: number; mean: number; q: number[] }>(
+    `SELECT j, count(v)::float8 AS n, min(v) AS min, max(v) AS max, avg(v) AS mean,
             percentile_cont(ARRAY[0.01, 0.5, 0.99]) WITHIN GROUP (ORDER BY v) AS q
-     FROM (SELECT (${expr})::float8 AS v FROM ${from}) AS d WHERE v = v AND v NOT IN ('Infinity', '-Infinity')`,
+     FROM ${from} WHERE ${finite} GROUP BY j`,
   );
-  const r = s.rows[0];
-  const out: Distribution = { name, split, n: r.n, min: r.min, median: r.q?.[1] ?? null, mean: r.mean, max: r.max, clipped: 0, bins: [] };
-  if (r.n === 0 || r.min === null || r.max === null) return out;
-  let lo = clip ? r.q![0] : r.min;
-  let hi = clip ? r.q![2] : r.max;
-  let nb = BINS;
-  if (integer) {
-    lo = Math.floor(lo) - 0.5;
-    hi = Math.ceil(hi) + 0.5;
-    nb = Math.min(BINS, Math.round(hi - lo));
-  } else if (hi - lo < 1e-12 * Math.max(1, Math.abs(lo))) {
-    lo -= 0.5;
-    hi += 0.5;
-    nb = 1;
+  const out: Distribution[] = specs.map((sp) => ({ name: sp.name, split: sp.split, n: 0, min: null, median: null, mean: null, max: null, clipped: 0, bins: [] }));
+  const lo = specs.map(() => 0);
+  const w = specs.map(() => 1);
+  const nb = specs.map(() => 0);
+  for (const r of st.rows) {
+    const d = out[r.j];
+    const sp = specs[r.j];
+    Object.assign(d, { n: r.n, min: r.min, max: r.max, mean: r.mean, median: r.q[1] });
+    let a = sp.clip ? r.q[0] : r.min;
+    let b = sp.clip ? r.q[2] : r.max;
+    let k = BINS;
+    if (sp.integer) {
+      a = Math.floor(a) - 0.5;
+      b = Math.ceil(b) + 0.5;
+      k = Math.min(BINS, Math.round(b - a));
+    } else if (b - a < 1e-12 * Math.max(1, Math.abs(a))) {
+      a -= 0.5;
+      b += 0.5;
+      k = 1;
+    }
+    lo[r.j] = a;
+    w[r.j] = (b - a) / k;
+    nb[r.j] = k;
   }
-  const w = (hi - lo) / nb;
-  const b = await db.main.query<{ b: number; count: number; outside: number }>(
-    `SELECT least(greatest(floor((v - $1) / $2), 0), $3 - 1)::int AS b, count(*)::float8 AS count,
-            count(*) FILTER (WHERE v < $1 OR v > $1 + $2 * $3)::float8 AS outside
-     FROM (SELECT (${expr})::float8 AS v FROM ${from}) AS d WHERE v = v AND v NOT IN ('Infinity', '-Infinity') GROUP BY 1 ORDER BY 1`,
+  const b = await db.main.query<{ j: number; b: number; count: number; outside: number }>(
+    `SELECT j, least(greatest(floor((v - ($1::float8[])[j + 1]) / ($2::float8[])[j + 1]), 0), ($3::int[])[j + 1] - 1)::int AS b, count(*)::float8 AS count,
+            count(*) FILTER (WHERE v < ($1::float8[])[j + 1] OR v > ($1::float8[])[j + 1] + ($2::float8[])[j + 1] * ($3::int[])[j + 1])::float8 AS outside
+     FROM ${from} WHERE ${finite} GROUP BY 1, 2 ORDER BY 1, 2`,
     [lo, w, nb],
   );
-  const counts = new Array<number>(nb).fill(0);
+  const counts = nb.map((k) => new Array<number>(k).fill(0));
   for (const x of b.rows) {
-    counts[x.b] = x.count;
-    out.clipped += x.outside;
+    counts[x.j][x.b] = x.count;
+    out[x.j].clipped += x.outside;
   }
-  out.bins = counts.map((count, i) => ({ x0: lo + i * w, x1: lo + (i + 1) * w, count }));
+  out.forEach((d, j) => {
+    if (d.n > 0) d.bins = counts[j].map((count, i) => ({ x0: lo[j] + i * w[j], x1: lo[j] + (i + 1) * w[j], count }));
+  });
   return out;
 }
 
@@ -195,26 +219,32 @@ export async function reportData(db: Database, opts: ReportOptions, version: str
     )
   ).rows;
 
-  const ok = `${M} WHERE status = 'ok'`;
-  const distributions = [
-    await distribution(db, 'rows per group', 'shape', M, 'n_rows', false, true),
-    await distribution(db, 'solver iterations', 'shape', ok, 'n_iter', false, true),
-    await distribution(db, estimator === 'LogisticRegression' ? 'training accuracy' : 'training R²', 'training', ok, 'train_score', false),
-  ];
-
   const classifier = estimator === 'LogisticRegression';
-  const coefficients: Distribution[] = [];
+  const distributionsOf = await distributions(
+    db,
+    `(SELECT k.j, k.v FROM ${M} CROSS JOIN LATERAL (VALUES (0, n_rows::float8), (1, CASE WHEN status = 'ok' THEN n_iter::float8 END), (2, CASE WHEN status = 'ok' THEN train_score::float8 END)) AS k(j, v)) AS d`,
+    [
+      { name: 'rows per group', split: 'shape', clip: false, integer: true },
+      { name: 'solver iterations', split: 'shape', clip: false, integer: true },
+      { name: classifier ? 'training accuracy' : 'training R²', split: 'training', clip: false },
+    ],
+  );
+
   const shown = features.slice(0, 12);
   if (features.length > shown.length) notes.coefficients = `the first ${shown.length} of ${features.length} features are shown`;
-  for (let j = 0; j < shown.length; j++) {
-    const from = classifier ? `${M} CROSS JOIN LATERAL jsonb_array_elements(model->'state'->'coef') AS r(c) WHERE status = 'ok'` : ok;
-    const expr = classifier ? `r.c->>${j}` : `model->'state'->'coef'->>${j}`;
-    coefficients.push(await distribution(db, shown[j], 'coefficient', from, expr, true));
-  }
-  if (classifier) coefficients.push(await distribution(db, 'intercept', 'coefficient', `${M} CROSS JOIN LATERAL jsonb_array_elements_text(model->'state'->'intercept') AS r(c) WHERE status = 'ok'`, 'r.c', true));
-  else coefficients.push(await distribution(db, 'intercept', 'coefficient', ok, `model->'state'->>'intercept'`, true));
+  // one row per coefficient row of a model (one for binary classifiers and regressors, one per class for multiclass)
+  const rows = classifier
+    ? `CROSS JOIN LATERAL jsonb_array_elements(model->'state'->'coef') WITH ORDINALITY AS r(c, i)`
+    : `CROSS JOIN LATERAL (SELECT model->'state'->'coef' AS c, 1 AS i) AS r`;
+  const intercept = classifier ? `(model->'state'->'intercept'->>(r.i::int - 1))::float8` : `(model->'state'->>'intercept')::float8`;
+  const values = [...shown.map((_, j) => `(${j}, (r.c->>${j})::float8)`), `(${shown.length}, ${intercept})`];
+  const coefficients = await distributions(
+    db,
+    `(SELECT k.j, k.v FROM ${M} ${rows} CROSS JOIN LATERAL (VALUES ${values.join(', ')}) AS k(j, v) WHERE status = 'ok') AS d`,
+    [...shown.map((name) => ({ name, split: 'coefficient' as const, clip: true })), { name: 'intercept', split: 'coefficient', clip: true }],
+  );
   if (classifier && features.length > 0) {
-    const multi = await db.main.query<{ k: number }>(`SELECT coalesce(max(jsonb_array_length(model->'state'->'classes')), 0)::int AS k FROM ${ok}`);
+    const multi = await db.main.query<{ k: number }>(`SELECT coalesce(max(jsonb_array_length(model->'state'->'classes')), 0)::int AS k FROM ${M} WHERE status = 'ok'`);
     if (multi.rows[0].k > 2) notes.coefficients = `${notes.coefficients ? `${notes.coefficients}; ` : ''}multiclass models: each class's coefficients are pooled`;
   }
 
@@ -236,33 +266,46 @@ export async function reportData(db: Database, opts: ReportOptions, version: str
       const scored = `(SELECT p.probability AS prob, (p.${ident(labelCol)}::text = m.model->'state'->'classes'->>1)::int AS y
          FROM ${qident(pn)} AS p JOIN ${M} AS m ON ${on} AND m.status = 'ok'
          WHERE p.probability IS NOT NULL AND p.${ident(labelCol)} IS NOT NULL AND jsonb_array_length(m.model->'state'->'classes') = 2) AS d`;
-      const cal = await db.main.query<{ bin: number; mp: number; obs: number; count: number }>(
-        `SELECT least(floor(prob * 10), 9)::int AS bin, avg(prob) AS mp, avg(y)::float8 AS obs, count(*)::float8 AS count FROM ${scored} GROUP BY 1 ORDER BY 1`,
+      // one pass: positives and negatives per distinct probability (g); from it the exact AUC (each
+      // positive beats the negatives below it, ties count half) and bins of 0.1 and 0.005
+      const r = await db.main.query<{ b10: number; t: number; pos: number; neg: number; sp: number; sq: number; u: number | null }>(
+        `WITH g AS MATERIALIZED (SELECT prob, sum(y)::float8 AS pos, (count(*) - sum(y))::float8 AS neg FROM ${scored} GROUP BY prob),
+              a AS (SELECT sum(pos * (coalesce(below, 0) + neg / 2)) AS u
+                    FROM (SELECT pos, neg, sum(neg) OVER (ORDER BY prob ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) AS below FROM g) AS w)
+         SELECT least(floor(prob * 10), 9)::int AS b10, floor(prob * 200)::int AS t, sum(pos) AS pos, sum(neg) AS neg,
+                sum(prob * (pos + neg)) AS sp, sum(pos * (1 - prob) ^ 2 + neg * prob ^ 2) AS sq, (SELECT u FROM a) AS u
+         FROM g GROUP BY 1, 2 ORDER BY 2, 1`,
       );
-      const tot = await db.main.query<{ n: number; pos: number; brier: number | null }>(`SELECT count(*)::float8 AS n, coalesce(sum(y), 0)::float8 AS pos, avg((prob - y) ^ 2) AS brier FROM ${scored}`);
-      const { n, pos, brier } = tot.rows[0];
+      const cal = new Map<number, { bin: number; meanPredicted: number; observed: number; count: number }>();
+      let n = 0;
+      let pos = 0;
+      let sq = 0;
+      for (const x of r.rows) {
+        const c = cal.get(x.b10) ?? { bin: x.b10, meanPredicted: 0, observed: 0, count: 0 };
+        c.meanPredicted += x.sp;
+        c.observed += x.pos;
+        c.count += x.pos + x.neg;
+        cal.set(x.b10, c);
+        n += x.pos + x.neg;
+        pos += x.pos;
+        sq += x.sq;
+      }
       if (n === 0) notes.calibration = `${displayName(pn)} has no scored rows with a label`;
       else {
-        calibration = { source: displayName(pn), rows: n, brier: brier ?? 0, bins: cal.rows.map((b) => ({ bin: b.bin, meanPredicted: b.mp, observed: b.obs, count: b.count })) };
+        const bins = [...cal.values()].sort((a, b) => a.bin - b.bin).map((c) => ({ ...c, meanPredicted: c.meanPredicted / c.count, observed: c.observed / c.count }));
+        calibration = { source: displayName(pn), rows: n, brier: sq / n, bins };
         const neg = n - pos;
         if (pos > 0 && neg > 0) {
-          const auc = await db.main.query<{ auc: number }>(
-            `SELECT (sum(r) FILTER (WHERE y = 1) - $1 * ($1 + 1) / 2) / ($1 * $2) AS auc
-             FROM (SELECT y, (rank() OVER (ORDER BY prob) + (count(*) OVER (PARTITION BY prob) - 1) / 2.0)::float8 AS r FROM ${scored}) AS q`,
-            [pos, neg],
-          );
-          const th = await db.main.query<{ t: number; p: number; n: number }>(
-            `SELECT floor(prob * 200)::int AS t, sum(y)::float8 AS p, (count(*) - sum(y))::float8 AS n FROM ${scored} GROUP BY 1 ORDER BY 1 DESC`,
-          );
           const points = [{ fpr: 0, tpr: 0, threshold: 1 }];
           let tp = 0;
           let fp = 0;
-          for (const r of th.rows) {
-            tp += r.p;
-            fp += r.n;
-            points.push({ fpr: fp / neg, tpr: tp / pos, threshold: r.t / 200 });
+          for (let i = r.rows.length - 1; i >= 0; i--) {
+            const x = r.rows[i];
+            tp += x.pos;
+            fp += x.neg;
+            if (i === 0 || r.rows[i - 1].t !== x.t) points.push({ fpr: fp / neg, tpr: tp / pos, threshold: x.t / 200 });
           }
-          roc = { source: displayName(pn), positives: pos, negatives: neg, auc: auc.rows[0].auc, points };
+          roc = { source: displayName(pn), positives: pos, negatives: neg, auc: (r.rows[0].u ?? 0) / (pos * neg), points };
         } else notes.roc = 'the labelled rows hold one class only: no ROC curve';
       }
     }
@@ -292,7 +335,7 @@ export async function reportData(db: Database, opts: ReportOptions, version: str
     },
     runs,
     failures,
-    distributions,
+    distributions: distributionsOf,
     coefficients,
     calibration,
     roc,
@@ -433,6 +476,6 @@ async function recommendationSummary(db: Database, name: QualifiedName, group: s
     candidate,
     byRank: byRank.rows,
     topPicks: top.rows,
-    scores: await distribution(db, 'score of the top recommendation', 'shape', `${R} WHERE rank = 1`, 'score', false),
+    scores: (await distributions(db, `(SELECT 0 AS j, score AS v FROM ${R} WHERE rank = 1) AS d`, [{ name: 'score of the top recommendation', split: 'shape', clip: false }]))[0],
   };
 }
