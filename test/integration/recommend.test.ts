@@ -172,6 +172,26 @@ for (const backend of backends) {
       }
     });
 
+    it('multiclass models: the probability of the class asked for, on both engines', async () => {
+      await db.exec(`CREATE TABLE tiers AS SELECT userid, asktimes, askbackoffdays, (CASE WHEN spend < 6 THEN 0 WHEN spend < 11 THEN 1 ELSE 2 END) AS tier FROM offer`);
+      await db.train({ from: 'tiers', group: 'userid', features: ['asktimes', 'askbackoffdays'], label: 'tier', into: 'tier_models' });
+      const all = `SELECT u.userid, o.* FROM (SELECT DISTINCT userid FROM tier_models) AS u CROSS JOIN offers AS o`;
+      await db.predict({ models: 'tier_models', from: { query: all }, into: 'tier_scores' });
+      // the oracle reads predict's per-class probabilities at the position of class 2 in the model's classes
+      await db.exec(`CREATE VIEW tier2 AS SELECT p.userid, p.offerid,
+        p.probabilities[array_position(ARRAY(SELECT jsonb_array_elements_text(m.model->'state'->'classes')), '2')] AS probability
+        FROM tier_scores p JOIN tier_models m USING (userid)`);
+      const expected = await oracle(db, 'tier2', 'p.probability', 2);
+      const multi = (await db.sql<Row>(`SELECT count(*)::int AS n FROM tier_models WHERE jsonb_array_length(model->'state'->'classes') = 3`)).rows[0].n;
+      assert.ok(multi > 5, `${multi} groups with three classes`);
+      for (const engine of ['sql', 'ts'] as const) {
+        const r = await db.recommend({ models: 'tier_models', candidates: 'offers', candidate: 'offerid', into: `tier_${engine}`, k: 2, positiveClass: '2', engine });
+        sameRanking(await picks(db, `tier_${engine}`), expected, 1e-12);
+        assert.equal(r.groupsRecommended, new Set(expected.map((x) => x.userid)).size);
+      }
+      await assert.rejects(db.recommend({ models: 'tier_models', candidates: 'offers', into: 'bad' }), { code: 'USAGE' });
+    });
+
     it('bad options: clear codes, nothing written', async () => {
       await assert.rejects(db.recommend({ models: 'models', candidates: 'offers', into: 'bad', k: 0 }), { code: 'INVALID_OPTION' });
       await assert.rejects(db.recommend({ models: 'spend_models', candidates: 'offers', into: 'bad', value: 'price' }), { code: 'USAGE' });
