@@ -31,12 +31,13 @@ export function drawCharts(Plot: any, data: any, doc: any): void {
         ...(d.median === null ? [] : [Plot.ruleX([d.median], { stroke: INK, strokeDasharray: '4 3', strokeOpacity: 0.7 })]),
       ],
     });
-  const charts: Record<string, () => any | any[]> = {
-    'runs-time': () => {
+  const charts: Record<string, (width: number) => any | any[]> = {
+    'runs-time': (width: number) => {
       const runs = data.runs.filter((r: any) => r.seconds !== null).map((r: any) => ({ ...r, t: new Date(r.startedAt) }));
       return Plot.plot({
         ...base,
-        x: { label: 'started (UTC)', type: 'utc', ticks: 5 },
+        width,
+        x: { label: 'started (UTC)', type: 'utc', ticks: width > 800 ? 10 : 5 },
         y: { label: 'seconds', grid: true, zero: true, nice: true },
         color: { legend: true, domain: ['train', 'predict', 'recommend'], range: [OK, '#4c6ef5', '#b7791f'] },
         symbol: { legend: true, domain: ['succeeded', 'failed', 'cancelled', 'abandoned'] },
@@ -144,13 +145,13 @@ export function drawCharts(Plot: any, data: any, doc: any): void {
     'rec-score': () => hist(data.recommendations.scores, 'score', '#b7791f'),
   };
   data.distributions.forEach((d: any, i: number) => {
-    charts[`dist-${i}`] = () => hist(d, d.name, d.split === 'held-out' ? '#8e44ad' : d.split === 'training' ? '#4c6ef5' : OK);
+    charts[`dist-${i}`] = (width: number) => hist(d, d.name, d.split === 'held-out' ? '#8e44ad' : d.split === 'training' ? '#4c6ef5' : OK, { width });
   });
   for (const fig of doc.querySelectorAll('figure[data-chart]')) {
     const id = fig.getAttribute('data-chart');
     const host = fig.querySelector('.chart');
     const title = fig.querySelector('h3').textContent;
-    const made = charts[id]();
+    const made = charts[id](fig.classList.contains('wide') ? 1140 : W);
     for (const el of Array.isArray(made) ? made : [made]) {
       // a chart with a legend comes as a <figure> of legend and SVG: the SVG is its last
       const svgs = el.tagName.toLowerCase() === 'svg' ? [el] : el.querySelectorAll('svg');

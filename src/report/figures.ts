@@ -47,6 +47,7 @@ export function figures(d: ReportData): Figure[] {
         (train.length > 0 ? `train runs took ${fmt(train[Math.floor(train.length / 2)])} s at the median, ${fmt(train[train.length - 1])} s at most; ` : '') +
         `${failed} did not succeed.`,
       expectedMarks: runs.length,
+      wide: true,
     });
   }
   const trainRuns = d.runs.filter((r) => r.kind === 'train' && r.groupsOk !== null).slice(-30);
@@ -70,9 +71,11 @@ export function figures(d: ReportData): Figure[] {
       expectedMarks: d.failures.length,
     });
   }
-  d.distributions.forEach((dist, i) => {
-    if (dist.n === 0) return;
-    out.push({ id: `dist-${i}`, section: 'quality', title: `Distribution across groups: ${dist.name}${dist.split === 'held-out' ? ' (held out)' : ''}`, caption: histogramCaption(dist), expectedMarks: nonEmpty(dist) });
+  const dists = d.distributions.map((dist, i) => ({ dist, i })).filter(({ dist }) => dist.n > 0);
+  dists.forEach(({ dist, i }, k) => {
+    // two to a row; an odd last one takes the row
+    const wide = k === dists.length - 1 && dists.length % 2 === 1;
+    out.push({ id: `dist-${i}`, section: 'quality', title: `Distribution across groups: ${dist.name}${dist.split === 'held-out' ? ' (held out)' : ''}`, caption: histogramCaption(dist), expectedMarks: nonEmpty(dist), wide });
   });
   const coefs = d.coefficients.filter((c) => c.n > 0);
   if (coefs.length > 0) {
