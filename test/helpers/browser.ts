@@ -61,11 +61,11 @@ export async function checkInBrowser(htmlFile: string, screenshot: string): Prom
           drawn: f.querySelectorAll('g[aria-description="data"] > *').length,
           svgs: svgs.length,
           labelled: svgs.length > 0 && svgs.every((s) => (s.getAttribute('aria-label') ?? '').length > 0),
-          described: svgs.length > 0 && svgs.every((s) => (document.getElementById(s.getAttribute('aria-describedby') ?? '')?.textContent ?? '').length > 0),
+          described: svgs.length > 0 && svgs.every((s) => ((globalThis as any).document.getElementById(s.getAttribute('aria-describedby') ?? '')?.textContent ?? '').length > 0),
         };
       }),
     );
-    const domNodes = await page.evaluate(() => document.getElementsByTagName('*').length);
+    const domNodes = await page.evaluate(() => (globalThis as any).document.getElementsByTagName('*').length as number);
     await page.screenshot({ path: screenshot, fullPage: true });
     return { problems, charts, domNodes };
   } finally {
