@@ -7,6 +7,7 @@ import { plan, type PredictPlan } from '../pipeline/predict.js';
 import { withRun } from '../pipeline/run.js';
 import { column, resolveSource, type SourceRef, type TableRef, tableName } from '../pipeline/source.js';
 import { displayName, ident, literal, qident } from '../sql/ident.js';
+import { keyMatch } from '../sql/key-match.js';
 import { inlineScoringSql } from '../sql/predict-sql.js';
 import { streamRecommendations } from './stream.js';
 
@@ -180,11 +181,12 @@ export function recommendSql(r: RecommendPlan, fence: string): string {
       kind: p.classifier ? 'binary' : 'regressor',
       labelKind: p.labelKind,
       fence,
+      nullSafeKeys: p.nullSafeKeys,
       extra,
     });
     prob = !p.classifier ? 'NULL::float8' : cls === null ? 'q.probability' : `CASE WHEN q.mm_c1 = ${cls} THEN q.probability WHEN q.mm_c0 = ${cls} THEN 1 - q.probability END`;
   } else {
-    const on = p.group.map((g) => `m.${ident(g)} = s.${ident(g)}`).join(' AND ');
+    const on = keyMatch('m', 's', p.group, p.nullSafeKeys);
     const predExpr = p.classifier && p.labelKind === 'text' ? `${S}.predict_label(m.model, f.x)` : `${S}.predict_value(m.model, f.x)`;
     scored =
       `SELECT s.*, NULL::float8 AS ${ident('probability')}, ${predExpr} AS ${ident('prediction')}, m.model IS NOT NULL AS mm_has_model, ` +
@@ -250,7 +252,7 @@ export async function recommend(db: Database, opts: RecommendOptions, version: s
         await streamRecommendations(db, r, staging.staging);
       }
       const keys = group.map((g) => `s.${ident(g)}`).join(', ');
-      const on = group.map((g) => `m.${ident(g)} = s.${ident(g)}`).join(' AND ');
+      const on = keyMatch('m', 's', group, p.nullSafeKeys);
       const c = await db.main.query<{ groups: number; without: number; candidates: number }>(
         `SELECT count(*)::float8 AS groups, count(*) FILTER (WHERE NOT q.has)::float8 AS without, coalesce(sum(q.n), 0)::float8 AS candidates
          FROM (SELECT ${keys}, count(*) AS n, bool_or(m.ok IS NOT NULL) AS has FROM ${p.src.fromSql}

@@ -5,6 +5,7 @@ import { LogisticRegression } from '../estimators/logistic-regression.js';
 import type { Estimator } from '../estimators/registry.js';
 import { decodeModel } from '../model-io/document.js';
 import { ident, qident, type QualifiedName } from '../sql/ident.js';
+import { keyMatch } from '../sql/key-match.js';
 import type { RecommendPlan } from './recommend.js';
 
 /** One candidate kept in a group's top k: its source fields, framed for COPY, and its numbers. */
@@ -26,7 +27,7 @@ export async function streamRecommendations(db: Database, r: RecommendPlan, stag
   const nSrc = p.src.fields.length;
   const keys = p.group.map((g) => `s.${ident(g)}`).join(', ');
   const order = [...p.group, ...r.candidate].map((c) => `s.${ident(c)}`).join(', ');
-  const on = p.group.map((g) => `m.${ident(g)} = s.${ident(g)}`).join(' AND ');
+  const on = keyMatch('m', 's', p.group, p.nullSafeKeys);
   const select = `SELECT s.*, ${p.featuresExpr} AS mm_x, row_number() OVER w = 1 AS mm_first,
     CASE WHEN row_number() OVER w = 1 THEN m.model::text END AS mm_model,
     ${r.valueSql ?? 'NULL::float8'} AS mm_value, ${r.costSql ?? 'NULL::float8'} AS mm_cost
