@@ -16,6 +16,13 @@ export interface Dialect {
    */
   readonly fence: string;
   /**
+   * How the per-group linear solve of the in-database strategy is written: 'written-out' (the
+   * Cholesky factorisation as a chain of fenced LATERAL subqueries of plain arithmetic; the
+   * default) or 'function' (one call of the installed PL/pgSQL manymodels.spd_solve per group),
+   * where the engine's planner is slow on the long chain (Greenplum 7: minutes per statement).
+   */
+  readonly solver?: 'written-out' | 'function';
+  /**
    * Statements that create `table` holding the rows of `select` (a SELECT statement), spread by
    * `distributeBy` (the group key) where the engine distributes tables, co-located with
    * `colocateWith` when given (a table distributed on the same column).

@@ -147,7 +147,9 @@ export function groupTableSql(o: InDbSpec): string[] {
   const classifier = o.estimator === 'LogisticRegression';
   aggs.push(`count(*) FILTER (WHERE u AND NOT ur)::int AS n_outofrange`);
   if (classifier) {
-    aggs.push(`min(y${coll}) FILTER (WHERE u) AS c0`, `max(y${coll}) FILTER (WHERE u) AS c1`, `count(DISTINCT y) FILTER (WHERE u)::int AS n_classes`);
+    // not count(DISTINCT y) FILTER (WHERE u): Greenplum 7's planners fail on a DISTINCT aggregate
+    // with a FILTER ("variable not found in subplan target list"); y is never NULL where u holds
+    aggs.push(`min(y${coll}) FILTER (WHERE u) AS c0`, `max(y${coll}) FILTER (WHERE u) AS c1`, `count(DISTINCT CASE WHEN u THEN y END)::int AS n_classes`);
     if (o.labelKind === 'number') aggs.push(`count(*) FILTER (WHERE u AND ${finite('y')} AND y <> trunc(y))::int AS n_fractional`);
     if (o.bigintLabel === true) aggs.push(`count(*) FILTER (WHERE u AND abs(y) > 9007199254740991)::int AS n_huge`);
   } else {
@@ -221,10 +223,14 @@ export function logisticAggregateSql(o: InDbSpec): string {
  * exponentially with m when the planner inlines them.
  */
 function solveStep(o: InDbSpec, m: number, a: (i: number, j: number) => string, b: (i: number) => string): string {
-  if (o.dialect.fence) return choleskySolve(m, a, b, 'x', fence(o));
+  if (o.dialect.fence && o.dialect.solver !== 'function') return choleskySolve(m, a, b, 'x', fence(o));
   const h: string[] = [];
   for (let i = 0; i < m; i++) for (let j = 0; j < m; j++) h.push(a(Math.min(i, j), Math.max(i, j)));
   const call = `manymodels.spd_solve(ARRAY[${h.join(', ')}]::float8[], ARRAY[${Array.from({ length: m }, (_, i) => b(i)).join(', ')}]::float8[])`;
+  if (o.dialect.fence) {
+    // one call per group, fenced; its elements read from the result
+    return `CROSS JOIN LATERAL (SELECT ${call} AS v${fence(o)}) AS xv CROSS JOIN LATERAL (SELECT ${Array.from({ length: m }, (_, i) => `xv.v[${i + 1}] AS x_${i}`).join(', ')}) AS x`;
+  }
   return `CROSS JOIN LATERAL (SELECT ${Array.from({ length: m }, (_, i) => `(${call})[${i + 1}] AS x_${i}`).join(', ')}) AS x`;
 }
 

@@ -9,6 +9,8 @@ import { qident } from '../ident.js';
 export const greenplum: Dialect = Object.freeze<Dialect>({
   name: 'greenplum',
   fence: 'OFFSET 0',
+  // its planners spend seconds to minutes on the written-out solve's chain of LATERAL subqueries
+  solver: 'function',
   distributed: true,
   createTableAs: (table, select, by) => [`CREATE TABLE ${qident(table)} AS ${select} DISTRIBUTED BY (${identList(by)})`],
   createEmptyTableAs: (table, select, by) => [`CREATE TABLE ${qident(table)} AS ${select} WITH NO DATA DISTRIBUTED BY (${identList(by)})`],
