@@ -23,6 +23,11 @@ const seconds = (t0: number): number => (performance.now() - t0) / 1000;
 const out: Record<string, unknown> = { ...args };
 const db = await open(args.target);
 try {
+  if (args.backend === 'postgres') {
+    // e.g. "Greenplum Database 7.0.0-beta.0" or "PostgreSQL 15.20"
+    const v = (await db.sql<{ v: string }>('SELECT version() AS v')).rows[0].v;
+    out.serverVersion = /Greenplum Database [^ )]+|Cloudberry[^,]*|PostgreSQL [^ ,]+/.exec(v)?.[0] ?? v;
+  }
   let t = performance.now();
   await db.exec('DROP TABLE IF EXISTS offer; CREATE TABLE offer (offerid int, userid int, asktimes int, askbackoffdays int, bought_offer int)');
   const enc = new TextEncoder();

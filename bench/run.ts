@@ -116,7 +116,7 @@ try {
           const res = JSON.parse(line) as Record<string, unknown>;
           delete res.target;
           res.strategy = strategy;
-          if (backend === 'postgres') res.server = server?.kind;
+          if (backend === 'postgres') res.server = server?.kind === 'given URL' && typeof res.serverVersion === 'string' ? res.serverVersion : server?.kind;
           results.push(res);
         } catch {
           results.push({ backend, users, rows, strategy, error: `the case failed (exit ${r.status})` });
@@ -126,6 +126,16 @@ try {
   }
 } finally {
   await server?.stop();
+}
+
+// the PL/Python baseline runs once per backend and size (in the streaming case); the other
+// strategies of the same run are compared with it too
+for (const r of results) {
+  if (typeof r.baselineModelsPerSecond === 'number' || typeof r.modelsPerSecond !== 'number') continue;
+  const b = results.find((o) => o.backend === r.backend && o.users === r.users && typeof o.baselineModelsPerSecond === 'number');
+  if (b === undefined) continue;
+  r.speedupOverBaseline = r.modelsPerSecond / (b.baselineModelsPerSecond as number);
+  r.baseline = `as ${String(b.strategy)}'s row`;
 }
 
 const f = (v: unknown, d = 2): string => (typeof v === 'number' ? v.toFixed(d) : '-');

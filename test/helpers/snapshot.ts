@@ -9,7 +9,8 @@ import type { ManyModels } from 'manymodels';
  */
 export async function snapshot(db: ManyModels): Promise<Record<string, string>> {
   const out: Record<string, string> = {};
-  const user = `n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg_%'`;
+  // gp_toolkit: Greenplum's views of the cluster's own state (logs, bloat), which change by themselves
+  const user = `n.nspname NOT IN ('pg_catalog', 'information_schema', 'gp_toolkit') AND n.nspname NOT LIKE 'pg_%'`;
   for (const r of (await db.sql<{ s: string; d: string }>(
     `SELECT n.nspname AS s, pg_get_userbyid(n.nspowner) || ' ' || coalesce(n.nspacl::text, '') || ' ' || coalesce(obj_description(n.oid, 'pg_namespace'), '') AS d
      FROM pg_namespace n WHERE ${user} ORDER BY 1`,
