@@ -26,7 +26,7 @@ try {
   if (args.backend === 'postgres') {
     // e.g. "Greenplum Database 7.0.0-beta.0" or "PostgreSQL 15.20"
     const v = (await db.sql<{ v: string }>('SELECT version() AS v')).rows[0].v;
-    out.serverVersion = /Greenplum Database [^ )]+|Cloudberry[^,]*|PostgreSQL [^ ,]+/.exec(v)?.[0] ?? v;
+    out.serverVersion = (/Greenplum Database [^ )]+|Apache Cloudberry[^,)]*/.exec(v) ?? /PostgreSQL [^ ,]+/.exec(v))?.[0] ?? v;
   }
   let t = performance.now();
   await db.exec('DROP TABLE IF EXISTS offer; CREATE TABLE offer (offerid int, userid int, asktimes int, askbackoffdays int, bought_offer int)');
