@@ -42,7 +42,8 @@ export async function resolveSource(conn: Connection, ref: SourceRef, role: stri
   }
   let fields: readonly Field[];
   try {
-    fields = (await conn.query(`SELECT s.* FROM ${fromSql} LIMIT 0`)).fields;
+    // WHERE false: Greenplum runs a query's InitPlans (a pg_sleep, a nextval) even under LIMIT 0
+    fields = (await conn.query(`SELECT s.* FROM ${fromSql} WHERE false LIMIT 0`)).fields;
   } catch (e) {
     const err = e as DatabaseError;
     if (err.code === 'TABLE_NOT_FOUND' || err.code === 'SCHEMA_NOT_FOUND') {

@@ -124,6 +124,18 @@ describe('Greenplum: every kind of source, both strategies, both engines (real c
     });
   }
 
+  it('reading the columns of a query source does not run the query (Greenplum runs InitPlans even under LIMIT 0)', async () => {
+    await db.exec('CREATE SEQUENCE probe');
+    const query = "SELECT b.* FROM by_key AS b, (SELECT nextval('probe') AS z) AS p";
+    const statements = await db.explainTrain({ ...base, from: { query }, into: 'never' } as never);
+    assert.ok(statements.some((s) => s.includes('nextval')), 'the statements read the query');
+    const r = await rows('SELECT is_called FROM probe');
+    assert.equal(r[0].is_called, false, 'nextval ran');
+    // and a run does read it
+    await db.train({ ...base, from: { query }, into: 'm_probe' } as never);
+    assert.equal((await rows('SELECT is_called FROM probe'))[0].is_called, true);
+  });
+
   it('the installed scoring functions run on the segments, per row, and agree with predict', async () => {
     const r = await rows(
       `SELECT t.userid, t.features, manymodels.predict_proba(m.model, t.features::float8[]) AS p
