@@ -4,7 +4,7 @@ import { DIALECTS } from '../../dist/sql/dialects/index.js';
 import { type InDbSpec, inDatabaseStatementsFor } from '../helpers/sql-text.js';
 
 /**
- * The SQL shapes Greenplum 7 needs (../shared/DISTRIBUTED.md; checked on a real cluster by
+ * The SQL shapes Greenplum 7 needs (docs/distributed.md; checked on a real cluster by
  * test/integration/greenplum-pushdown.test.ts in the Greenplum pass):
  * - no DISTINCT aggregate with a FILTER clause: both of its planners fail on
  *   `count(DISTINCT y) FILTER (WHERE u)` in a GROUP BY ("variable not found in subplan target list");
