@@ -36,11 +36,11 @@ async function explain(db: ManyModels, sql: string): Promise<string[]> {
   return (await db.sql<{ 'QUERY PLAN': string }>(`EXPLAIN ${sql}`)).rows.map((r) => r['QUERY PLAN']);
 }
 
-/** The grouping aggregates of a plan (by line), and whether each sits below a Gather Motion. */
+/** The grouping aggregates and window aggregates (the streaming read counts rows per group) of a plan, and whether each sits below a Gather Motion. */
 function aggregates(plan: string[]): { line: string; belowGather: boolean }[] {
   const out: { line: string; belowGather: boolean }[] = [];
   for (let i = 0; i < plan.length; i++) {
-    if (!/\b(HashAggregate|GroupAggregate)\b/.test(plan[i])) continue;
+    if (!/\b(HashAggregate|GroupAggregate|WindowAgg)\b/.test(plan[i])) continue;
     let belowGather = false;
     for (let k = i - 1; k >= 0; k--) {
       if (/Gather Motion/.test(plan[k]) && indent(plan[k]) < indent(plan[i])) belowGather = true;
