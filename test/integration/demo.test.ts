@@ -35,9 +35,15 @@ for (const backend of backends) {
           const mine = ref.filter((r) => r.userid === best.userid).sort((a, b) => b.probability - a.probability)[0];
           assert.deepEqual(best.best_offer, mine.features);
         }
-        // the demo can run again on the same database
+        // the demo can run again on the same database: the same predictions (on a cluster to 1e-12: its
+        // array_agg gathers a user's rows from the segments in no defined order, so sums may round apart)
         const again = await runDemo(db);
-        assert.deepEqual(again.predictions.rows, out.predictions.rows);
+        if (backend.name === 'pglite' || backend.name === 'postgres') assert.deepEqual(again.predictions.rows, out.predictions.rows);
+        else {
+          const [a, b] = [again.predictions.rows as typeof rows, rows];
+          assert.deepEqual(a.map((r) => [r.userid, r.features]), b.map((r) => [r.userid, r.features]));
+          for (let i = 0; i < b.length; i++) assert.ok(Math.abs(a[i].probability - b[i].probability) <= 1e-12, `row ${i}`);
+        }
       } finally {
         await db.close();
       }
