@@ -179,7 +179,7 @@ async function checkKeysJoin(db: Database, modelsName: readonly string[], traine
   }
   for (const g of group) {
     try {
-      await db.main.query(`SELECT 1 FROM ${qident(modelsName)} AS m JOIN ${src.fromSql} ON m.${ident(g)} = s.${ident(g)} LIMIT 0`);
+      await db.main.query(`SELECT 1 FROM ${qident(modelsName)} AS m JOIN ${src.fromSql} ON m.${ident(g)} = s.${ident(g)} WHERE false LIMIT 0`);
     } catch (e) {
       const state = (e as DatabaseError).sqlState;
       if (state !== '42883' && state !== '42804') throw e;

@@ -245,7 +245,8 @@ export async function planTraining(db: Database, opts: TrainOptions): Promise<Tr
  * json, point, xml and the like have neither, and would fail deep in a run with a raw error.
  */
 async function checkKeysOrderable(db: Database, src: ResolvedSource, group: readonly string[]): Promise<void> {
-  const probe = (cols: readonly string[]) => db.main.query(`SELECT ${cols.map((g) => `s.${ident(g)}`).join(', ')} FROM ${src.fromSql} GROUP BY ${cols.map((_, i) => i + 1).join(', ')} ORDER BY ${cols.map((_, i) => i + 1).join(', ')} LIMIT 0`);
+  // WHERE false: planned (so a missing operator still fails), never run (Greenplum runs InitPlans under LIMIT 0)
+  const probe = (cols: readonly string[]) => db.main.query(`SELECT ${cols.map((g) => `s.${ident(g)}`).join(', ')} FROM ${src.fromSql} WHERE false GROUP BY ${cols.map((_, i) => i + 1).join(', ')} ORDER BY ${cols.map((_, i) => i + 1).join(', ')} LIMIT 0`);
   try {
     await probe(group);
   } catch (e) {
