@@ -16,4 +16,4 @@ export type { Objective } from './loss/objective.js';
 export { newton } from './optim/newton.js';
 export { lbfgs } from './optim/lbfgs.js';
 export type { MinimizeResult } from './optim/result.js';
-export { setWarningHandler, WARNING_CODES, type CoreWarning } from './warnings.js';
+export { setWarningHandler, WARNING_CODES, type CoreWarning, type WarningCode } from './warnings.js';

@@ -3,11 +3,12 @@
  * (a solver that stopped at maxIter). The default prints with console.warn; the per-group
  * pipeline installs its own handler and records the condition per group instead.
  */
-/** The codes of warnings (conditions kept with a model, not failures); docs/errors.md describes each. */
+/** Codes of warnings (and of the notes a fitted group keeps in its row); docs/errors.md describes each. */
 export const WARNING_CODES = ['CONVERGENCE', 'PERFECT_SEPARATION'] as const;
+export type WarningCode = (typeof WARNING_CODES)[number];
 
 export interface CoreWarning {
-  code: (typeof WARNING_CODES)[number];
+  code: WarningCode;
   message: string;
 }
 

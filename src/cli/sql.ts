@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { UsageError } from '../errors.js';
 import { type GlobalOptions, openFromOptions } from './options.js';
-import { type Format, resultWriter, writerTo } from './text-output.js';
+import { type Format, OutputClosedError, resultWriter, writerTo } from './text-output.js';
 
 export function sqlCommand(program: Command): void {
   program
@@ -19,6 +19,9 @@ export function sqlCommand(program: Command): void {
         const r = await db.sqlText(statement, out);
         if (r.returnedRows) await out.end();
         else await write(`OK${r.rowCount !== null ? ` (${r.rowCount} row${r.rowCount === 1 ? '' : 's'})` : ''}\n`);
+      } catch (e) {
+        // the reader closed the pipe (| head): the query is rolled back and the command ends quietly
+        if (!(e instanceof OutputClosedError)) throw e;
       } finally {
         await db.close();
       }

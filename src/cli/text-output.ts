@@ -11,13 +11,36 @@ export interface ResultWriter extends TextSink {
   end(): Promise<void>;
 }
 
-/** Writes text, waiting for the stream to drain when it says it is full. */
+/** The reader of the output went away (`manymodels sql ... | head`): stop, quietly. */
+export class OutputClosedError extends Error {
+  constructor(cause: unknown) {
+    super('the output was closed', { cause });
+  }
+}
+
+/**
+ * Writes text, waiting for the stream to drain when it says it is full. Once the stream fails
+ * (EPIPE: the reader closed the pipe) every write rejects with OutputClosedError.
+ */
 export function writerTo(stream: NodeJS.WritableStream): (text: string) => Promise<void> {
+  let failed: unknown = null;
+  stream.on('error', (e: unknown) => {
+    failed = e;
+  });
   return (text) =>
     new Promise<void>((resolve, reject) => {
-      const ok = stream.write(text, (e) => (e ? reject(e) : undefined));
-      if (ok) resolve();
-      else stream.once('drain', resolve);
+      if (failed !== null) return reject(new OutputClosedError(failed));
+      const fail = (e: unknown): void => {
+        stream.off('drain', drained);
+        reject(new OutputClosedError(e));
+      };
+      const drained = (): void => {
+        stream.off('error', fail);
+        resolve();
+      };
+      if (stream.write(text)) return resolve();
+      stream.once('drain', drained);
+      stream.once('error', fail);
     });
 }
 

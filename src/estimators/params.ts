@@ -10,6 +10,11 @@ export function snakeCase(name: string): string {
   return name.replace(/([a-z0-9])([A-Z])/g, (_, a: string, b: string) => `${a}_${b.toLowerCase()}`);
 }
 
+/** The library's spelling of a scikit-learn name: max_iter → maxIter. */
+export function camelCase(name: string): string {
+  return name.replace(/_([a-z0-9])/g, (_, c: string) => c.toUpperCase());
+}
+
 /**
  * The parameters under the library's names, taking scikit-learn's snake_case spellings too
  * (max_iter, fit_intercept, class_weight). Rejects any key the estimator does not have, and a

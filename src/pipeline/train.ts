@@ -1,5 +1,6 @@
 import type { Database } from '../db/connection.js';
 import { DatabaseError, UsageError } from '../errors.js';
+import { camelCase } from '../estimators/params.js';
 import { type EstimatorChoice, estimatorEntry } from '../estimators/registry.js';
 import type { FitSpec } from '../exec/batch.js';
 import { type FailureTally, type ReasonCount, topReasons } from '../exec/failure-tally.js';
@@ -144,8 +145,9 @@ function list(v: string | readonly string[], what: string): string[] {
 /** Checks the request against the source's columns and works out how rows are read. */
 export async function planTraining(db: Database, opts: TrainOptions): Promise<TrainPlan> {
   const entry = estimatorEntry(opts.estimator ?? 'logistic');
-  const params = opts.params ?? {};
-  entry.create(params); // validates the parameters before anything is read
+  // validates the parameters before anything is read; the given ones are kept under the library's names
+  const known = entry.create(opts.params ?? {}).getParams() as Record<string, unknown>;
+  const params = Object.fromEntries(Object.entries(opts.params ?? {}).filter(([, v]) => v !== undefined).map(([k, v]) => [k in known ? k : camelCase(k), v]));
   const group = list(opts.group, 'group');
   const features = list(opts.features, 'feature');
   if (typeof opts.label !== 'string' || opts.label.length === 0) throw new UsageError('no label column given');

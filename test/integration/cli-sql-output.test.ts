@@ -164,6 +164,27 @@ for (const kind of ['pglite', 'postgres'] as const) {
       assert.equal(r.out, '[]\n');
     });
 
+    it('stops quietly when the reader closes the pipe (| head)', async () => {
+      const r = await new Promise<{ code: number | null; err: string; first: string }>((resolve, reject) => {
+        const child = spawn(process.execPath, [CLI, '--db', db, 'sql', 'SELECT g FROM generate_series(1, 3000000) g', '--format', 'csv'], { cwd: work });
+        let err = '';
+        let first = '';
+        child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+        const read = (d: Buffer): void => {
+          first += d.toString();
+          if (!/\n2\n/.test(first)) return;
+          child.stdout.off('data', read);
+          child.stdout.destroy(); // as head does after its lines
+        };
+        child.stdout.on('data', read);
+        child.on('error', reject);
+        child.on('close', (code) => resolve({ code, err, first }));
+      });
+      assert.match(r.first, /^g\n1\n2\n/);
+      assert.equal(r.err, '', 'no stack trace');
+      assert.equal(r.code, 0);
+    });
+
     it('streams a large result in bounded memory (a 48 MB heap exports 300k rows)', async () => {
       const r = await run(['--db', db, 'sql', "SELECT g, repeat('x', 100) || g AS s, g * 0.5 AS h FROM generate_series(1, 300000) g", '--format', 'json'], { nodeFlags: ['--max-old-space-size=48'] });
       assert.equal(r.code, 0, r.err.slice(0, 500));

@@ -2,7 +2,8 @@
  * docs/errors.md lists every code the product can emit, and nothing else (issue 9): the codes are
  * collected from the source text (string literals in UPPER_SNAKE_CASE, codes passed to error
  * constructors, `CODE: reason` texts of failed groups, the SQLSTATE table), compared with the
- * tables of docs/errors.md and with ERROR_CODES, the list behind the `ErrorCode` type.
+ * tables of docs/errors.md and with ERROR_CODES and WARNING_CODES, the lists behind the `ErrorCode`
+ * and `WarningCode` types.
  */
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
@@ -62,8 +63,8 @@ it('every code in the source is in docs/errors.md and in ERROR_CODES, and the ot
   assert.deepEqual(missingInDocs, [], 'codes the source emits that docs/errors.md does not describe');
   const notEmitted = [...docs].filter((c) => !source.has(c));
   assert.deepEqual(notEmitted, [], 'codes docs/errors.md describes that nothing in the source emits');
-  assert.deepEqual([...listed].filter((c) => !source.has(c)), [], 'ERROR_CODES entries that nothing emits');
-  assert.deepEqual([...source.keys()].filter((c) => !listed.has(c)), [], 'emitted codes missing from ERROR_CODES');
+  assert.deepEqual([...listed].filter((c) => !source.has(c)), [], 'ERROR_CODES / WARNING_CODES entries that nothing emits');
+  assert.deepEqual([...source.keys()].filter((c) => !listed.has(c)), [], 'emitted codes missing from ERROR_CODES / WARNING_CODES');
   assert.ok(source.size >= 50, `the scan found ${source.size} codes: it is looking in the right place`);
 });
 
