@@ -250,6 +250,7 @@ export async function predict(db: Database, opts: PredictOptions, version: strin
       wait: opts.wait,
       signal: opts.signal,
       record: { kind: 'predict', source: p.src.display, modelsTable: p.modelsName, groupKey: p.group, features: p.featureNames },
+      output: { columns: [...p.src.fields.map((f) => ({ name: f.name, typeOid: f.dataTypeID })), ...OUTPUT.slice(0, p.multiclass ? 3 : 2).map((c) => ({ name: c, typeOid: null }))] },
     },
     async ({ runId, staging }) => {
     const predType = p.classifier && p.labelKind === 'text' ? 'text' : 'float8';

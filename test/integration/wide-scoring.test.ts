@@ -40,7 +40,7 @@ for (const backend of backends) {
         assert.equal(tr.groupsOk, 6);
         for (let round = 0; round < 2; round++) {
           const sql = await db.predict({ models: `${t}_m`, from: t, into: `${t}_sql`, engine: 'sql' });
-          const ts = await db.predict({ models: `${t}_m`, from: t, into: `${t}_ts`, engine: 'ts' });
+          await db.predict({ models: `${t}_m`, from: t, into: `${t}_ts`, engine: 'ts' });
           assert.equal(sql.rows, 240);
           assert.equal(sql.rowsWithoutModel, 0);
           const diff = (await db.sql<Row>(
