@@ -51,7 +51,7 @@ export class ManyModels {
    * or a regressor's prediction) into a recommendations table.
    */
   recommend(opts: RecommendOptions): Promise<RecommendResult> {
-    return recommend(this.database, opts, VERSION);
+    return this.database.session((db) => recommend(db, opts, VERSION));
   }
 
   /**
@@ -59,7 +59,7 @@ export class ManyModels {
    * with calibration and ROC from a predictions table and a summary of a recommendations table.
    */
   report(opts: ReportOptions & { out: string }): Promise<ReportResult> {
-    return writeReport(this.database, opts, VERSION);
+    return this.database.session((db) => writeReport(db, opts, VERSION));
   }
 
   /** Imports a CSV file (with a header line) into a new table, inferring column types. */
@@ -93,7 +93,7 @@ export class ManyModels {
    * bounded memory. Several statements are refused with MULTIPLE_STATEMENTS.
    */
   sqlText(text: string, sink: TextSink, opts: { batchRows?: number } = {}): Promise<TextQuerySummary> {
-    return queryText(this.database.main, text, sink, opts.batchRows);
+    return this.database.exclusive((db) => queryText(db.main, text, sink, opts.batchRows));
   }
 
   /** Runs a script of statements without parameters. */
