@@ -13,6 +13,7 @@
  *   --baseline-users N       users for the PL/Python baseline (default 10000; 0 skips it)
  *   --predict-ts             also time the TypeScript scoring engine
  *   --strategy s[,s]         streaming (default), in-database
+ *   --retrain                also time two retrains: nothing attached (DROP + RENAME), an index attached (rows replaced)
  *   --out FILE               JSON results (default bench/results/<time>.json)
  */
 import { spawnSync, execFileSync } from 'node:child_process';
@@ -37,6 +38,7 @@ const workers = arg('workers') === undefined ? undefined : Number(arg('workers')
 const baselineUsers = Number(arg('baseline-users', '10000'));
 const predictTs = arg('predict-ts') === 'true';
 const strategies = (arg('strategy', 'streaming') as string).split(',');
+const retrain = arg('retrain') === 'true';
 const DEBIAN = '/usr/lib/postgresql/15/bin';
 
 interface Server {
@@ -107,7 +109,7 @@ try {
           dir = join(tmpdir(), `manymodels-bench-pglite-${randomBytes(4).toString('hex')}`);
           target = dir;
         }
-        const caseArgs = { backend, target, users, rows, workers, baselineUsers: strategy === 'streaming' ? baselineUsers : 0, predictTs, strategy: strategy === 'streaming' ? undefined : strategy };
+        const caseArgs = { backend, target, users, rows, workers, baselineUsers: strategy === 'streaming' ? baselineUsers : 0, predictTs, retrain, strategy: strategy === 'streaming' ? undefined : strategy };
         process.stderr.write(`bench: ${backend} ${users} users × ${rows} rows (${strategy})...\n`);
         const r = spawnSync(process.execPath, ['--import', 'tsx', new URL('./case.ts', import.meta.url).pathname, JSON.stringify(caseArgs)], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], maxBuffer: 1 << 24 });
         if (dir !== null) rmSync(dir, { recursive: true, force: true });

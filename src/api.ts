@@ -13,7 +13,11 @@ import type { ReportOptions } from './report/data.js';
 import { VERSION } from './version.js';
 
 /**
- * A database with manymodels' operations on it. Get one with `open()`:
+ * A database with manymodels' operations on it. Get one with `open()`. Calls may overlap
+ * (Promise.all of trains, predicts and sql): on PGlite they take turns on its one connection; on
+ * a server each train, predict and import runs on a connection of its own, and sql statements
+ * take turns on the main one. No two calls ever interleave statements on one connection.
+ *
  *
  *   const db = await open();                       // embedded PGlite, in memory
  *   const db = await open('./data');               // embedded PGlite, persisted in ./data
@@ -29,17 +33,17 @@ export class ManyModels {
 
   /** Trains one model per group into a models table. */
   train(opts: TrainOptions): Promise<TrainResult> {
-    return train(this.database, opts, VERSION);
+    return this.database.session((db) => train(db, opts, VERSION));
   }
 
   /** The statements train(opts) would execute, without running them (nothing is written). */
   explainTrain(opts: TrainOptions): Promise<string[]> {
-    return explainTraining(this.database, opts);
+    return this.database.exclusive((db) => explainTraining(db, opts));
   }
 
   /** Scores rows with their group's model into a predictions table. */
   predict(opts: PredictOptions): Promise<PredictResult> {
-    return predict(this.database, opts, VERSION);
+    return this.database.session((db) => predict(db, opts, VERSION));
   }
 
   /**
@@ -47,7 +51,7 @@ export class ManyModels {
    * or a regressor's prediction) into a recommendations table.
    */
   recommend(opts: RecommendOptions): Promise<RecommendResult> {
-    return recommend(this.database, opts, VERSION);
+    return this.database.session((db) => recommend(db, opts, VERSION));
   }
 
   /**
@@ -55,22 +59,22 @@ export class ManyModels {
    * with calibration and ROC from a predictions table and a summary of a recommendations table.
    */
   report(opts: ReportOptions & { out: string }): Promise<ReportResult> {
-    return writeReport(this.database, opts, VERSION);
+    return this.database.session((db) => writeReport(db, opts, VERSION));
   }
 
   /** Imports a CSV file (with a header line) into a new table, inferring column types. */
   importCsv(file: string, opts: ImportOptions): Promise<ImportResult> {
-    return importCsv(this.database, file, opts);
+    return this.database.session((db) => importCsv(db, file, opts));
   }
 
   /** Counts by status, failure reasons, convergence and score distribution of a models table. */
   describeModels(table: TableRef): Promise<ModelsSummary> {
-    return describeModels(this.database, table);
+    return this.database.exclusive((db) => describeModels(db, table));
   }
 
   /** The latest runs of the run catalog (manymodels.runs), newest first. */
   runs(limit = 20): Promise<RunRecord[]> {
-    return listRuns(this.database, limit);
+    return this.database.exclusive((db) => listRuns(db, limit));
   }
 
   /**
@@ -79,7 +83,7 @@ export class ManyModels {
    * `exec` for a script).
    */
   sql<R = Record<string, unknown>>(text: string, params?: readonly unknown[]): Promise<QueryResult<R>> {
-    return this.database.main.query<R>(text, params);
+    return this.database.exclusive((db) => db.main.query<R>(text, params));
   }
 
   /**
@@ -89,12 +93,12 @@ export class ManyModels {
    * bounded memory. Several statements are refused with MULTIPLE_STATEMENTS.
    */
   sqlText(text: string, sink: TextSink, opts: { batchRows?: number } = {}): Promise<TextQuerySummary> {
-    return queryText(this.database.main, text, sink, opts.batchRows);
+    return this.database.exclusive((db) => queryText(db.main, text, sink, opts.batchRows));
   }
 
   /** Runs a script of statements without parameters. */
   exec(text: string): Promise<void> {
-    return this.database.main.exec(text);
+    return this.database.exclusive((db) => db.main.exec(text));
   }
 
   close(): Promise<void> {

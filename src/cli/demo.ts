@@ -6,9 +6,10 @@ import { renderTable } from './render.js';
 export function demoCommand(program: Command): void {
   program
     .command('demo')
-    .description("run the email-offer demo on the embedded database: one logistic regression per user, predictions for 9 offers, each user's best offer (recommend), and an HTML report")
+    .description("run the email-offer demo: one logistic regression per user, predictions for 9 offers, each user's best offer (recommend), and an HTML report; its tables go in the schema manymodels_demo")
     .option('--report <file>', 'where to write the HTML report', 'demo-report.html')
-    .action(async (o: { report: string }, cmd: Command) => {
+    .option('--replace', 'write into a schema manymodels_demo that the demo did not create, replacing its tables of the demo\'s names')
+    .action(async (o: { report: string; replace?: boolean }, cmd: Command) => {
       const g = cmd.optsWithGlobals<GlobalOptions>();
       const db = await openFromOptions(g, { create: true });
       try {
@@ -19,7 +20,7 @@ export function demoCommand(program: Command): void {
             process.stdout.write(`\n== ${title}\n`);
             if (res) process.stdout.write(`${renderTable(res)}\n`);
           },
-          o.report,
+          { report: o.report, replace: o.replace === true },
         );
         process.stdout.write(`\nthe report: ${out.report?.file} (${out.report?.charts} charts; open it in a browser)\n`);
       } finally {

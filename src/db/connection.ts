@@ -67,6 +67,14 @@ export interface Database {
   readonly concurrentStreams: boolean;
   /** A connection for one streaming job; close it when done (for PGlite this is `main`, and close does nothing). */
   openStream(): Promise<StreamConnection>;
+  /**
+   * Runs `fn` (a whole operation: a train, a predict, an import) with a database whose main
+   * connection no other caller uses meanwhile. PGlite has one connection, so operations wait for
+   * each other; a server gives each operation a connection of its own, so they run side by side.
+   */
+  session<T>(fn: (db: Database) => Promise<T>): Promise<T>;
+  /** Runs `fn` (one statement, or a few reads) on `main`, never interleaved with another caller's. */
+  exclusive<T>(fn: (db: Database) => Promise<T>): Promise<T>;
   close(): Promise<void>;
 }
 

@@ -15,6 +15,7 @@ import {
 import { DatabaseError } from '../errors.js';
 import { redactUrls, toDatabaseError } from './errors.js';
 import { FastCopyOut } from './pg-copy-out.js';
+import { Mutex } from './mutex.js';
 
 /** int8 as a number when it fits exactly (as PGlite gives it), else as a string; everything else as node-postgres parses it. */
 const types = {
@@ -156,24 +157,38 @@ export async function openPostgres(url: string): Promise<Database> {
   const config: pg.ClientConfig = { connectionString: url, application_name: 'manymodels', connectionTimeoutMillis: connectTimeoutSeconds(url) * 1000 };
   const main = await connect(config);
   const streams = new Set<PgConnection>();
-  return {
+  const openStream = async (): Promise<PgConnection> => {
+    const c = await connect(config);
+    streams.add(c);
+    const close = c.close.bind(c);
+    c.close = async () => {
+      streams.delete(c);
+      await close();
+    };
+    return c;
+  };
+  // statements of the user (db.sql) take turns on main; each operation gets a connection of its own
+  const turns = new Mutex();
+  const db: Database = {
     kind: 'postgres',
     description: redactUrls(url),
     main,
     concurrentStreams: true,
-    openStream: async () => {
-      const c = await connect(config);
-      streams.add(c);
-      const close = c.close.bind(c);
-      c.close = async () => {
-        streams.delete(c);
-        await close();
-      };
-      return c;
+    openStream,
+    session: async (fn) => {
+      const own = await openStream();
+      const view: Database = { ...db, main: own, exclusive: (g) => g(view), session: (g) => g(view) };
+      try {
+        return await fn(view);
+      } finally {
+        await own.close();
+      }
     },
+    exclusive: (fn) => turns.run(() => fn(db)),
     close: async () => {
       for (const s of streams) await s.close();
       await main.close();
     },
   };
+  return db;
 }

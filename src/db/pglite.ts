@@ -13,6 +13,7 @@ import {
   type TextValue,
 } from './connection.js';
 import { toDatabaseError } from './errors.js';
+import { Mutex } from './mutex.js';
 
 /** PGlite moves COPY data through a Blob: whole statements, so a body is cut into segments of about this size. */
 const SEGMENT_BYTES = 4 << 20;
@@ -156,12 +157,16 @@ export async function openPglite(dataDir?: string): Promise<Database> {
     throw toDatabaseError(e, `opening the embedded database${dataDir ? ` in ${dataDir}` : ''}`);
   }
   const main = new PgliteConnection(pg);
-  return {
+  // one connection: whole operations take turns, so no two interleave their statements on it
+  const turns = new Mutex();
+  const db: Database = {
     kind: 'pglite',
     description: dataDir === undefined ? 'embedded PGlite (in memory)' : `embedded PGlite in ${dataDir}`,
     main: main as Connection,
     concurrentStreams: false,
     openStream: async () => main,
+    session: (fn) => turns.run(() => fn(db)),
+    exclusive: (fn) => turns.run(() => fn(db)),
     close: async () => {
       try {
         await pg.close();
@@ -170,4 +175,5 @@ export async function openPglite(dataDir?: string): Promise<Database> {
       }
     },
   };
+  return db;
 }

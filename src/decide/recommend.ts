@@ -242,6 +242,8 @@ export async function recommend(db: Database, opts: RecommendOptions, version: s
       wait: opts.wait,
       signal: opts.signal,
       record: { kind: 'recommend', source: src.display, modelsTable: modelsName, groupKey: group, features: p.featureNames },
+      // the columns come from the candidates query; a kept table with other columns fails at the swap, rolled back
+      output: { columns: [] },
     },
     async ({ runId, staging }) => {
       if (engine === 'sql') {

@@ -4,10 +4,12 @@ import { displayName, ident, literal, qident, type QualifiedName } from '../sql/
 import { redactUrls } from '../db/errors.js';
 import { faultPoint } from './fault.js';
 import { META_PREFIX, type RunEnd, metaComment, readTableMeta, runEndStatement, type TableMeta } from './catalog.js';
+import { checkKeepable, type OutputColumn, readOutputTable } from './attached.js';
 
 /**
  * Safe writes: a run builds its table under a staging name beside the target and swaps it in
- * within one transaction, so a failed or interrupted run leaves the previous table as it was.
+ * within one transaction, so a failed or interrupted run leaves the previous table as it was,
+ * and whatever a user attached to the previous table stays on it (see swapIn).
  */
 export interface Staging {
   readonly target: QualifiedName;
@@ -39,28 +41,79 @@ export async function checkTarget(conn: Connection, target: QualifiedName, repla
   }
 }
 
+/** What the run writes and how the output table is keyed: the swap's inputs besides the staging table. */
+export interface SwapSpec {
+  /** The output columns (checked against a kept table before any work). */
+  columns: readonly OutputColumn[];
+  /** The group key: the models table's primary key. Absent for predictions (a row per source row). */
+  primaryKey?: readonly string[];
+}
+
 /** The swap, as --explain shows it. */
-export function swapStatements(s: Staging): string[] {
+export function swapStatements(s: Staging, spec?: SwapSpec): string[] {
+  const pk = spec?.primaryKey;
   return [
     `-- the run holds SELECT pg_advisory_lock(hashtext('manymodels.table'), hashtext(${literal(qident(s.target))})) from its start`,
+    ...(pk ? [`ALTER TABLE ${qident(s.staging)} ADD PRIMARY KEY (${pk.map(ident).join(', ')})`] : []),
     'BEGIN',
+    `LOCK TABLE ${qident(s.target)} IN ACCESS EXCLUSIVE MODE -- when it exists`,
+    `-- when nothing is attached to ${qident(s.target)} (indexes, grants, views, ...; see pipeline/attached.ts):`,
     `DROP TABLE IF EXISTS ${qident(s.target)}`,
     `ALTER TABLE ${qident(s.staging)} RENAME TO ${ident(s.target[s.target.length - 1])}`,
+    `-- otherwise the table and everything on it is kept:`,
+    `TRUNCATE ${qident(s.target)}`,
+    `INSERT INTO ${qident(s.target)} (...) SELECT ... FROM ${qident(s.staging)}`,
+    `DROP TABLE ${qident(s.staging)}`,
     `COMMENT ON TABLE ${qident(s.target)} IS '${META_PREFIX}{...}'`,
     `UPDATE manymodels.runs SET status = 'succeeded', ... WHERE run_id = $1`,
     'COMMIT',
   ];
 }
 
-/** Drops the target (if any), renames the staging table to it, labels it, and closes the run, all in one transaction. */
-export async function swapIn(conn: Connection, s: Staging, meta: TableMeta, runId: string, end: RunEnd): Promise<void> {
+/** Before any work (under the output table's lock): fails with OUTPUT_TABLE_DEPENDENCY when what is attached to the target cannot be kept. */
+export async function checkSwap(conn: Connection, target: QualifiedName, spec: SwapSpec): Promise<void> {
+  checkKeepable(await readOutputTable(conn, target, spec.primaryKey ?? []), target, spec.columns);
+}
+
+/**
+ * Puts the staging table in the target's place and closes the run, in one transaction. A target
+ * with nothing attached is dropped and the staging table renamed (no rows move); a target with
+ * indexes, grants, comments, views, policies, triggers ... on it is kept, locked, emptied and
+ * filled from the staging table, so every object on it stays as it was. The models table gets a
+ * primary key on the group key.
+ */
+export async function swapIn(conn: Connection, s: Staging, meta: TableMeta, runId: string, end: RunEnd, spec: SwapSpec): Promise<void> {
   const name = s.target[s.target.length - 1];
+  const pk = spec.primaryKey;
+  if (pk !== undefined && pk.length > 0) {
+    const has = await conn.query<{ n: number }>(`SELECT count(*)::int AS n FROM pg_constraint WHERE conrelid = to_regclass($1) AND contype = 'p'`, [qident(s.staging)]);
+    if (has.rows[0].n === 0) await conn.exec(`ALTER TABLE ${qident(s.staging)} ADD PRIMARY KEY (${pk.map(ident).join(', ')})`);
+  }
   await conn.exec('BEGIN');
   try {
-    await conn.exec(`DROP TABLE IF EXISTS ${qident(s.target)}`);
-    await faultPoint('swap:dropped');
-    await conn.exec(`ALTER TABLE ${qident(s.staging)} RENAME TO ${ident(name)}`);
-    await faultPoint('swap:renamed');
+    const exists = (await conn.query<{ ok: boolean }>(`SELECT to_regclass($1) IS NOT NULL AS ok`, [qident(s.target)])).rows[0].ok;
+    if (exists) await conn.exec(`LOCK TABLE ${qident(s.target)} IN ACCESS EXCLUSIVE MODE`);
+    // read again under the lock: what was attached during the run counts too
+    const state = await readOutputTable(conn, s.target, pk ?? []);
+    if (state.oid === null || state.attached.length === 0) {
+      await conn.exec(`DROP TABLE IF EXISTS ${qident(s.target)}`);
+      await faultPoint('swap:dropped');
+      await conn.exec(`ALTER TABLE ${qident(s.staging)} RENAME TO ${ident(name)}`);
+      if (pk !== undefined && pk.length > 0) await renamePrimaryKey(conn, s, runId);
+      await faultPoint('swap:renamed');
+    } else {
+      checkKeepable(state, s.target, spec.columns);
+      const cols = (await conn.query<{ name: string }>(
+        `SELECT attname AS name FROM pg_attribute WHERE attrelid = to_regclass($1) AND attnum > 0 AND NOT attisdropped ORDER BY attnum`,
+        [qident(s.staging)],
+      )).rows.map((r) => ident(r.name)).join(', ');
+      await conn.exec(`TRUNCATE ${qident(s.target)}`);
+      await faultPoint('swap:dropped');
+      await conn.exec(`INSERT INTO ${qident(s.target)} (${cols}) SELECT ${cols} FROM ${qident(s.staging)}`);
+      await conn.exec(`DROP TABLE ${qident(s.staging)}`);
+      if (pk !== undefined && pk.length > 0 && !state.hasPrimaryKey) await conn.exec(`ALTER TABLE ${qident(s.target)} ADD PRIMARY KEY (${pk.map(ident).join(', ')})`);
+      await faultPoint('swap:renamed');
+    }
     await conn.exec(`COMMENT ON TABLE ${qident(s.target)} IS ${literal(metaComment(meta))}`);
     const [sql, params] = runEndStatement(runId, end);
     await conn.query(sql, params);
@@ -71,6 +124,22 @@ export async function swapIn(conn: Connection, s: Staging, meta: TableMeta, runI
     await conn.exec('ROLLBACK').catch(() => undefined);
     throw e;
   }
+}
+
+/** The renamed staging table's primary key index gets the table's name: <table>_pkey, or mm_pkey_<run> where that is taken or too long. */
+async function renamePrimaryKey(conn: Connection, s: Staging, runId: string): Promise<void> {
+  const name = s.target[s.target.length - 1];
+  const r = await conn.query<{ idx: string | null }>(
+    `SELECT i.relname AS idx FROM pg_constraint con JOIN pg_class i ON i.oid = con.conindid WHERE con.conrelid = to_regclass($1) AND con.contype = 'p'`,
+    [qident(s.target)],
+  );
+  const idx = r.rows[0]?.idx;
+  if (idx === undefined || idx === null) return;
+  let want = `${name}_pkey`;
+  const at = (n: string) => Object.freeze([...s.target.slice(0, -1), n]);
+  const taken = async (n: string) => (await conn.query<{ ok: boolean }>(`SELECT to_regclass($1) IS NOT NULL AS ok`, [qident(at(n))])).rows[0].ok;
+  if (new TextEncoder().encode(want).length > 63 || (await taken(want))) want = `mm_pkey_${runId.replaceAll('-', '').slice(0, 16)}`;
+  if (want !== idx) await conn.exec(`ALTER INDEX ${qident(at(idx))} RENAME TO ${ident(want)}`);
 }
 
 /** After a failure: drop the staging table and mark the run failed; never throws. */

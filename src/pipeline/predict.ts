@@ -250,6 +250,7 @@ export async function predict(db: Database, opts: PredictOptions, version: strin
       wait: opts.wait,
       signal: opts.signal,
       record: { kind: 'predict', source: p.src.display, modelsTable: p.modelsName, groupKey: p.group, features: p.featureNames },
+      output: { columns: [...p.src.fields.map((f) => ({ name: f.name, typeOid: f.dataTypeID })), ...OUTPUT.slice(0, p.multiclass ? 3 : 2).map((c) => ({ name: c, typeOid: null }))] },
     },
     async ({ runId, staging }) => {
     const predType = p.classifier && p.labelKind === 'text' ? 'text' : 'float8';
@@ -304,6 +305,10 @@ export async function predict(db: Database, opts: PredictOptions, version: strin
     const counts = await db.main.query<{ n: number; missing: number }>(
       `SELECT count(*)::int AS n, count(*) FILTER (WHERE ${ident('prediction')} IS NULL)::int AS missing FROM ${qident(staging.staging)}`,
     );
+    if (counts.rows.length !== 1) {
+      // a count(*) always returns one row: the database did not run the statement (an embedded database that crashed)
+      throw new DatabaseError('DATABASE_ERROR', `the database returned no result for a count of ${displayName(staging.staging)}`, 'the database is in an unusable state: reopen it and run again');
+    }
     const { n, missing } = counts.rows[0];
     const unscored =
       missing === 0

@@ -4,7 +4,7 @@ import { CancelledError } from '../errors.js';
 import type { QualifiedName } from '../sql/ident.js';
 import { ensureCatalog, recordRunStart, type RunEnd, type RunStart, type TableMeta } from './catalog.js';
 import { faultPoint } from './fault.js';
-import { abandon, type Staging, stagingFor, swapIn } from './output-table.js';
+import { abandon, checkSwap, type Staging, stagingFor, type SwapSpec, swapIn } from './output-table.js';
 import { cleanStaleRuns, lockOutputTable, lockRun, unlockOutputTable, unlockRun } from './run-guard.js';
 
 /** Runs of this process that are under way: never mistaken for dead ones by cleanStaleRuns. */
@@ -24,6 +24,8 @@ export interface RunOptions {
   wait?: boolean;
   signal?: AbortSignal;
   record: Omit<RunStart, 'runId' | 'staging' | 'outputTable' | 'version'>;
+  /** The columns the run writes and the models table's primary key; checked against the target before any work. */
+  output: SwapSpec;
 }
 
 /**
@@ -50,6 +52,7 @@ export async function withRun<T>(
   let staging: Staging | null = null;
   let recorded = false;
   try {
+    await checkSwap(conn, o.target, o.output);
     await cleanStaleRuns(conn, runId, active);
     staging = stagingFor(o.target, runId);
     await recordRunStart(conn, { ...o.record, runId, outputTable: o.target, version: o.version, staging: staging.staging });
@@ -60,7 +63,7 @@ export async function withRun<T>(
     const { result, meta, end } = await body({ runId, staging, checkCancelled: cancelled });
     cancelled();
     await faultPoint('swap:begin');
-    await swapIn(conn, staging, { ...meta, runId } as TableMeta, runId, end);
+    await swapIn(conn, staging, { ...meta, runId } as TableMeta, runId, end, o.output);
     await faultPoint('done');
     return result;
   } catch (e) {

@@ -17,11 +17,15 @@ import { type FailureTally, mergeTally } from '../exec/failure-tally.js';
 
 const BATCH_LIMITS = { batchNumbers: 1 << 18, batchGroups: 4096 };
 
-/** The empty staging table: the group key columns as the source has them, then the model columns. */
+/** The empty staging table: the group key columns as the source has them (its primary key), then the model columns. */
 export function streamingSetupSql(plan: TrainPlan, staging: Staging, dialect: Dialect): string[] {
   const keySql = plan.group.map((g) => `s.${ident(g)}`);
   const nulls = MODEL_COLUMNS.map((c, i) => `NULL::${MODEL_COLUMN_TYPES[i]} AS ${ident(c)}`);
-  return dialect.createEmptyTableAs(staging.staging, `SELECT ${[...keySql, ...nulls].join(', ')} FROM ${plan.fromSql}`, plan.group, plan.sourceTable);
+  return [
+    ...dialect.createEmptyTableAs(staging.staging, `SELECT ${[...keySql, ...nulls].join(', ')} FROM ${plan.fromSql}`, plan.group, plan.sourceTable),
+    // one row per group, checked as the rows arrive
+    `ALTER TABLE ${qident(staging.staging)} ADD PRIMARY KEY (${plan.group.map(ident).join(', ')})`,
+  ];
 }
 
 /** The statements of a streaming run, for --explain. */

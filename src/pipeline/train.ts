@@ -11,7 +11,7 @@ import { ident } from '../sql/ident.js';
 import { float8Sql } from '../sql/scoring.js';
 import { CATALOG_SCHEMA, type TableMeta } from './catalog.js';
 import type { RowLayout } from './group-cutter.js';
-import { checkTarget, stagingFor, swapStatements } from './output-table.js';
+import { checkTarget, stagingFor, type SwapSpec, swapStatements } from './output-table.js';
 import { faultPoint } from './fault.js';
 import { withRun } from './run.js';
 import type { ProgressListener } from './progress.js';
@@ -132,6 +132,8 @@ export interface TrainPlan {
   selectSql: string;
   source: string;
   fromSql: string;
+  /** The models table's columns (the group key's with the source's types) and its primary key. */
+  output: SwapSpec;
 }
 
 function list(v: string | readonly string[], what: string): string[] {
@@ -239,6 +241,10 @@ export async function planTraining(db: Database, opts: TrainOptions): Promise<Tr
     sourceTable: typeof opts.from === 'object' && opts.from !== null && 'query' in opts.from ? undefined : tableName(opts.from as TableRef),
     featureSql,
     labelSql,
+    output: {
+      columns: [...group.map((g) => ({ name: g, typeOid: column(src, g, 'group key').oid })), ...MODEL_COLUMNS.map((c) => ({ name: c, typeOid: null }))],
+      primaryKey: group,
+    },
   };
 }
 
@@ -282,7 +288,7 @@ export async function explainTraining(db: Database, opts: TrainOptions): Promise
     (opts.strategy ?? 'streaming') === 'in-database'
       ? inDatabaseStatements(await inDatabaseSpec(db, plan, dialect, staging, runId))
       : streamingStatements(plan, staging, dialect);
-  return [`-- manymodels train, ${opts.strategy ?? 'streaming'} strategy, ${dialect.name} dialect`, ...body, ...swapStatements(staging)];
+  return [`-- manymodels train, ${opts.strategy ?? 'streaming'} strategy, ${dialect.name} dialect`, ...body, ...swapStatements(staging, plan.output)];
 }
 
 /** Trains one model per group and swaps the models table in. See TrainOptions. */
@@ -306,6 +312,7 @@ export async function train(db: Database, opts: TrainOptions, version: string): 
         version,
         wait: opts.wait,
         signal: opts.signal,
+        output: plan.output,
         record: {
           kind: 'train',
           source: plan.source,
