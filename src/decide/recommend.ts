@@ -163,7 +163,7 @@ function recommendPlan(opts: RecommendOptions, src: { query: string; candidate: 
  * functions for multiclass models), a score per row, and row_number() over each group ordered by
  * score, then candidate: every step is per group, so a distributed engine runs it where the group lives.
  */
-export function recommendSql(r: RecommendPlan, fence: string): string {
+export function recommendSql(r: RecommendPlan, fence: string, guarded = false): string {
   const { p } = r;
   const S = ident(CATALOG_SCHEMA);
   const cls = r.positiveClass === null ? null : literal(r.positiveClass);
@@ -182,6 +182,8 @@ export function recommendSql(r: RecommendPlan, fence: string): string {
       labelKind: p.labelKind,
       fence,
       nullSafeKeys: p.nullSafeKeys,
+      guarded,
+      schema: S,
       extra,
     });
     prob = !p.classifier ? 'NULL::float8' : cls === null ? 'q.probability' : `CASE WHEN q.mm_c1 = ${cls} THEN q.probability WHEN q.mm_c0 = ${cls} THEN 1 - q.probability END`;
@@ -247,7 +249,15 @@ export async function recommend(db: Database, opts: RecommendOptions, version: s
     },
     async ({ runId, staging }) => {
       if (engine === 'sql') {
-        for (const sql of dialect.createTableAs(staging.staging, recommendSql(r, dialect.fence), group, modelsName)) await db.main.exec(sql);
+        try {
+          for (const sql of dialect.createTableAs(staging.staging, recommendSql(r, dialect.fence), group, modelsName)) await db.main.exec(sql);
+        } catch (e) {
+          // as predict: PostgreSQL's float8 arithmetic raised on an overflow or underflow; score again
+          // with the IEEE-754 arithmetic of manymodels.ieee_dot
+          if (!(e instanceof DatabaseError && e.sqlState === '22003')) throw e;
+          await db.main.exec(`DROP TABLE IF EXISTS ${qident(staging.staging)}`);
+          for (const sql of dialect.createTableAs(staging.staging, recommendSql(r, dialect.fence, true), group, modelsName)) await db.main.exec(sql);
+        }
       } else {
         const empty = `SELECT s.*, NULL::float8 AS ${ident('probability')}, NULL::${r.predType} AS ${ident('prediction')}, NULL::float8 AS ${ident('score')}, NULL::int AS ${ident('rank')} FROM ${p.src.fromSql}`;
         for (const sql of dialect.createEmptyTableAs(staging.staging, empty, group, modelsName)) await db.main.exec(sql);

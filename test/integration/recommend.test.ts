@@ -192,6 +192,20 @@ for (const backend of backends) {
       await assert.rejects(db.recommend({ models: 'tier_models', candidates: 'offers', into: 'bad' }), { code: 'USAGE' });
     });
 
+    it('a candidate whose score underflows float8 arithmetic: scored again with ieee_dot, as predict does, on both engines', async () => {
+      // 5e-324 × a coefficient underflows to 0, which PostgreSQL's float8 multiplication refuses (SQLSTATE 22003)
+      await assert.rejects(db.sql(`SELECT '5e-324'::float8 * '0.1'::float8`), { sqlState: '22003' });
+      await db.exec(`CREATE VIEW offers_huge AS SELECT offerid, (CASE WHEN offerid = 5 THEN '1e308' WHEN offerid = 3 THEN '5e-324' ELSE asktimes::text END)::float8 AS asktimes, askbackoffdays::float8 AS askbackoffdays FROM offers`);
+      const all = `SELECT u.userid, o.* FROM (SELECT DISTINCT userid FROM models) AS u CROSS JOIN offers_huge AS o`;
+      await db.predict({ models: 'models', from: { query: all }, into: 'huge_scores' });
+      const expected = await oracle(db, 'huge_scores', 'p.probability', 2);
+      assert.ok(expected.some((x) => x.offerid === 5 && x.score === 1), 'offer 5 is certain for some users');
+      for (const engine of ['sql', 'ts'] as const) {
+        await db.recommend({ models: 'models', candidates: 'offers_huge', candidate: 'offerid', into: `huge_${engine}`, k: 2, engine });
+        sameRanking(await picks(db, `huge_${engine}`), expected, 1e-12);
+      }
+    });
+
     it('bad options: clear codes, nothing written', async () => {
       await assert.rejects(db.recommend({ models: 'models', candidates: 'offers', into: 'bad', k: 0 }), { code: 'INVALID_OPTION' });
       await assert.rejects(db.recommend({ models: 'spend_models', candidates: 'offers', into: 'bad', value: 'price' }), { code: 'USAGE' });
