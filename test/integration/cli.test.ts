@@ -3,7 +3,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, describe, it } from 'node:test';
+import { after, before, describe, it } from 'node:test';
 import { freshDatabaseUrl } from '../helpers/backends.js';
 
 const CLI = new URL('../../dist/cli/main.js', import.meta.url).pathname;
@@ -16,8 +16,14 @@ function run(args: string[], cwd = work): { code: number; out: string; err: stri
 }
 
 describe('the manymodels command', () => {
+  // the demo's database in ./.manymodels/db, made here so that every test below can run alone
+  let demo: { code: number; out: string; err: string };
+  before(() => {
+    demo = run(['demo']);
+  });
+
   it('runs the demo on the embedded database in ./.manymodels/db', () => {
-    const r = run(['demo']);
+    const r = demo;
     assert.equal(r.code, 0, r.err);
     assert.match(r.out, /embedded PGlite in .*\.manymodels\/db/);
     assert.match(r.out, /offer_predictions: .*18 rows/);
