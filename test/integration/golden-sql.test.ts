@@ -74,7 +74,7 @@ for (const backend of backends) {
         }
         // the scoring statement against the TypeScript scorer
         // (models is a copy of the golden logistic table, which agrees with lr_streaming to 1e-12)
-        await db.predict({ models: 'lr_streaming', from: 'offers_tests', into: 'scores_ts', engine: 'ts' });
+        await db.predict({ models: 'lr_streaming', from: 'offers_tests', into: 'scores_ts', features: 'features', engine: 'ts' });
         const d = (await db.sql<Row>(`SELECT count(*)::int AS n, max(abs(a.probability - b.probability)) AS d,
             count(*) FILTER (WHERE (a.probability IS NULL) <> (b.probability IS NULL))::int AS nulls
           FROM offer_predictions_stage a JOIN scores_ts b ON a.userid = b.userid AND a.features = b.features`)).rows[0];
