@@ -87,7 +87,7 @@ export async function swapIn(conn: Connection, s: Staging, meta: TableMeta, runI
   const pk = spec.primaryKey;
   if (pk !== undefined && pk.length > 0) {
     const has = await conn.query<{ n: number }>(`SELECT count(*)::int AS n FROM pg_constraint WHERE conrelid = to_regclass($1) AND contype = 'p'`, [qident(s.staging)]);
-    if (has.rows[0].n === 0) await conn.exec(`ALTER TABLE ${qident(s.staging)} ADD PRIMARY KEY (${pk.map(ident).join(', ')})`);
+    if (has.rows[0].n === 0 && !(await keyHasNull(conn, s.staging, pk))) await conn.exec(`ALTER TABLE ${qident(s.staging)} ADD PRIMARY KEY (${pk.map(ident).join(', ')})`);
   }
   await conn.exec('BEGIN');
   try {
@@ -111,7 +111,7 @@ export async function swapIn(conn: Connection, s: Staging, meta: TableMeta, runI
       await faultPoint('swap:dropped');
       await conn.exec(`INSERT INTO ${qident(s.target)} (${cols}) SELECT ${cols} FROM ${qident(s.staging)}`);
       await conn.exec(`DROP TABLE ${qident(s.staging)}`);
-      if (pk !== undefined && pk.length > 0 && !state.hasPrimaryKey) await conn.exec(`ALTER TABLE ${qident(s.target)} ADD PRIMARY KEY (${pk.map(ident).join(', ')})`);
+      if (pk !== undefined && pk.length > 0 && !state.hasPrimaryKey && !(await keyHasNull(conn, s.target, pk))) await conn.exec(`ALTER TABLE ${qident(s.target)} ADD PRIMARY KEY (${pk.map(ident).join(', ')})`);
       await faultPoint('swap:renamed');
     }
     await conn.exec(`COMMENT ON TABLE ${qident(s.target)} IS ${literal(metaComment(meta))}`);
@@ -161,4 +161,15 @@ export function workTablesOf(s: Staging): QualifiedName[] {
   const base = s.staging[s.staging.length - 1];
   const at = (name: string) => Object.freeze([...s.staging.slice(0, -1), name]);
   return [s.staging, at(`${base}_d`), at(`${base}_g`)];
+}
+
+/**
+ * Whether some row's composite key has a NULL column: (1, NULL) is a group of GROUP BY's and a row
+ * of the models table, and a primary key (its columns NOT NULL) cannot hold it; such a table is
+ * kept without one (its rows are still one per group, as the group cutter reads them from SQL).
+ */
+async function keyHasNull(conn: Connection, table: QualifiedName, pk: readonly string[]): Promise<boolean> {
+  if (pk.length < 2) return false;
+  const r = await conn.query<{ e: boolean }>(`SELECT EXISTS (SELECT 1 FROM ${qident(table)} WHERE ${pk.map((g) => `${ident(g)} IS NULL`).join(' OR ')}) AS e`);
+  return r.rows[0].e === true;
 }
