@@ -24,7 +24,7 @@ export function streamingSetupSql(plan: TrainPlan, staging: Staging, dialect: Di
   return [
     ...dialect.createEmptyTableAs(staging.staging, `SELECT ${[...keySql, ...nulls].join(', ')} FROM ${plan.fromSql}`, plan.group, plan.sourceTable),
     // one row per group, checked as the rows arrive
-    `ALTER TABLE ${qident(staging.staging)} ADD PRIMARY KEY (${plan.group.map(ident).join(', ')})`,
+    ...(plan.output.primaryKey ? [`ALTER TABLE ${qident(staging.staging)} ADD PRIMARY KEY (${plan.output.primaryKey.map(ident).join(', ')})`] : []),
   ];
 }
 

@@ -241,7 +241,8 @@ export async function planTraining(db: Database, opts: TrainOptions): Promise<Tr
     labelSql,
     output: {
       columns: [...group.map((g) => ({ name: g, typeOid: column(src, g, 'group key').oid })), ...MODEL_COLUMNS.map((c) => ({ name: c, typeOid: null }))],
-      primaryKey: group,
+      // one column: a NULL key is skipped, so the key is never NULL; a composite key may hold NULL in some columns (a group of its own), which a primary key cannot
+      primaryKey: group.length === 1 ? group : undefined,
     },
   };
 }

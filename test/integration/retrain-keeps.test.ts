@@ -49,14 +49,15 @@ for (const backend of backends) {
       await db?.close();
     });
 
-    it('the models table has a primary key on the group key', async () => {
+    it('the models table has a primary key on a one-column group key', async () => {
       await db.train(TRAIN);
       const pk = (await db.sql<Row>(`SELECT pg_get_constraintdef(oid) AS def FROM pg_constraint WHERE conrelid = 'models'::regclass AND contype = 'p'`)).rows;
       assert.deepEqual(pk, [{ def: 'PRIMARY KEY (userid)' }]);
       assert.equal((await db.sql<Row>(`SELECT count(*)::int AS n FROM pg_class WHERE relname LIKE 'mm_stage_%'`)).rows[0].n, 0);
       await db.train({ ...TRAIN, group: ['userid', 'asktimes'], features: ['askbackoffdays'], into: 'models_two' });
       const pk2 = (await db.sql<Row>(`SELECT pg_get_constraintdef(oid) AS def FROM pg_constraint WHERE conrelid = 'models_two'::regclass AND contype = 'p'`)).rows;
-      assert.deepEqual(pk2, [{ def: 'PRIMARY KEY (userid, asktimes)' }]);
+      // a composite key may be NULL in some columns (such a row is a group of its own): no primary key there
+      assert.deepEqual(pk2, []);
     });
 
     it('indexes, grants, comments, views, policies and triggers survive retrains by both strategies', async () => {
