@@ -24,7 +24,7 @@ export interface ImportResult {
   seconds: number;
 }
 
-type ColType = 'integer' | 'bigint' | 'double precision' | 'boolean' | 'text';
+type ColType = 'integer' | 'bigint' | 'double precision' | 'numeric' | 'boolean' | 'text';
 
 /**
  * Splits CSV text into records across chunk boundaries (RFC 4180: quoted fields may hold the
@@ -98,22 +98,43 @@ class CsvRecords {
 const INT = /^[+-]?\d+$/;
 const FLOAT = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$|^[+-]?(Infinity|inf|NaN)$/i;
 
+const INT32 = 2n ** 31n;
+const INT64 = 2n ** 63n;
+
+/** A decimal that float8 cannot hold (PostgreSQL refuses it: out of range): 1e400, 1e-400. */
+function beyondFloat8(v: string): boolean {
+  if (/^[+-]?(Infinity|inf|NaN)$/i.test(v)) return false;
+  const n = Number(v);
+  return !Number.isFinite(n) || (n === 0 && /[1-9]/.test(v.replace(/[eE].*$/, '')));
+}
+
+/**
+ * The narrowest type that holds every value seen so far exactly: integer, then bigint, then
+ * numeric for integers beyond 64 bits; double precision for decimals, unless the column also holds
+ * integers that a float8 cannot tell apart (beyond 2^53) or values beyond its range: numeric then.
+ */
 function widen(t: ColType | null, v: string): ColType {
   if (t === 'text') return 'text';
   if (INT.test(v)) {
-    const n = Number(v);
-    const want: ColType = Math.abs(n) <= 2147483647 ? 'integer' : Number.isSafeInteger(n) ? 'bigint' : 'double precision';
+    const b = BigInt(v);
+    const abs = b < 0n ? -b : b;
+    const want: ColType = abs < INT32 ? 'integer' : b >= -INT64 && b < INT64 ? 'bigint' : 'numeric';
     if (t === null || t === 'integer') return want;
-    if (t === 'bigint') return want === 'double precision' ? want : 'bigint';
-    if (t === 'double precision') return t;
+    if (t === 'bigint') return want === 'numeric' ? 'numeric' : 'bigint';
+    if (t === 'double precision') return abs <= 2n ** 53n ? t : 'numeric';
+    if (t === 'numeric') return t;
     return 'text';
   }
-  if (FLOAT.test(v)) return t === null || t === 'integer' || t === 'bigint' || t === 'double precision' ? 'double precision' : 'text';
+  if (FLOAT.test(v)) {
+    if (t !== null && t !== 'integer' && t !== 'bigint' && t !== 'double precision' && t !== 'numeric') return 'text';
+    // a bigint column may hold integers beyond 2^53, which double precision would round
+    return t === 'numeric' || t === 'bigint' || beyondFloat8(v) ? 'numeric' : 'double precision';
+  }
   if (/^(true|false)$/i.test(v)) return t === null || t === 'boolean' ? 'boolean' : 'text';
   return 'text';
 }
 
-/** Imports a CSV file with a header line into a new table, inferring integer, bigint, double precision, boolean or text columns. */
+/** Imports a CSV file with a header line into a new table, inferring integer, bigint, double precision, numeric, boolean or text columns. */
 export async function importCsv(db: Database, file: string, opts: ImportOptions): Promise<ImportResult> {
   const t0 = performance.now();
   const target = tableName(opts.into);
