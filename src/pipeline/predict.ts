@@ -13,7 +13,7 @@ import { checkTarget, type Staging } from './output-table.js';
 import { withRun } from './run.js';
 import { type ProgressListener, ProgressTracker } from './progress.js';
 import { column, estimateRows, type ResolvedSource, resolveSource, type SourceRef, type TableRef, tableName } from './source.js';
-import { resolveDialect } from './dialect.js';
+import { colocationSource, resolveDialect, rowsDistributeBy } from './dialect.js';
 
 export interface PredictOptions {
   /** A models table written by train. */
@@ -196,14 +196,20 @@ async function checkKeysJoin(db: Database, modelsName: readonly string[], traine
 async function validateDocuments(db: Database, models: readonly string[], meta: TableMeta): Promise<void> {
   const est = meta.estimator ?? '';
   const nf = `(model->'state'->>'nFeatures')`;
-  const numbers = (path: string) => `EXISTS (SELECT 1 FROM jsonb_array_elements(${path}) AS v WHERE jsonb_typeof(v) <> 'number')`;
+  // JSON path tests, not EXISTS subqueries over jsonb_array_elements: Citus refuses a correlated
+  // subquery over a set-returning function in a query on a distributed table. A path that does not
+  // apply (a missing member, a scalar where an array belongs) gives NULL: that is a problem too.
+  const bad = (target: string, path: string, vars = `'{}'`) => `coalesce(jsonb_path_exists(${target}, '${path}', ${vars}, true), true)`;
+  const numbers = (target: string) => bad(target, 'strict $[*] ? (@.type() != "number")');
+  const isnt = (target: string, type: string) => `jsonb_typeof(${target}) IS DISTINCT FROM '${type}'`;
   const coefCheck =
     est === 'LogisticRegression'
-      ? `jsonb_typeof(model->'state'->'coef') <> 'array' OR jsonb_typeof(model->'state'->'intercept') <> 'array' OR jsonb_typeof(model->'state'->'classes') <> 'array'
+      ? `${isnt(`model->'state'->'coef'`, 'array')} OR ${isnt(`model->'state'->'intercept'`, 'array')} OR ${isnt(`model->'state'->'classes'`, 'array')}
          OR jsonb_array_length(model->'state'->'classes') < 2 OR jsonb_array_length(model->'state'->'intercept') <> jsonb_array_length(model->'state'->'coef')
          OR ${numbers(`model->'state'->'intercept'`)}
-         OR EXISTS (SELECT 1 FROM jsonb_array_elements(model->'state'->'coef') AS r WHERE jsonb_typeof(r) <> 'array' OR jsonb_array_length(r) <> ${nf}::int OR ${numbers('r')})`
-      : `jsonb_typeof(model->'state'->'coef') <> 'array' OR jsonb_typeof(model->'state'->'intercept') <> 'number' OR jsonb_array_length(model->'state'->'coef') <> ${nf}::int OR ${numbers(`model->'state'->'coef'`)}`;
+         OR ${bad(`model->'state'->'coef'`, 'strict $[*] ? (@.type() != "array" || @.size() != $nf)', `jsonb_build_object('nf', ${nf}::int)`)}
+         OR ${bad(`model->'state'->'coef'`, 'strict $[*][*] ? (@.type() != "number")')}`
+      : `${isnt(`model->'state'->'coef'`, 'array')} OR ${isnt(`model->'state'->'intercept'`, 'number')} OR jsonb_array_length(model->'state'->'coef') <> ${nf}::int OR ${numbers(`model->'state'->'coef'`)}`;
   const problem = `CASE
     WHEN model IS NULL OR jsonb_typeof(model) <> 'object' THEN 'it is not a JSON object'
     WHEN model->>'format' IS DISTINCT FROM 'manymodels.model' THEN 'unknown format ' || coalesce(model->'format', 'null'::jsonb)::text
@@ -212,13 +218,13 @@ async function validateDocuments(db: Database, models: readonly string[], meta: 
     WHEN jsonb_typeof(model->'state') IS DISTINCT FROM 'object' OR jsonb_typeof(model->'state'->'nFeatures') IS DISTINCT FROM 'number' THEN 'state.nFeatures is missing'
     WHEN ${coefCheck} THEN 'its coefficients are missing, of the wrong shape or not numbers'
   END`;
-  const keys = meta.group.map(ident).join(', ');
+  // the key built by name: Citus returns a distributed subquery's row without its column names
+  const key = `jsonb_build_object(${meta.group.map((g) => `${literal(g)}, ${ident(g)}`).join(', ')})`;
   const r = await db.main.query<{ key: unknown; problem: string }>(
-    `SELECT to_jsonb(k) AS key, k.problem FROM (SELECT ${keys}, ${problem} AS problem FROM ${qident(models)} WHERE status = 'ok') AS k WHERE k.problem IS NOT NULL LIMIT 1`,
+    `SELECT k.key, k.problem FROM (SELECT ${key} AS key, ${problem} AS problem FROM ${qident(models)} WHERE status = 'ok') AS k WHERE k.problem IS NOT NULL LIMIT 1`,
   );
   if (r.rows.length > 0) {
-    const key = { ...(r.rows[0].key as Record<string, unknown>) };
-    delete key.problem;
+    const key = r.rows[0].key as Record<string, unknown>;
     throw new ModelDocumentError(`the model of group ${JSON.stringify(key)} in ${displayName(models)} is invalid: ${r.rows[0].problem}`, 'retrain the models with this version of manymodels');
   }
 }
@@ -248,6 +254,9 @@ export async function predict(db: Database, opts: PredictOptions, version: strin
     const extra = [`NULL::float8 AS ${ident('probability')}`, `NULL::${predType} AS ${ident('prediction')}`];
     if (p.multiclass) extra.push(`NULL::float8[] AS ${ident('probabilities')}`);
     const progress = new ProgressTracker('predict', await estimateRows(db, opts.from), opts.onProgress);
+    // the predictions are spread like the source rows: by the group key, co-located with the source where it is distributed on it
+    const colocateWith = await colocationSource(db, dialect, p.sourceTable, p.group);
+    const by = await rowsDistributeBy(db, dialect, colocateWith, p.src.fromSql, p.group);
     const S = ident(CATALOG_SCHEMA);
     if (engine === 'sql' && !p.multiclass && p.nFeatures !== null) {
       const select = inlineScoringSql({
@@ -261,7 +270,7 @@ export async function predict(db: Database, opts: PredictOptions, version: strin
           fence: dialect.fence,
           nullSafeKeys: p.nullSafeKeys,
         });
-      for (const sql of dialect.createTableAs(staging.staging, select, p.group, p.sourceTable)) await db.main.exec(sql);
+      for (const sql of dialect.createTableAs(staging.staging, select, by, colocateWith)) await db.main.exec(sql);
     } else if (engine === 'sql') {
       const predExpr = p.classifier && p.labelKind === 'text' ? `${S}.predict_label(m.model, f.x)` : `${S}.predict_value(m.model, f.x)`;
       const cols = [`${S}.predict_proba(m.model, f.x) AS ${ident('probability')}`, `${predExpr} AS ${ident('prediction')}`];
@@ -269,9 +278,9 @@ export async function predict(db: Database, opts: PredictOptions, version: strin
       if (p.multiclass) cols.push(`${S}.predict_proba_all(m.model, f.x) AS ${ident('probabilities')}`);
       if (!p.classifier) cols[0] = `NULL::float8 AS ${ident('probability')}`;
       const select = `SELECT s.*, ${cols.join(', ')} FROM ${p.src.fromSql} LEFT JOIN ${models} ON ${on} CROSS JOIN LATERAL (SELECT ${p.featuresExpr} AS x) AS f`;
-      for (const sql of dialect.createTableAs(staging.staging, select, p.group, p.sourceTable)) await db.main.exec(sql);
+      for (const sql of dialect.createTableAs(staging.staging, select, by, colocateWith)) await db.main.exec(sql);
     } else {
-      for (const sql of dialect.createEmptyTableAs(staging.staging, `SELECT s.*, ${extra.join(', ')} FROM ${p.src.fromSql}`, p.group, p.sourceTable)) await db.main.exec(sql);
+      for (const sql of dialect.createEmptyTableAs(staging.staging, `SELECT s.*, ${extra.join(', ')} FROM ${p.src.fromSql}`, by, colocateWith)) await db.main.exec(sql);
       await streamScores(db, p, staging, progress);
     }
     if (p.classifier && p.meta.labelType === 'boolean') {
