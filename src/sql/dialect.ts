@@ -16,9 +16,18 @@ export interface Dialect {
    */
   readonly fence: string;
   /**
+   * A query ($1: a table's name, as regclass text) giving the column the table is hash-distributed
+   * on (one row, column `col`; no row when it is not), where the engine co-locates tables by name
+   * (Citus). New tables are co-located with a source only when it is distributed on the group key.
+   */
+  readonly distributionColumnSql?: string;
+  /** The engine refuses NULL in a distribution column (Citus): a table whose key may hold NULL stays on the coordinator. */
+  readonly distributionKeyNotNull?: boolean;
+  /**
    * Statements that create `table` holding the rows of `select` (a SELECT statement), spread by
-   * `distributeBy` (the group key) where the engine distributes tables, co-located with
-   * `colocateWith` when given (a table distributed on the same column).
+   * `distributeBy` (the group key; empty: not spread, a table on the coordinator) where the engine
+   * distributes tables, co-located with `colocateWith` when given (a table distributed on the
+   * same column).
    */
   createTableAs(table: QualifiedName, select: string, distributeBy: readonly string[], colocateWith?: QualifiedName): string[];
   /** Statements that create an empty `table` with the columns of `select`, distributed like createTableAs. */
