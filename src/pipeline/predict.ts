@@ -309,10 +309,12 @@ async function streamScores(db: Database, p: PredictPlan, staging: Staging, prog
   const nSrc = p.src.fields.length;
   const keys = p.group.map((g) => `s.${ident(g)}`).join(', ');
   const on = keyMatch('m', 's', p.group, p.nullSafeKeys);
+  // ordered by the row number too: the model comes on a group's first row, and a distributed engine
+  // merging its shards' rows by the key alone (Citus) may put another row of the group first
   const select = `SELECT s.*, ${p.featuresExpr} AS mm_x, row_number() OVER w = 1 AS mm_first,
     CASE WHEN row_number() OVER w = 1 THEN m.model::text END AS mm_model
     FROM ${p.src.fromSql} LEFT JOIN (SELECT * FROM ${qident(p.modelsName)} WHERE status = 'ok') AS m ON ${on}
-    WINDOW w AS (PARTITION BY ${keys}) ORDER BY ${keys}`;
+    WINDOW w AS (PARTITION BY ${keys}) ORDER BY ${keys}, row_number() OVER w`;
   const decoder = new BinaryCopyDecoder(nSrc + 3);
   const encoder = new BinaryCopyEncoder();
   const outFields = nSrc + (p.multiclass ? 3 : 2);
