@@ -269,6 +269,7 @@ export async function predict(db: Database, opts: PredictOptions, version: strin
           labelKind: p.labelKind,
           fence: dialect.fence,
           nullSafeKeys: p.nullSafeKeys,
+          tableFence: dialect.tableFence,
         });
       for (const sql of dialect.createTableAs(staging.staging, select, by, colocateWith)) await db.main.exec(sql);
     } else if (engine === 'sql') {

@@ -10,11 +10,17 @@ export interface Dialect {
   /** Whether tables manymodels creates are spread over workers/segments by the group key. */
   readonly distributed: boolean;
   /**
-   * What ends a subquery that must be computed once rather than inlined where it is used:
-   * 'OFFSET 0' (the planner does not flatten it), or '' where the engine cannot push such a
-   * subquery down to its workers (Citus), which then recomputes the expression at each use.
+   * What ends a LATERAL subquery over no table that must be computed once (per row, per group)
+   * rather than inlined at each use of its columns: 'OFFSET 0' (the planner does not flatten it).
+   * Every engine here pushes such a subquery down with the query around it.
    */
   readonly fence: string;
+  /**
+   * What ends a subquery over a table that should be computed once (predict's unpacking of the
+   * models' coefficients); default `fence`. '' on Citus, which pulls a subquery over a distributed
+   * table that has an OFFSET to the coordinator (recursive planning) instead of pushing it down.
+   */
+  readonly tableFence?: string;
   /**
    * A query ($1: a table's name, as regclass text) giving the column the table is hash-distributed
    * on (one row, column `col`; no row when it is not), where the engine co-locates tables by name

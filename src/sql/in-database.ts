@@ -45,7 +45,7 @@ export interface InDbSpec {
 
 const F8 = 'float8';
 
-/** ' OFFSET 0' (computed once) or '' (Citus: inlined), before a subquery's closing parenthesis. */
+/** ' OFFSET 0' (computed once) or '' (a dialect without fences: inlined), before a LATERAL subquery's closing parenthesis. */
 function fence(o: InDbSpec): string {
   return o.dialect.fence ? ` ${o.dialect.fence}` : '';
 }
@@ -173,10 +173,10 @@ export function logisticAggregateSql(o: InDbSpec): string {
 
 /**
  * The per-group solve A·x = b as lateral subqueries whose result is x.x_0 … x.x_{m−1}: written out
- * as arithmetic, each step fenced so it is computed once (postgres, greenplum); or, where subquery
- * fences cannot be pushed down (citus), one call of the installed PL/pgSQL solver
- * manymodels.spd_solve per use — unfenced, written-out Cholesky expressions would grow
- * exponentially with m when the planner inlines them.
+ * as arithmetic, each step fenced so it is computed once (every dialect here: Citus pushes a
+ * fenced LATERAL subquery over no table down with the rest); or, for a dialect without fences,
+ * one call of the installed PL/pgSQL solver manymodels.spd_solve per use — unfenced, written-out
+ * Cholesky expressions would grow exponentially with m when the planner inlines them.
  */
 function solveStep(o: InDbSpec, m: number, a: (i: number, j: number) => string, b: (i: number) => string): string {
   if (o.dialect.fence) return choleskySolve(m, a, b, 'x', fence(o));

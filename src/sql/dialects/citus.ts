@@ -8,10 +8,14 @@ import { literal, qident } from '../ident.js';
  * co-location group for the column's type), then filled with INSERT ... SELECT, which runs on the
  * workers when it groups or joins by the distribution column. A distribution column cannot hold
  * NULL: a table that may (predictions of a source with NULL keys) is left on the coordinator.
+ * A LATERAL subquery over no table with OFFSET 0 is pushed down with the rest (each per-group
+ * value of the in-database strategy is computed once); one over a distributed table is not, so
+ * predict's models subquery goes unfenced (tableFence).
  */
 export const citus: Dialect = Object.freeze<Dialect>({
   name: 'citus',
-  fence: '',
+  fence: 'OFFSET 0',
+  tableFence: '',
   distributed: true,
   distributionColumnSql: `SELECT distribution_column::text AS col FROM citus_tables WHERE table_name = to_regclass($1) AND citus_table_type = 'distributed'`,
   distributionKeyNotNull: true,
