@@ -169,7 +169,10 @@ async function checkKeysJoin(db: Database, modelsName: readonly string[], traine
   }
   for (const g of group) {
     try {
-      await db.main.query(`SELECT 1 FROM ${qident(modelsName)} AS m JOIN ${src.fromSql} ON m.${ident(g)} = s.${ident(g)} LIMIT 0`);
+      // the two columns' types compared, not the tables joined: Citus refuses a probe join of two tables
+      // distributed on different columns (it would repartition), where predict's INSERT ... SELECT works
+      const t = (await db.main.query<{ m: string; s: string }>('SELECT format_type($1::oid, NULL) AS m, format_type($2::oid, NULL) AS s', [modelCols.get(g)?.dataTypeID, src.columns.get(g)?.dataTypeID])).rows[0];
+      await db.main.query(`SELECT NULL::${t.m} = NULL::${t.s}`);
     } catch (e) {
       const state = (e as DatabaseError).sqlState;
       if (state !== '42883' && state !== '42804') throw e;
