@@ -29,12 +29,31 @@ export async function colocationSource(db: Database, dialect: Dialect, table: Qu
 }
 
 /**
- * How to spread a table holding source rows keyed by `group` (predictions): by the key, unless the
- * engine refuses NULL in a distribution column and the source is not distributed on the key (so its
- * key may be NULL) and has a row with a NULL key; then the table stays on the coordinator.
+ * How to spread a table keyed by `group` whose rows come from the source: by the key, unless the engine
+ * refuses NULL in a distribution column (Citus) and the source is not distributed on the key and has a
+ * row the table keeps whose first key column is NULL (predictions keep every row; a models table keeps
+ * composite keys that are partly NULL), or the key's collation is nondeterministic, which Citus cannot
+ * hash; then the table stays on the coordinator.
  */
-export async function rowsDistributeBy(db: Database, dialect: Dialect, colocateWith: QualifiedName | undefined, fromSql: string, group: readonly string[]): Promise<readonly string[]> {
+export async function distributeByFor(
+  db: Database,
+  dialect: Dialect,
+  colocateWith: QualifiedName | undefined,
+  fromSql: string,
+  group: readonly string[],
+  keeps: 'every row' | 'groups',
+  keyType: number,
+): Promise<readonly string[]> {
   if (!dialect.distributionKeyNotNull || colocateWith !== undefined) return group;
-  const r = await db.main.query<{ any: boolean }>(`SELECT EXISTS (SELECT 1 FROM ${fromSql} WHERE s.${ident(group[0])} IS NULL) AS any`);
-  return r.rows[0].any ? [] : group;
+  const k0 = `s.${ident(group[0])}`;
+  const kept = keeps === 'every row' || group.length === 1 ? `${k0} IS NULL` : `${k0} IS NULL AND (${group.slice(1).map((g) => `s.${ident(g)} IS NOT NULL`).join(' OR ')})`;
+  const nulls = (await db.main.query<{ any: boolean }>(`SELECT EXISTS (SELECT 1 FROM ${fromSql} WHERE ${kept}) AS any`)).rows[0].any;
+  if (nulls) return [];
+  // pg_collation_for() of a type without collations is an error, so only for a collatable key
+  const collatable = (await db.main.query<{ c: boolean }>('SELECT typcollation <> 0 AS c FROM pg_type WHERE oid = $1', [keyType])).rows[0]?.c === true;
+  if (!collatable) return group;
+  const r = await db.main.query<{ nd: boolean }>(
+    `SELECT coalesce((SELECT NOT c.collisdeterministic FROM pg_collation AS c WHERE c.oid = (SELECT pg_collation_for(${k0})::regcollation FROM ${fromSql} LIMIT 1)), false) AS nd`,
+  );
+  return r.rows[0].nd ? [] : group;
 }

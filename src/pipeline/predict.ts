@@ -13,7 +13,7 @@ import { checkTarget, type Staging } from './output-table.js';
 import { withRun } from './run.js';
 import { type ProgressListener, ProgressTracker } from './progress.js';
 import { column, estimateRows, type ResolvedSource, resolveSource, type SourceRef, type TableRef, tableName } from './source.js';
-import { colocationSource, resolveDialect, rowsDistributeBy } from './dialect.js';
+import { colocationSource, distributeByFor, resolveDialect } from './dialect.js';
 
 export interface PredictOptions {
   /** A models table written by train. */
@@ -259,7 +259,7 @@ export async function predict(db: Database, opts: PredictOptions, version: strin
     const progress = new ProgressTracker('predict', await estimateRows(db, opts.from), opts.onProgress);
     // the predictions are spread like the source rows: by the group key, co-located with the source where it is distributed on it
     const colocateWith = await colocationSource(db, dialect, p.sourceTable, p.group);
-    const by = await rowsDistributeBy(db, dialect, colocateWith, p.src.fromSql, p.group);
+    const by = await distributeByFor(db, dialect, colocateWith, p.src.fromSql, p.group, 'every row', p.src.columns.get(p.group[0])?.dataTypeID ?? 0);
     const S = ident(CATALOG_SCHEMA);
     if (engine === 'sql' && !p.multiclass && p.nFeatures !== null) {
       const select = inlineScoringSql({

@@ -20,7 +20,7 @@ const BATCH_LIMITS = { batchNumbers: 1 << 18, batchGroups: 4096 };
 export function streamingSetupSql(plan: TrainPlan, staging: Staging, dialect: Dialect): string[] {
   const keySql = plan.group.map((g) => `s.${ident(g)}`);
   const nulls = MODEL_COLUMNS.map((c, i) => `NULL::${MODEL_COLUMN_TYPES[i]} AS ${ident(c)}`);
-  return dialect.createEmptyTableAs(staging.staging, `SELECT ${[...keySql, ...nulls].join(', ')} FROM ${plan.fromSql}`, plan.group, plan.sourceTable);
+  return dialect.createEmptyTableAs(staging.staging, `SELECT ${[...keySql, ...nulls].join(', ')} FROM ${plan.fromSql}`, plan.distributeBy ?? plan.group, plan.sourceTable);
 }
 
 /** The statements of a streaming run, for --explain. */

@@ -14,7 +14,7 @@ import { faultPoint } from './fault.js';
 import { withRun } from './run.js';
 import type { ProgressListener } from './progress.js';
 import { forRun, inDatabaseSpec, inDatabaseStatements, trainInDatabase } from './train-in-database.js';
-import { colocationSource, resolveDialect } from './dialect.js';
+import { colocationSource, distributeByFor, resolveDialect } from './dialect.js';
 import { streamingStatements, trainStreaming } from './train-streaming.js';
 import { column, type ResolvedSource, resolveSource, type SourceRef, type TableRef, tableName } from './source.js';
 import { OID } from '../sql/types.js';
@@ -101,6 +101,10 @@ export interface TrainOutcome {
 export interface TrainPlan {
   /** The source table when the source is one; after placeTraining, only when new tables are co-located with it (Citus). */
   sourceTable?: readonly string[];
+  /** The type OID of the group key's first column (where Citus distributes). */
+  keyType: number;
+  /** After placeTraining: the columns new tables are distributed by (the group key; empty: kept on the coordinator). */
+  distributeBy?: readonly string[];
   /** Per feature, a float8 SQL expression over the source alias s (columns form), or the array column (array and packed forms). */
   featureSql: string[];
   /** The label as SQL over s: float8 (numbers, booleans) or text. */
@@ -207,6 +211,7 @@ export async function planTraining(db: Database, opts: TrainOptions): Promise<Tr
     source: src.display,
     fromSql: src.fromSql,
     sourceTable: typeof opts.from === 'object' && opts.from !== null && 'query' in opts.from ? undefined : tableName(opts.from as TableRef),
+    keyType: src.columns.get(group[0])?.dataTypeID ?? 0,
     featureSql,
     labelSql,
   };
@@ -242,7 +247,8 @@ async function checkKeysOrderable(db: Database, src: ResolvedSource, group: read
 
 /** The plan for a dialect: new tables co-located with the source only where the engine allows it. */
 async function placeTraining(db: Database, plan: TrainPlan, dialect: Dialect): Promise<TrainPlan> {
-  return { ...plan, sourceTable: await colocationSource(db, dialect, plan.sourceTable, plan.group) };
+  const sourceTable = await colocationSource(db, dialect, plan.sourceTable, plan.group);
+  return { ...plan, sourceTable, distributeBy: await distributeByFor(db, dialect, sourceTable, plan.fromSql, plan.group, 'groups', plan.keyType) };
 }
 
 /** The statements a run would execute, without running them (train --explain). */

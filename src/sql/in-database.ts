@@ -24,6 +24,8 @@ export interface InDbSpec {
   /** FROM item of the source, aliased s; and the source table when it is one (for co-location). */
   fromSql: string;
   sourceTable?: QualifiedName;
+  /** The columns the work and staging tables are distributed by (default: the group key; empty: on the coordinator). */
+  distributeBy?: readonly string[];
   group: readonly string[];
   /** One float8 SQL expression per feature, over s. */
   features: readonly string[];
@@ -75,7 +77,7 @@ export function dataTableSql(o: InDbSpec): string[] {
   const keys = o.group.map((g) => `s.${ident(g)}`);
   const notNull = [...keys, ...o.features, o.label].map((e) => `(${e}) IS NOT NULL`).join(' AND ');
   const cols = [...keys, ...o.features.map((f, j) => `(${f})::${F8} AS x${j + 1}`), `(${o.label}) AS y`];
-  return [...o.dialect.createTableAs(o.dataTable, `SELECT ${cols.join(', ')} FROM ${o.fromSql} WHERE ${notNull}`, o.group, o.sourceTable), `ANALYZE ${qident(o.dataTable)}`];
+  return [...o.dialect.createTableAs(o.dataTable, `SELECT ${cols.join(', ')} FROM ${o.fromSql} WHERE ${notNull}`, o.distributeBy ?? o.group, o.sourceTable), `ANALYZE ${qident(o.dataTable)}`];
 }
 
 /** Rows whose group key is NULL (counted per run, as the streaming strategy does). */
@@ -146,7 +148,7 @@ export function groupTableSql(o: InDbSpec): string[] {
     `FROM (SELECT ${o.group.map((g) => `q.${ident(g)}`).join(', ')}, ${aggs.join(', ')} FROM (SELECT ${inner.join(', ')} FROM ${o.fromSql} WHERE ${dKeys.map((k) => `${k} IS NOT NULL`).join(' AND ')}) AS q GROUP BY ${o.group.map((g) => `q.${ident(g)}`).join(', ')}) AS g`;
   // g.* repeats the keys; select them once
   const fixed = select.replace(`SELECT ${keys.join(', ')}, g.*,`, `SELECT g.*,`);
-  return [...o.dialect.createTableAs(o.groupTable, fixed, o.group, o.dataTable), `UPDATE ${qident(o.groupTable)} SET done = true WHERE error IS NOT NULL`, `ANALYZE ${qident(o.groupTable)}`];
+  return [...o.dialect.createTableAs(o.groupTable, fixed, o.distributeBy ?? o.group, o.dataTable), `UPDATE ${qident(o.groupTable)} SET done = true WHERE error IS NOT NULL`, `ANALYZE ${qident(o.groupTable)}`];
 }
 
 /** σ(z) without overflow: PostgreSQL raises on exp() overflow and underflow. */
@@ -354,5 +356,5 @@ export function modelsTableSql(o: InDbSpec): string[] {
     `now() AS serialized_on`,
     `${literal(o.runId)}::uuid AS run_id`,
   ];
-  return o.dialect.createTableAs(o.staging, `SELECT ${cols.join(', ')} FROM ${qident(o.groupTable)} AS c`, o.group, o.dataTable);
+  return o.dialect.createTableAs(o.staging, `SELECT ${cols.join(', ')} FROM ${qident(o.groupTable)} AS c`, o.distributeBy ?? o.group, o.dataTable);
 }
