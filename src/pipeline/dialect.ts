@@ -46,9 +46,12 @@ export async function distributeByFor(
 ): Promise<readonly string[]> {
   if (!dialect.distributionKeyNotNull || colocateWith !== undefined) return group;
   const k0 = `s.${ident(group[0])}`;
-  const kept = keeps === 'every row' || group.length === 1 ? `${k0} IS NULL` : `${k0} IS NULL AND (${group.slice(1).map((g) => `s.${ident(g)} IS NOT NULL`).join(' OR ')})`;
-  const nulls = (await db.main.query<{ any: boolean }>(`SELECT EXISTS (SELECT 1 FROM ${fromSql} WHERE ${kept}) AS any`)).rows[0].any;
-  if (nulls) return [];
+  // a table of groups keeps no row with a NULL single-column key: no pass over the source for it
+  if (keeps === 'every row' || group.length > 1) {
+    const kept = keeps === 'every row' ? `${k0} IS NULL` : `${k0} IS NULL AND (${group.slice(1).map((g) => `s.${ident(g)} IS NOT NULL`).join(' OR ')})`;
+    const nulls = (await db.main.query<{ any: boolean }>(`SELECT EXISTS (SELECT 1 FROM ${fromSql} WHERE ${kept}) AS any`)).rows[0].any;
+    if (nulls) return [];
+  }
   // pg_collation_for() of a type without collations is an error, so only for a collatable key
   const collatable = (await db.main.query<{ c: boolean }>('SELECT typcollation <> 0 AS c FROM pg_type WHERE oid = $1', [keyType])).rows[0]?.c === true;
   if (!collatable) return group;
