@@ -275,17 +275,19 @@ export async function recommend(db: Database, opts: RecommendOptions, version: s
                LEFT JOIN (SELECT ${group.map(ident).join(', ')}, true AS ok FROM ${qident(modelsName)} WHERE status = 'ok') AS m ON ${on} GROUP BY ${keys}) AS q`,
       );
       const gkeys = group.map(ident).join(', ');
-      const w = await db.main.query<{ rows: number; groups: number }>(
-        `SELECT count(*)::float8 AS rows, (SELECT count(*) FROM (SELECT DISTINCT ${gkeys} FROM ${qident(staging.staging)}) AS d)::float8 AS groups FROM ${qident(staging.staging)}`,
-      );
+      // two statements, not a subquery in the target list, which Citus cannot push down next to an aggregate
+      const w = {
+        rows: (await db.main.query<{ n: number }>(`SELECT count(*)::float8 AS n FROM ${qident(staging.staging)}`)).rows[0].n,
+        groups: (await db.main.query<{ n: number }>(`SELECT count(*)::float8 AS n FROM (SELECT DISTINCT ${gkeys} FROM ${qident(staging.staging)}) AS d`)).rows[0].n,
+      };
       const result: RecommendResult = {
         runId,
         table: target,
         engine,
         by: r.by,
-        rows: w.rows[0].rows,
+        rows: w.rows,
         groups: c.rows[0].groups,
-        groupsRecommended: w.rows[0].groups,
+        groupsRecommended: w.groups,
         groupsWithoutModel: c.rows[0].without,
         candidates: c.rows[0].candidates,
         seconds: 0,

@@ -328,8 +328,11 @@ export async function predict(db: Database, opts: PredictOptions, version: strin
         ? 0
         : (
             await db.main.query<{ k: number }>(
+              // a join, not a correlated EXISTS: Citus refuses the latter between a predictions table left on
+              // the coordinator (NULL keys) and a distributed models table (one row per group: no duplicates)
               `SELECT count(*)::int AS k FROM ${qident(staging.staging)} AS s
-               WHERE s.${ident('prediction')} IS NULL AND EXISTS (SELECT 1 FROM ${qident(p.modelsName)} AS m WHERE m.status = 'ok' AND ${on})`,
+               JOIN (SELECT ${p.group.map(ident).join(', ')} FROM ${qident(p.modelsName)} WHERE status = 'ok') AS m ON ${on}
+               WHERE s.${ident('prediction')} IS NULL`,
             )
           ).rows[0].k;
     progress.rowsDone = n;

@@ -25,11 +25,22 @@ function observe(db: ManyModels): Observed[] {
   const seen: Observed[] = [];
   const main = db.database.main;
   const explain = async (sql: string): Promise<string> => (await main.query<Record<string, string>>(`EXPLAIN ${sql}`)).rows.map((r) => r['QUERY PLAN']).join('\n');
-  const exec = main.exec.bind(main);
-  main.exec = async (sql: string) => {
-    if (/^\s*(INSERT|UPDATE)\b/i.test(sql)) seen.push({ sql, plan: await explain(sql), read: false });
-    return exec(sql);
+  // each operation runs on a connection of its own (db.session): its statements are explained there,
+  // where its uncommitted work tables are visible
+  const hook = (conn: typeof main): void => {
+    const exec = conn.exec.bind(conn);
+    conn.exec = async (sql: string) => {
+      if (/^\s*(INSERT|UPDATE)\b/i.test(sql)) seen.push({ sql, plan: (await conn.query<Record<string, string>>(`EXPLAIN ${sql}`)).rows.map((r) => r['QUERY PLAN']).join('\n'), read: false });
+      return exec(sql);
+    };
   };
+  hook(main);
+  const session = db.database.session.bind(db.database);
+  (db.database as { session: typeof session }).session = (<T,>(fn: (d: typeof db.database) => Promise<T>) =>
+    session((view) => {
+      if (view.main !== main) hook(view.main);
+      return fn(view);
+    })) as typeof session;
   const openStream = db.database.openStream.bind(db.database);
   (db.database as { openStream: typeof openStream }).openStream = async () => {
     const c = await openStream();
