@@ -249,6 +249,8 @@ export async function planTraining(db: Database, opts: TrainOptions): Promise<Tr
     labelSql,
     output: {
       columns: [...group.map((g) => ({ name: g, typeOid: column(src, g, 'group key').oid })), ...MODEL_COLUMNS.map((c) => ({ name: c, typeOid: null }))],
+      // a composite key may hold NULL in some columns (a group of its own), which a primary key refuses:
+      // then the key goes on only at the swap, when no row has such a NULL (see swapIn)
       primaryKey: group,
     },
   };

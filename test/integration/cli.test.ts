@@ -32,14 +32,14 @@ describe('the manymodels command', () => {
   });
 
   it('sees the same embedded data from separate commands', () => {
-    const r = run(['sql', 'SELECT count(*) AS n FROM offer_predictions', '--format', 'csv']);
+    const r = run(['sql', 'SELECT count(*) AS n FROM manymodels_demo.offer_predictions', '--format', 'csv']);
     assert.equal(r.code, 0, r.err);
     assert.equal(r.out.trim(), 'n\n18');
     const runs = run(['runs', '--limit', '5']);
     assert.equal(runs.code, 0, runs.err);
     assert.match(runs.out, /predict +\| succeeded .*"offer_predictions"/);
     assert.match(runs.out, /train +\| succeeded .*"trained_model_by_user" +\| 2 ok, 0 failed/);
-    const m = run(['models', 'trained_model_by_user']);
+    const m = run(['models', 'manymodels_demo.trained_model_by_user']);
     assert.equal(m.code, 0, m.err);
     assert.match(m.out, /groups: +2 ok, 0 failed/);
     assert.match(m.out, /LogisticRegression per userid/);
@@ -110,9 +110,9 @@ describe('the manymodels command', () => {
     r = run(['train', '--from', 'offer', '--group', 'userid', '--features', 'asktimes', '--label', 'bought_offer', '--into', 'm', '--estimator', 'svm']);
     assert.equal(r.code, 2);
     assert.match(r.err, /unknown estimator 'svm'[\s\S]*logistic/);
-    r = run(['train', '--from', 'offer', '--group', 'userid', '--features', 'nope', '--label', 'bought_offer', '--into', 'm']);
+    r = run(['train', '--from', 'manymodels_demo.offer', '--group', 'userid', '--features', 'nope', '--label', 'bought_offer', '--into', 'm']);
     assert.equal(r.code, 1);
-    assert.match(r.err, /COLUMN_NOT_FOUND.*feature column "nope" does not exist in offer/);
+    assert.match(r.err, /COLUMN_NOT_FOUND.*feature column "nope" does not exist in manymodels_demo\.offer/);
     r = run(['train', '--from', 'offer']);
     assert.equal(r.code, 2);
     assert.match(r.err, /required option/);

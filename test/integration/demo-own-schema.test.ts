@@ -40,7 +40,7 @@ async function catalog(db: ManyModels): Promise<unknown> {
 
 /** The part of the catalog outside the demo's schema (and the run catalog, which records the runs by design). */
 function outside(c: any): unknown {
-  return { ...c, tables: Object.fromEntries(Object.entries(c.tables).filter(([k]) => !k.startsWith('manymodels_demo.') && !k.startsWith('manymodels.'))) };
+  return { ...c, tables: Object.fromEntries(Object.entries(c.tables).filter(([k]) => !/\bmanymodels(_demo)?(\.|$)/.test(k))) };
 }
 
 for (const backend of backends) {

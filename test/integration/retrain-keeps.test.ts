@@ -125,12 +125,14 @@ for (const backend of backends) {
 }
 
 const CLI = new URL('../../dist/cli/main.js', import.meta.url).pathname;
+/** The preload that holds a run at MANYMODELS_FAULT_PAUSE_AT (the package itself injects no fault). */
+const PAUSE = new URL('../helpers/fault-pause.mjs', import.meta.url).href;
 
 function killAt(url: string, point: string): Promise<boolean> {
   return new Promise((resolve) => {
     const child = spawn(
       process.execPath,
-      [CLI, '--db', url, '--quiet', 'train', '--from', 'offer', '--group', 'userid', '--features', 'asktimes,askbackoffdays', '--label', 'bought_offer', '--into', 'models'],
+      ['--import', PAUSE, CLI, '--db', url, '--quiet', 'train', '--from', 'offer', '--group', 'userid', '--features', 'asktimes,askbackoffdays', '--label', 'bought_offer', '--into', 'models'],
       { env: { ...process.env, MANYMODELS_FAULT_PAUSE_AT: point }, stdio: ['ignore', 'ignore', 'pipe'] },
     );
     let stderr = '';
