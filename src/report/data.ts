@@ -263,7 +263,16 @@ export async function reportData(db: Database, opts: ReportOptions, version: str
     else {
       const on = meta.group.map((g) => `m.${ident(g)} = p.${ident(g)}`).join(' AND ');
       // y = 1 when the row's label is the class whose probability was predicted (classes_[1] of a binary model)
-      const scored = `(SELECT p.probability AS prob, (p.${ident(labelCol)}::text = m.model->'state'->'classes'->>1)::int AS y
+      // compared as numbers for a numeric or boolean label (1.0 = 1, true = 1), as text otherwise
+      const labelOid = cols.fields.find((f) => f.name === labelCol)?.dataTypeID;
+      const cls = `m.model->'state'->'classes'->>1`;
+      const isPositive =
+        labelOid === 16
+          ? `p.${ident(labelCol)}::int::float8 = (${cls})::float8`
+          : labelOid !== undefined && [20, 21, 23, 700, 701, 1700].includes(labelOid)
+            ? `p.${ident(labelCol)}::float8 = (${cls})::float8`
+            : `p.${ident(labelCol)}::text = ${cls}`;
+      const scored = `(SELECT p.probability AS prob, (${isPositive})::int AS y
          FROM ${qident(pn)} AS p JOIN ${M} AS m ON ${on} AND m.status = 'ok'
          WHERE p.probability IS NOT NULL AND p.${ident(labelCol)} IS NOT NULL AND jsonb_array_length(m.model->'state'->'classes') = 2) AS d`;
       // one pass: positives and negatives per distinct probability (g); from it the exact AUC (each
