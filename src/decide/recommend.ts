@@ -1,7 +1,7 @@
 import type { Database } from '../db/connection.js';
 import { DatabaseError, UsageError } from '../errors.js';
 import { CATALOG_SCHEMA, readTableMeta } from '../pipeline/catalog.js';
-import { resolveDialect } from '../pipeline/dialect.js';
+import { colocationSource, distributeByFor, resolveDialect } from '../pipeline/dialect.js';
 import { checkTarget } from '../pipeline/output-table.js';
 import { plan, type PredictPlan } from '../pipeline/predict.js';
 import { withRun } from '../pipeline/run.js';
@@ -163,7 +163,7 @@ function recommendPlan(opts: RecommendOptions, src: { query: string; candidate: 
  * functions for multiclass models), a score per row, and row_number() over each group ordered by
  * score, then candidate: every step is per group, so a distributed engine runs it where the group lives.
  */
-export function recommendSql(r: RecommendPlan, fence: string, guarded = false): string {
+export function recommendSql(r: RecommendPlan, fence: string, guarded = false, tableFence?: string): string {
   const { p } = r;
   const S = ident(CATALOG_SCHEMA);
   const cls = r.positiveClass === null ? null : literal(r.positiveClass);
@@ -181,6 +181,7 @@ export function recommendSql(r: RecommendPlan, fence: string, guarded = false): 
       kind: p.classifier ? 'binary' : 'regressor',
       labelKind: p.labelKind,
       fence,
+      tableFence,
       nullSafeKeys: p.nullSafeKeys,
       guarded,
       schema: S,
@@ -248,19 +249,22 @@ export async function recommend(db: Database, opts: RecommendOptions, version: s
       output: { columns: [] },
     },
     async ({ runId, staging }) => {
+      // spread like predict's output: by the group key, co-located with the models table where Citus distributes it on the key
+      const colocateWith = await colocationSource(db, dialect, modelsName, group);
+      const by = await distributeByFor(db, dialect, colocateWith, p.src.fromSql, group, 'every row', p.src.columns.get(group[0])?.dataTypeID ?? 0);
       if (engine === 'sql') {
         try {
-          for (const sql of dialect.createTableAs(staging.staging, recommendSql(r, dialect.fence), group, modelsName)) await db.main.exec(sql);
+          for (const sql of dialect.createTableAs(staging.staging, recommendSql(r, dialect.fence, false, dialect.tableFence), by, colocateWith)) await db.main.exec(sql);
         } catch (e) {
           // as predict: PostgreSQL's float8 arithmetic raised on an overflow or underflow; score again
           // with the IEEE-754 arithmetic of manymodels.ieee_dot
           if (!(e instanceof DatabaseError && e.sqlState === '22003')) throw e;
           await db.main.exec(`DROP TABLE IF EXISTS ${qident(staging.staging)}`);
-          for (const sql of dialect.createTableAs(staging.staging, recommendSql(r, dialect.fence, true), group, modelsName)) await db.main.exec(sql);
+          for (const sql of dialect.createTableAs(staging.staging, recommendSql(r, dialect.fence, true, dialect.tableFence), by, colocateWith)) await db.main.exec(sql);
         }
       } else {
         const empty = `SELECT s.*, NULL::float8 AS ${ident('probability')}, NULL::${r.predType} AS ${ident('prediction')}, NULL::float8 AS ${ident('score')}, NULL::int AS ${ident('rank')} FROM ${p.src.fromSql}`;
-        for (const sql of dialect.createEmptyTableAs(staging.staging, empty, group, modelsName)) await db.main.exec(sql);
+        for (const sql of dialect.createEmptyTableAs(staging.staging, empty, by, colocateWith)) await db.main.exec(sql);
         await streamRecommendations(db, r, staging.staging);
       }
       const keys = group.map((g) => `s.${ident(g)}`).join(', ');
@@ -271,17 +275,19 @@ export async function recommend(db: Database, opts: RecommendOptions, version: s
                LEFT JOIN (SELECT ${group.map(ident).join(', ')}, true AS ok FROM ${qident(modelsName)} WHERE status = 'ok') AS m ON ${on} GROUP BY ${keys}) AS q`,
       );
       const gkeys = group.map(ident).join(', ');
-      const w = await db.main.query<{ rows: number; groups: number }>(
-        `SELECT count(*)::float8 AS rows, (SELECT count(*) FROM (SELECT DISTINCT ${gkeys} FROM ${qident(staging.staging)}) AS d)::float8 AS groups FROM ${qident(staging.staging)}`,
-      );
+      // two statements, not a subquery in the target list, which Citus cannot push down next to an aggregate
+      const w = {
+        rows: (await db.main.query<{ n: number }>(`SELECT count(*)::float8 AS n FROM ${qident(staging.staging)}`)).rows[0].n,
+        groups: (await db.main.query<{ n: number }>(`SELECT count(*)::float8 AS n FROM (SELECT DISTINCT ${gkeys} FROM ${qident(staging.staging)}) AS d`)).rows[0].n,
+      };
       const result: RecommendResult = {
         runId,
         table: target,
         engine,
         by: r.by,
-        rows: w.rows[0].rows,
+        rows: w.rows,
         groups: c.rows[0].groups,
-        groupsRecommended: w.rows[0].groups,
+        groupsRecommended: w.groups,
         groupsWithoutModel: c.rows[0].without,
         candidates: c.rows[0].candidates,
         seconds: 0,

@@ -15,7 +15,7 @@ import { checkTarget, type Staging } from './output-table.js';
 import { withRun } from './run.js';
 import { type ProgressListener, ProgressTracker } from './progress.js';
 import { column, estimateRows, type ResolvedSource, resolveSource, type SourceRef, type TableRef, tableName } from './source.js';
-import { resolveDialect } from './dialect.js';
+import { colocationSource, distributeByFor, resolveDialect } from './dialect.js';
 
 export interface PredictOptions {
   /** A models table written by train. */
@@ -179,7 +179,10 @@ async function checkKeysJoin(db: Database, modelsName: readonly string[], traine
   }
   for (const g of group) {
     try {
-      await db.main.query(`SELECT 1 FROM ${qident(modelsName)} AS m JOIN ${src.fromSql} ON m.${ident(g)} = s.${ident(g)} WHERE false LIMIT 0`);
+      // the two columns' types compared, not the tables joined: Citus refuses a probe join of two tables
+      // distributed on different columns (it would repartition), where predict's INSERT ... SELECT works
+      const t = (await db.main.query<{ m: string; s: string }>('SELECT format_type($1::oid, NULL) AS m, format_type($2::oid, NULL) AS s', [modelCols.get(g)?.dataTypeID, src.columns.get(g)?.dataTypeID])).rows[0];
+      await db.main.query(`SELECT NULL::${t.m} = NULL::${t.s}`);
     } catch (e) {
       const state = (e as DatabaseError).sqlState;
       if (state !== '42883' && state !== '42804') throw e;
@@ -206,14 +209,20 @@ async function checkKeysJoin(db: Database, modelsName: readonly string[], traine
 async function validateDocuments(db: Database, models: readonly string[], meta: TableMeta): Promise<void> {
   const est = meta.estimator ?? '';
   const nf = `(model->'state'->>'nFeatures')`;
-  const numbers = (path: string) => `EXISTS (SELECT 1 FROM jsonb_array_elements(${path}) AS v WHERE jsonb_typeof(v) <> 'number')`;
+  // JSON path tests, not EXISTS subqueries over jsonb_array_elements: Citus refuses a correlated
+  // subquery over a set-returning function in a query on a distributed table. A path that does not
+  // apply (a missing member, a scalar where an array belongs) gives NULL: that is a problem too.
+  const bad = (target: string, path: string, vars = `'{}'`) => `coalesce(jsonb_path_exists(${target}, '${path}', ${vars}, true), true)`;
+  const numbers = (target: string) => bad(target, 'strict $[*] ? (@.type() != "number")');
+  const isnt = (target: string, type: string) => `jsonb_typeof(${target}) IS DISTINCT FROM '${type}'`;
   const coefCheck =
     est === 'LogisticRegression'
-      ? `jsonb_typeof(model->'state'->'coef') <> 'array' OR jsonb_typeof(model->'state'->'intercept') <> 'array' OR jsonb_typeof(model->'state'->'classes') <> 'array'
+      ? `${isnt(`model->'state'->'coef'`, 'array')} OR ${isnt(`model->'state'->'intercept'`, 'array')} OR ${isnt(`model->'state'->'classes'`, 'array')}
          OR jsonb_array_length(model->'state'->'classes') < 2 OR jsonb_array_length(model->'state'->'intercept') <> jsonb_array_length(model->'state'->'coef')
          OR ${numbers(`model->'state'->'intercept'`)}
-         OR EXISTS (SELECT 1 FROM jsonb_array_elements(model->'state'->'coef') AS r WHERE jsonb_typeof(r) <> 'array' OR jsonb_array_length(r) <> ${nf}::int OR ${numbers('r')})`
-      : `jsonb_typeof(model->'state'->'coef') <> 'array' OR jsonb_typeof(model->'state'->'intercept') <> 'number' OR jsonb_array_length(model->'state'->'coef') <> ${nf}::int OR ${numbers(`model->'state'->'coef'`)}`;
+         OR ${bad(`model->'state'->'coef'`, 'strict $[*] ? (@.type() != "array" || @.size() != $nf)', `jsonb_build_object('nf', ${nf}::int)`)}
+         OR ${bad(`model->'state'->'coef'`, 'strict $[*][*] ? (@.type() != "number")')}`
+      : `${isnt(`model->'state'->'coef'`, 'array')} OR ${isnt(`model->'state'->'intercept'`, 'number')} OR jsonb_array_length(model->'state'->'coef') <> ${nf}::int OR ${numbers(`model->'state'->'coef'`)}`;
   const problem = `CASE
     WHEN model IS NULL OR jsonb_typeof(model) <> 'object' THEN 'it is not a JSON object'
     WHEN model->>'format' IS DISTINCT FROM 'manymodels.model' THEN 'unknown format ' || coalesce(model->'format', 'null'::jsonb)::text
@@ -222,13 +231,13 @@ async function validateDocuments(db: Database, models: readonly string[], meta: 
     WHEN jsonb_typeof(model->'state') IS DISTINCT FROM 'object' OR jsonb_typeof(model->'state'->'nFeatures') IS DISTINCT FROM 'number' THEN 'state.nFeatures is missing'
     WHEN ${coefCheck} THEN 'its coefficients are missing, of the wrong shape or not numbers'
   END`;
-  const keys = meta.group.map(ident).join(', ');
+  // the key built by name: Citus returns a distributed subquery's row without its column names
+  const key = `jsonb_build_object(${meta.group.map((g) => `${literal(g)}, ${ident(g)}`).join(', ')})`;
   const r = await db.main.query<{ key: unknown; problem: string }>(
-    `SELECT to_jsonb(k) AS key, k.problem FROM (SELECT ${keys}, ${problem} AS problem FROM ${qident(models)} WHERE status = 'ok') AS k WHERE k.problem IS NOT NULL LIMIT 1`,
+    `SELECT k.key, k.problem FROM (SELECT ${key} AS key, ${problem} AS problem FROM ${qident(models)} WHERE status = 'ok') AS k WHERE k.problem IS NOT NULL LIMIT 1`,
   );
   if (r.rows.length > 0) {
-    const key = { ...(r.rows[0].key as Record<string, unknown>) };
-    delete key.problem;
+    const key = r.rows[0].key as Record<string, unknown>;
     throw new ModelDocumentError(`the model of group ${JSON.stringify(key)} in ${displayName(models)} is invalid: ${r.rows[0].problem}`, 'retrain the models with this version of manymodels');
   }
 }
@@ -259,6 +268,9 @@ export async function predict(db: Database, opts: PredictOptions, version: strin
     const extra = [`NULL::float8 AS ${ident('probability')}`, `NULL::${predType} AS ${ident('prediction')}`];
     if (p.multiclass) extra.push(`NULL::float8[] AS ${ident('probabilities')}`);
     const progress = new ProgressTracker('predict', await estimateRows(db, opts.from), opts.onProgress, undefined, opts.signal);
+    // the predictions are spread like the source rows: by the group key, co-located with the source where it is distributed on it
+    const colocateWith = await colocationSource(db, dialect, p.sourceTable, p.group);
+    const by = await distributeByFor(db, dialect, colocateWith, p.src.fromSql, p.group, 'every row', p.src.columns.get(p.group[0])?.dataTypeID ?? 0);
     const S = ident(CATALOG_SCHEMA);
     if (engine === 'sql' && !p.multiclass && p.nFeatures !== null) {
       const nFeatures = p.nFeatures;
@@ -275,15 +287,16 @@ export async function predict(db: Database, opts: PredictOptions, version: strin
           nullSafeKeys: p.nullSafeKeys,
           guarded,
           schema: S,
+          tableFence: dialect.tableFence,
         });
       try {
-        for (const sql of dialect.createTableAs(staging.staging, select(false), p.group, p.sourceTable)) await db.main.exec(sql);
+        for (const sql of dialect.createTableAs(staging.staging, select(false), by, colocateWith)) await db.main.exec(sql);
       } catch (e) {
         // PostgreSQL's float8 arithmetic raised on an overflow or underflow (a huge or tiny feature):
         // score again with the IEEE-754 arithmetic of manymodels.ieee_dot, which gives each row its own answer
         if (!(e instanceof DatabaseError && e.sqlState === '22003')) throw e;
         await db.main.exec(`DROP TABLE IF EXISTS ${qident(staging.staging)}`);
-        for (const sql of dialect.createTableAs(staging.staging, select(true), p.group, p.sourceTable)) await db.main.exec(sql);
+        for (const sql of dialect.createTableAs(staging.staging, select(true), by, colocateWith)) await db.main.exec(sql);
       }
     } else if (engine === 'sql') {
       const predExpr = p.classifier && p.labelKind === 'text' ? `${S}.predict_label(m.model, f.x)` : `${S}.predict_value(m.model, f.x)`;
@@ -292,9 +305,9 @@ export async function predict(db: Database, opts: PredictOptions, version: strin
       if (p.multiclass) cols.push(`${S}.predict_proba_all(m.model, f.x) AS ${ident('probabilities')}`);
       if (!p.classifier) cols[0] = `NULL::float8 AS ${ident('probability')}`;
       const select = `SELECT s.*, ${cols.join(', ')} FROM ${p.src.fromSql} LEFT JOIN ${models} ON ${on} CROSS JOIN LATERAL (SELECT ${p.featuresExpr} AS x) AS f`;
-      for (const sql of dialect.createTableAs(staging.staging, select, p.group, p.sourceTable)) await db.main.exec(sql);
+      for (const sql of dialect.createTableAs(staging.staging, select, by, colocateWith)) await db.main.exec(sql);
     } else {
-      for (const sql of dialect.createEmptyTableAs(staging.staging, `SELECT s.*, ${extra.join(', ')} FROM ${p.src.fromSql}`, p.group, p.sourceTable)) await db.main.exec(sql);
+      for (const sql of dialect.createEmptyTableAs(staging.staging, `SELECT s.*, ${extra.join(', ')} FROM ${p.src.fromSql}`, by, colocateWith)) await db.main.exec(sql);
       await streamScores(db, p, staging, progress, opts.signal);
     }
     if (p.classifier && p.meta.labelType === 'boolean') {
@@ -315,8 +328,11 @@ export async function predict(db: Database, opts: PredictOptions, version: strin
         ? 0
         : (
             await db.main.query<{ k: number }>(
+              // a join, not a correlated EXISTS: Citus refuses the latter between a predictions table left on
+              // the coordinator (NULL keys) and a distributed models table (one row per group: no duplicates)
               `SELECT count(*)::int AS k FROM ${qident(staging.staging)} AS s
-               WHERE s.${ident('prediction')} IS NULL AND EXISTS (SELECT 1 FROM ${qident(p.modelsName)} AS m WHERE m.status = 'ok' AND ${on})`,
+               JOIN (SELECT ${p.group.map(ident).join(', ')} FROM ${qident(p.modelsName)} WHERE status = 'ok') AS m ON ${on}
+               WHERE s.${ident('prediction')} IS NULL`,
             )
           ).rows[0].k;
     progress.rowsDone = n;
@@ -337,10 +353,12 @@ async function streamScores(db: Database, p: PredictPlan, staging: Staging, prog
   const nSrc = p.src.fields.length;
   const keys = p.group.map((g) => `s.${ident(g)}`).join(', ');
   const on = keyMatch('m', 's', p.group, p.nullSafeKeys);
+  // ordered by the row number too: the model comes on a group's first row, and a distributed engine
+  // merging its shards' rows by the key alone (Citus) may put another row of the group first
   const select = `SELECT s.*, ${p.featuresExpr} AS mm_x, row_number() OVER w = 1 AS mm_first,
     CASE WHEN row_number() OVER w = 1 THEN m.model::text END AS mm_model
     FROM ${p.src.fromSql} LEFT JOIN (SELECT * FROM ${qident(p.modelsName)} WHERE status = 'ok') AS m ON ${on}
-    WINDOW w AS (PARTITION BY ${keys}) ORDER BY ${keys}`;
+    WINDOW w AS (PARTITION BY ${keys}) ORDER BY ${keys}, row_number() OVER w`;
   const decoder = new BinaryCopyDecoder(nSrc + 3);
   const encoder = new BinaryCopyEncoder();
   const outFields = nSrc + (p.multiclass ? 3 : 2);

@@ -68,6 +68,7 @@ export async function inDatabaseSpec(db: Database, plan: TrainPlan, dialect: Dia
     dialect,
     fromSql: plan.fromSql,
     sourceTable: plan.sourceTable,
+    distributeBy: plan.distributeBy,
     group: plan.group,
     features,
     label: plan.labelSql,

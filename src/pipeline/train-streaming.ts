@@ -22,7 +22,7 @@ export function streamingSetupSql(plan: TrainPlan, staging: Staging, dialect: Di
   const keySql = plan.group.map((g) => `s.${ident(g)}`);
   const nulls = MODEL_COLUMNS.map((c, i) => `NULL::${MODEL_COLUMN_TYPES[i]} AS ${ident(c)}`);
   return [
-    ...dialect.createEmptyTableAs(staging.staging, `SELECT ${[...keySql, ...nulls].join(', ')} FROM ${plan.fromSql}`, plan.group, plan.sourceTable),
+    ...dialect.createEmptyTableAs(staging.staging, `SELECT ${[...keySql, ...nulls].join(', ')} FROM ${plan.fromSql}`, plan.distributeBy ?? plan.group, plan.sourceTable),
     // one row per group, checked as the rows arrive; a composite key may have NULL columns, as
     // (1, NULL) is a group of GROUP BY's, so its primary key waits for the swap (see swapIn)
     ...(plan.group.length === 1 ? [`ALTER TABLE ${qident(staging.staging)} ADD PRIMARY KEY (${ident(plan.group[0])})`] : []),

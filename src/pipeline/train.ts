@@ -7,6 +7,7 @@ import { type FailureTally, type ReasonCount, topReasons } from '../exec/failure
 import { MODEL_COLUMNS } from '../exec/encode-batch.js';
 import type { Fitter } from '../exec/fitter.js';
 import { AutoFitter } from '../exec/pool.js';
+import type { Dialect } from '../sql/dialect.js';
 import { ident } from '../sql/ident.js';
 import { float8Sql } from '../sql/scoring.js';
 import { CATALOG_SCHEMA, type TableMeta } from './catalog.js';
@@ -16,7 +17,7 @@ import { faultPoint } from './fault.js';
 import { withRun } from './run.js';
 import type { ProgressListener } from './progress.js';
 import { forRun, inDatabaseSpec, inDatabaseStatements, trainInDatabase } from './train-in-database.js';
-import { resolveDialect } from './dialect.js';
+import { colocationSource, distributeByFor, resolveDialect } from './dialect.js';
 import { streamingStatements, trainStreaming } from './train-streaming.js';
 import { column, type ResolvedSource, resolveSource, type SourceRef, type TableRef, tableName } from './source.js';
 import { OID } from '../sql/types.js';
@@ -118,8 +119,12 @@ export interface TrainOutcome {
 }
 
 export interface TrainPlan {
-  /** The source table when the source is one (Citus co-locates with it). */
+  /** The source table when the source is one; after placeTraining, only when new tables are co-located with it (Citus). */
   sourceTable?: readonly string[];
+  /** The type OID of the group key's first column (where Citus distributes). */
+  keyType: number;
+  /** After placeTraining: the columns new tables are distributed by (the group key; empty: kept on the coordinator). */
+  distributeBy?: readonly string[];
   /** Per feature, a float8 SQL expression over the source alias s (columns form), or the array column (array and packed forms). */
   featureSql: string[];
   /** The label as SQL over s: float8 (numbers, booleans) or text. */
@@ -239,6 +244,7 @@ export async function planTraining(db: Database, opts: TrainOptions): Promise<Tr
     source: src.display,
     fromSql: src.fromSql,
     sourceTable: typeof opts.from === 'object' && opts.from !== null && 'query' in opts.from ? undefined : tableName(opts.from as TableRef),
+    keyType: src.columns.get(group[0])?.dataTypeID ?? 0,
     featureSql,
     labelSql,
     output: {
@@ -279,10 +285,17 @@ async function checkKeysOrderable(db: Database, src: ResolvedSource, group: read
   }
 }
 
+/** The plan for a dialect: new tables co-located with the source only where the engine allows it. */
+async function placeTraining(db: Database, plan: TrainPlan, dialect: Dialect): Promise<TrainPlan> {
+  const sourceTable = await colocationSource(db, dialect, plan.sourceTable, plan.group);
+  return { ...plan, sourceTable, distributeBy: await distributeByFor(db, dialect, sourceTable, plan.fromSql, plan.group, 'groups', plan.keyType) };
+}
+
 /** The statements a run would execute, without running them (train --explain). */
 export async function explainTraining(db: Database, opts: TrainOptions): Promise<string[]> {
-  const plan = await planTraining(db, opts);
+  const planned = await planTraining(db, opts);
   const dialect = await resolveDialect(db, opts.dialect);
+  const plan = await placeTraining(db, planned, dialect);
   const target = tableName(opts.into);
   const runId = '00000000-0000-4000-8000-000000000000';
   const staging = stagingFor(target, runId);
@@ -296,10 +309,11 @@ export async function explainTraining(db: Database, opts: TrainOptions): Promise
 /** Trains one model per group and swaps the models table in. See TrainOptions. */
 export async function train(db: Database, opts: TrainOptions, version: string): Promise<TrainResult> {
   const t0 = performance.now();
-  const plan = await planTraining(db, opts);
+  const planned = await planTraining(db, opts);
   const strategy = opts.strategy ?? 'streaming';
   if (strategy !== 'streaming' && strategy !== 'in-database') throw new UsageError(`unknown strategy '${strategy}'`, "use 'streaming' or 'in-database'");
   const dialect = await resolveDialect(db, opts.dialect);
+  const plan = await placeTraining(db, planned, dialect);
   const target = tableName(opts.into);
   await checkTarget(db.main, target, opts.replace === true, 'models');
   // checked before anything is written: the in-database strategy's own limits

@@ -10,9 +10,9 @@ export interface Dialect {
   /** Whether tables manymodels creates are spread over workers/segments by the group key. */
   readonly distributed: boolean;
   /**
-   * What ends a subquery that must be computed once rather than inlined where it is used:
-   * 'OFFSET 0' (the planner does not flatten it), or '' where the engine cannot push such a
-   * subquery down to its workers (Citus), which then recomputes the expression at each use.
+   * What ends a LATERAL subquery over no table that must be computed once (per row, per group)
+   * rather than inlined at each use of its columns: 'OFFSET 0' (the planner does not flatten it).
+   * Every engine here pushes such a subquery down with the query around it.
    */
   readonly fence: string;
   /**
@@ -23,9 +23,24 @@ export interface Dialect {
    */
   readonly solver?: 'written-out' | 'function';
   /**
+   * What ends a subquery over a table that should be computed once (predict's unpacking of the
+   * models' coefficients); default `fence`. '' on Citus, which pulls a subquery over a distributed
+   * table that has an OFFSET to the coordinator (recursive planning) instead of pushing it down.
+   */
+  readonly tableFence?: string;
+  /**
+   * A query ($1: a table's name, as regclass text) giving the column the table is hash-distributed
+   * on (one row, column `col`; no row when it is not), where the engine co-locates tables by name
+   * (Citus). New tables are co-located with a source only when it is distributed on the group key.
+   */
+  readonly distributionColumnSql?: string;
+  /** The engine refuses NULL in a distribution column (Citus): a table whose key may hold NULL stays on the coordinator. */
+  readonly distributionKeyNotNull?: boolean;
+  /**
    * Statements that create `table` holding the rows of `select` (a SELECT statement), spread by
-   * `distributeBy` (the group key) where the engine distributes tables, co-located with
-   * `colocateWith` when given (a table distributed on the same column).
+   * `distributeBy` (the group key; empty: not spread, a table on the coordinator) where the engine
+   * distributes tables, co-located with `colocateWith` when given (a table distributed on the
+   * same column).
    */
   createTableAs(table: QualifiedName, select: string, distributeBy: readonly string[], colocateWith?: QualifiedName): string[];
   /** Statements that create an empty `table` with the columns of `select`, distributed like createTableAs. */

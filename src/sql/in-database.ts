@@ -24,6 +24,8 @@ export interface InDbSpec {
   /** FROM item of the source, aliased s; and the source table when it is one (for co-location). */
   fromSql: string;
   sourceTable?: QualifiedName;
+  /** The columns the work and staging tables are distributed by (default: the group key; empty: on the coordinator). */
+  distributeBy?: readonly string[];
   group: readonly string[];
   /** One float8 SQL expression per feature, over s. */
   features: readonly string[];
@@ -45,7 +47,7 @@ export interface InDbSpec {
 
 const F8 = 'float8';
 
-/** ' OFFSET 0' (computed once) or '' (Citus: inlined), before a subquery's closing parenthesis. */
+/** ' OFFSET 0' (computed once) or '' (a dialect without fences: inlined), before a LATERAL subquery's closing parenthesis. */
 function fence(o: InDbSpec): string {
   return o.dialect.fence ? ` ${o.dialect.fence}` : '';
 }
@@ -87,7 +89,7 @@ export function dataTableSql(o: InDbSpec): string[] {
   const keys = o.group.map((g) => `s.${ident(g)}`);
   const notNull = [...keys, ...o.features, o.label].map((e) => `(${e}) IS NOT NULL`).join(' AND ');
   const cols = [...keys, ...o.features.map((f, j) => `(${f})::${F8} AS x${j + 1}`), `(${o.label}) AS y`];
-  return [...o.dialect.createTableAs(o.dataTable, `SELECT ${cols.join(', ')} FROM ${o.fromSql} WHERE ${notNull}`, o.group, o.sourceTable), `ANALYZE ${qident(o.dataTable)}`];
+  return [...o.dialect.createTableAs(o.dataTable, `SELECT ${cols.join(', ')} FROM ${o.fromSql} WHERE ${notNull}`, o.distributeBy ?? o.group, o.sourceTable), `ANALYZE ${qident(o.dataTable)}`];
 }
 
 /** Rows whose group key is NULL (counted per run, as the streaming strategy does). */
@@ -186,7 +188,7 @@ export function groupTableSql(o: InDbSpec): string[] {
     `FROM (SELECT ${o.group.map((g) => `q.${ident(g)}`).join(', ')}, ${aggs.join(', ')} FROM (SELECT q0.*, q0.u AND ${ranged.map(inRange).join(' AND ')} AS ur FROM (SELECT ${inner.join(', ')} FROM ${o.fromSql} WHERE ${dKeys.map((k) => `${k} IS NOT NULL`).join(' AND ')}) AS q0) AS q GROUP BY ${o.group.map((g) => `q.${ident(g)}`).join(', ')}) AS g`;
   // g.* repeats the keys; select them once
   const fixed = select.replace(`SELECT ${keys.join(', ')}, g.*,`, `SELECT g.*,`);
-  return [...o.dialect.createTableAs(o.groupTable, fixed, o.group, o.dataTable), `UPDATE ${qident(o.groupTable)} SET done = true WHERE error IS NOT NULL`, `ANALYZE ${qident(o.groupTable)}`];
+  return [...o.dialect.createTableAs(o.groupTable, fixed, o.distributeBy ?? o.group, o.dataTable), `UPDATE ${qident(o.groupTable)} SET done = true WHERE error IS NOT NULL`, `ANALYZE ${qident(o.groupTable)}`];
 }
 
 /** σ(z) without overflow: PostgreSQL raises on exp() overflow and underflow. */
@@ -217,10 +219,10 @@ export function logisticAggregateSql(o: InDbSpec): string {
 
 /**
  * The per-group solve A·x = b as lateral subqueries whose result is x.x_0 … x.x_{m−1}: written out
- * as arithmetic, each step fenced so it is computed once (postgres, greenplum); or, where subquery
- * fences cannot be pushed down (citus), one call of the installed PL/pgSQL solver
- * manymodels.spd_solve per use — unfenced, written-out Cholesky expressions would grow
- * exponentially with m when the planner inlines them.
+ * as arithmetic, each step fenced so it is computed once (every dialect here: Citus pushes a
+ * fenced LATERAL subquery over no table down with the rest); or, for a dialect without fences,
+ * one call of the installed PL/pgSQL solver manymodels.spd_solve per use — unfenced, written-out
+ * Cholesky expressions would grow exponentially with m when the planner inlines them.
  */
 function solveStep(o: InDbSpec, m: number, a: (i: number, j: number) => string, b: (i: number) => string): string {
   if (o.dialect.fence && o.dialect.solver !== 'function') return choleskySolve(m, a, b, 'x', fence(o));
@@ -402,5 +404,5 @@ export function modelsTableSql(o: InDbSpec): string[] {
     `now() AS serialized_on`,
     `${literal(o.runId)}::uuid AS run_id`,
   ];
-  return o.dialect.createTableAs(o.staging, `SELECT ${cols.join(', ')} FROM ${qident(o.groupTable)} AS c`, o.group, o.dataTable);
+  return o.dialect.createTableAs(o.staging, `SELECT ${cols.join(', ')} FROM ${qident(o.groupTable)} AS c`, o.distributeBy ?? o.group, o.dataTable);
 }

@@ -14,7 +14,7 @@ export interface InlineScoring {
   kind: 'binary' | 'regressor';
   /** The prediction column's type for a classifier: its classes as text or as numbers. */
   labelKind: 'number' | 'text';
-  /** The dialect's subquery fence ('OFFSET 0', or '' on Citus). */
+  /** The dialect's fence of a LATERAL subquery over no table (default 'OFFSET 0'). */
   fence?: string;
   /** Per key column: match NULL with NULL (some model's composite key is NULL in that column). */
   nullSafeKeys?: readonly boolean[];
@@ -29,6 +29,8 @@ export interface InlineScoring {
   schema?: string;
   /** More output columns (expressions over s, m and g.z, with their AS names); recommend reads the classes. */
   extra?: readonly string[];
+  /** The dialect's fence of the subquery over the models table (default `fence`; '' on Citus). */
+  tableFence?: string;
 }
 
 /**
@@ -55,6 +57,7 @@ export function inlineScoringSql(o: InlineScoring): string {
   const d = o.nFeatures;
   const S = o.schema ?? '"manymodels"';
   const f = o.fence === undefined ? ' OFFSET 0' : o.fence ? ` ${o.fence}` : '';
+  const tf = o.tableFence === undefined ? f : o.tableFence ? ` ${o.tableFence}` : '';
   const keys = o.group.map(ident);
   const guarded = o.guarded === true || d > INLINE_FEATURES_MAX;
   const asArray = guarded;
@@ -70,7 +73,7 @@ export function inlineScoringSql(o: InlineScoring): string {
         ? [`model->'state'->'classes'->>0 AS mm_c0`, `model->'state'->'classes'->>1 AS mm_c1`]
         : [`(model->'state'->'classes'->>0)::float8 AS mm_c0`, `(model->'state'->'classes'->>1)::float8 AS mm_c1`]
       : [];
-  const m = `(SELECT ${[...keys, `${intercept} AS mm_b`, ...w, ...classes].join(', ')} FROM ${qident(o.models)} WHERE status = 'ok'${f}) AS m`;
+  const m = `(SELECT ${[...keys, `${intercept} AS mm_b`, ...w, ...classes].join(', ')} FROM ${qident(o.models)} WHERE status = 'ok'${tf}) AS m`;
   const on = keyMatch('m', 's', o.group, o.nullSafeKeys);
   // z is computed once per row in a fenced LATERAL subquery (OFFSET 0): without the fence the
   // planner substitutes its expression at each of its uses below.

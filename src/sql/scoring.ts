@@ -199,7 +199,7 @@ $fn$;
 
 -- Solves H·x = g for a symmetric positive (semi)definite H (m×m, row-major) by a Jacobi-scaled
 -- Cholesky factorisation, a vanishing pivot replaced by a tiny one: the per-group Newton step of
--- the in-database strategy on engines that cannot push subquery fences down (Citus).
+-- the in-database strategy for a dialect without subquery fences.
 CREATE OR REPLACE FUNCTION ${s}.spd_solve(h float8[], g float8[])
 RETURNS float8[] LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE AS $fn$
 DECLARE

@@ -75,10 +75,10 @@ export async function citusNodes(base: string): Promise<{ coordinator: { host: s
  * A fresh database on a Citus cluster. Citus 12.1 does not propagate CREATE DATABASE, and its
  * metadata lives in each database: so the database is created on the coordinator and on every
  * worker, the extension is created in each, and the coordinator's copy learns the nodes.
- * Tables are spread over MANYMODELS_TEST_CITUS_SHARDS shards (default 8; Citus's own default is 32)
- * to keep a 2-core test machine quick; the tests that assert push-down need only more than one.
+ * Tables are spread over MANYMODELS_TEST_CITUS_SHARDS shards (default 8; 'default' keeps Citus's own,
+ * 32) to keep a 2-core test machine quick; the tests that assert push-down need only more than one.
  */
-async function freshCitusDatabase(base: string, name: string): Promise<string> {
+async function freshCitusDatabase(base: string, name: string, shards: number | undefined): Promise<string> {
   const { coordinator, workers } = await citusNodes(base);
   if (workers.length === 0) throw new Error(`the Citus cluster at ${new URL(base).host} has no workers: add them with citus_add_node`);
   const admin = new URL(base).pathname.slice(1) || 'postgres';
@@ -86,8 +86,7 @@ async function freshCitusDatabase(base: string, name: string): Promise<string> {
     await withClient(withDatabase(base, admin, n.host, n.port), (c) => c.query(`CREATE DATABASE ${name}`));
     await withClient(withDatabase(base, name, n.host, n.port), (c) => c.query('CREATE EXTENSION citus'));
   }
-  const shards = Number(process.env.MANYMODELS_TEST_CITUS_SHARDS ?? 8);
-  await withClient(withDatabase(base, admin, coordinator.host, coordinator.port), (c) => c.query(`ALTER DATABASE ${name} SET citus.shard_count = ${shards}`));
+  if (shards !== undefined) await withClient(withDatabase(base, admin, coordinator.host, coordinator.port), (c) => c.query(`ALTER DATABASE ${name} SET citus.shard_count = ${Math.trunc(shards)}`));
   await withClient(withDatabase(base, name, coordinator.host, coordinator.port), async (c) => {
     await c.query('SELECT citus_set_coordinator_host($1, $2)', [coordinator.host, coordinator.port]);
     for (const w of workers) await c.query('SELECT citus_add_node($1, $2)', [w.host, w.port]);
@@ -95,13 +94,20 @@ async function freshCitusDatabase(base: string, name: string): Promise<string> {
   return withDatabase(base, name);
 }
 
-/** Creates a new database on the test server (or the cluster of this pass) and returns its URL. */
-export async function freshDatabaseUrl(): Promise<string> {
-  const base = serverUrl();
-  const name = `${testDatabasePrefix()}${randomBytes(6).toString('hex')}`;
-  if (cluster === 'citus') return freshCitusDatabase(base, name);
+/**
+ * Creates the database `name` on the server or cluster behind `base` (a coordinator's URL) and
+ * returns its URL (the benchmark uses it too). `citusShards`: citus.shard_count there (default: Citus's, 32).
+ */
+export async function createDatabaseOn(base: string, which: ClusterName | null, name: string, citusShards?: number): Promise<string> {
+  if (which === 'citus') return freshCitusDatabase(base, name, citusShards);
   await withClient(base, (c) => c.query(`CREATE DATABASE ${name}`));
   return withDatabase(base, name);
+}
+
+/** Creates a new database on the test server (or the cluster of this pass) and returns its URL. */
+export async function freshDatabaseUrl(): Promise<string> {
+  const shards = process.env.MANYMODELS_TEST_CITUS_SHARDS ?? '8';
+  return createDatabaseOn(serverUrl(), cluster, `${testDatabasePrefix()}${randomBytes(6).toString('hex')}`, shards === 'default' ? undefined : Number(shards));
 }
 
 /** Drops the databases `prefix`* on every node of the cluster behind `base` (after a cluster pass). */

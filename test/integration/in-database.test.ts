@@ -146,7 +146,7 @@ for (const backend of backends) {
   });
 }
 
-describe('the in-database SQL without subquery fences (as the citus dialect generates it)', () => {
+describe('the in-database SQL without subquery fences (for a dialect without them: the installed solver)', () => {
   it('fits the same models on PGlite', async () => {
     const { planTraining } = await import('../../dist/pipeline/train.js');
     const { inDatabaseSpec, trainInDatabase } = await import('../../dist/pipeline/train-in-database.js');

@@ -311,7 +311,7 @@ for (const backend of backends) {
   });
 }
 
-// (a cluster pass of test/run.ts has one backend: the cluster)
+// (a cluster pass of test/run.ts has one backend: the cluster; test/integration/citus.test.ts compares it with PGlite)
 describe('PGlite and PostgreSQL give identical models', { skip: backends.length < 2 && 'one backend in this pass' }, () => {
   it('trains the same data on both backends into byte-identical model documents', async () => {
     const rows: Row[][] = [];
