@@ -64,7 +64,10 @@ async function explainRun(db: ManyModels, opts: Record<string, unknown>): Promis
   return checked;
 }
 
-async function explainEach(db: ManyModels, statements: string[], checked: Checked[]): Promise<void> {
+async function explainEach(db: ManyModels, all: string[], checked: Checked[]): Promise<void> {
+  // up to the swap (its LOCK TABLE needs the transaction the run opens; its statements move no rows)
+  const swapAt = all.findIndex((s) => s.startsWith('LOCK TABLE'));
+  const statements = swapAt < 0 ? all : all.slice(0, swapAt);
   for (const s of statements) {
     if (s.startsWith('--') || s === 'BEGIN' || s.startsWith('DROP TABLE IF EXISTS')) continue;
     if (s === 'COMMIT' || s.startsWith('ALTER TABLE') || s.startsWith('COMMENT') || s.includes('manymodels.runs')) continue;
