@@ -219,6 +219,27 @@ export function recommendSql(r: RecommendPlan, fence: string, guarded = false, t
   return `SELECT ${r.outColumns.map((c) => `t.${ident(c)}`).join(', ')} FROM (${ranked}) AS t WHERE t.${ident('rank')} <= ${r.k}`;
 }
 
+/**
+ * The class whose probability ranks must be one the models know: a class no model has would rank
+ * nothing and write an empty table without a word. A boolean label's classes are stored as 0 and 1,
+ * so true / false name them too.
+ */
+async function checkClass(db: Database, r: RecommendPlan, modelsName: readonly string[]): Promise<RecommendPlan> {
+  if (r.positiveClass === null) return r;
+  const seen = new Set<string>();
+  const rows = await db.main.query<{ c: string }>(`SELECT DISTINCT (m.model->'state'->'classes')::text AS c FROM ${qident(modelsName)} AS m WHERE m.status = 'ok'`);
+  for (const row of rows.rows) for (const c of JSON.parse(row.c) as unknown[]) seen.add(String(c));
+  const spelled = r.positiveClass;
+  const alias = spelled.toLowerCase() === 'true' ? '1' : spelled.toLowerCase() === 'false' ? '0' : null;
+  if (seen.has(spelled)) return r;
+  if (alias !== null && seen.has(alias) && !seen.has(spelled)) return { ...r, positiveClass: alias };
+  throw new UsageError(
+    `no model in ${displayName(modelsName)} has the class ${JSON.stringify(spelled)}: nothing could be ranked by its probability`,
+    `the models' classes are: ${[...seen].sort().slice(0, 20).join(', ') || '(no fitted model)'}`,
+    'INVALID_OPTION',
+  );
+}
+
 /** Per group, the top k candidate rows by the group's model: written to a recommendations table. */
 export async function recommend(db: Database, opts: RecommendOptions, version: string): Promise<RecommendResult> {
   const t0 = performance.now();
@@ -233,7 +254,7 @@ export async function recommend(db: Database, opts: RecommendOptions, version: s
   const group = meta.group;
   const src = await candidateQuery(db, opts, group, modelsName);
   const p = await plan(db, { models: modelsName, from: { query: src.query }, into: opts.into, features: opts.features });
-  const r = recommendPlan(opts, src, p);
+  const r = await checkClass(db, recommendPlan(opts, src, p), modelsName);
   const target = tableName(opts.into);
   const dialect = await resolveDialect(db, opts.dialect);
   await checkTarget(db.main, target, opts.replace === true, 'recommendations');
