@@ -212,7 +212,7 @@ export async function reportData(db: Database, opts: ReportOptions, version: str
   const estimator = meta.estimator ?? 'unknown';
   const features = meta.features.kind === 'columns' ? meta.features.names : Array.from({ length: head.nf }, (_, j) => `${(meta.features as { name: string }).name}[${j + 1}]`);
 
-  const runs = await readRuns(db);
+  const runs = await readRuns(db, M);
   const failures = (
     await db.main.query<{ code: string; count: number; example: string }>(
       `SELECT split_part(error, ':', 1) AS code, count(*)::float8 AS count, min(error) AS example FROM ${M} WHERE status = 'failed' GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT 20`,
@@ -354,13 +354,17 @@ export async function reportData(db: Database, opts: ReportOptions, version: str
   };
 }
 
-async function readRuns(db: Database): Promise<RunPoint[]> {
+/** The runs that wrote the models table (train) or read it (predict, recommend), the latest 500. */
+async function readRuns(db: Database, models: string): Promise<RunPoint[]> {
   const exists = await db.main.query<{ t: string | null }>(`SELECT to_regclass($1)::text AS t`, [qident([CATALOG_SCHEMA, 'runs'])]);
   if (exists.rows[0].t === null) return [];
   const r = await db.main.query<Record<string, unknown>>(
     `SELECT * FROM (SELECT run_id::text AS run_id, kind, status, started_at, extract(epoch FROM finished_at - started_at)::float8 AS seconds,
             output_table, groups_ok::float8 AS groups_ok, groups_failed::float8 AS groups_failed
-     FROM ${qident([CATALOG_SCHEMA, 'runs'])} ORDER BY started_at DESC LIMIT 500) AS r ORDER BY started_at`,
+     FROM ${qident([CATALOG_SCHEMA, 'runs'])}
+     WHERE output_table = $1 OR models_table = $1 OR to_regclass(output_table) = to_regclass($1) OR to_regclass(models_table) = to_regclass($1)
+     ORDER BY started_at DESC LIMIT 500) AS r ORDER BY started_at`,
+    [models],
   );
   return r.rows.map((x) => ({
     runId: x.run_id as string,

@@ -55,6 +55,8 @@ for (const backend of backends) {
         const brier = rows.reduce((s, r) => s + (r.p - r.y) ** 2, 0) / rows.length;
         assert.ok(d.calibration !== null);
         assert.ok(Math.abs(d.calibration.brier - brier) < 1e-12, `${d.calibration.brier} vs ${brier}`);
+        // the run history is this models table's: its train and the predict that read it, not the other label's runs
+        assert.deepEqual(d.runs.map((x) => [x.kind, x.output]), [['train', `"m_${label}"`], ['predict', `"p_${label}"`]]);
       });
     }
   });
