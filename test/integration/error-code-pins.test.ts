@@ -125,7 +125,7 @@ describe('error codes of connections and the command line', () => {
     const e = await open(u.toString()).catch((x: ManyModelsError) => x);
     assert.ok(e instanceof ManyModelsError);
     assert.equal(e.code, 'AUTHENTICATION_FAILED', e.message);
-    assert.match(e.message, /password authentication failed for user "postgres"/);
+    assert.match(e.message, new RegExp(`password authentication failed for user "${decodeURIComponent(u.username)}"`));
     assert.ok(!e.message.includes('wrong-s3cret'), e.message);
   });
 
