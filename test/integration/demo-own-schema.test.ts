@@ -39,9 +39,13 @@ async function catalog(db: ManyModels): Promise<unknown> {
   };
 }
 
-/** The part of the catalog outside the demo's schema (and the run catalog, which records the runs by design). */
+/**
+ * The part of the catalog outside the demo's schema (and the run catalog, which records the runs by
+ * design), without Citus's own views in public (citus_tables lists every distributed table, the
+ * demo's too).
+ */
 function outside(c: any): unknown {
-  return { ...c, tables: Object.fromEntries(Object.entries(c.tables).filter(([k]) => !/\bmanymodels(_demo)?(\.|$)/.test(k))) };
+  return { ...c, tables: Object.fromEntries(Object.entries(c.tables).filter(([k]) => !/\bmanymodels(_demo)?(\.|$)/.test(k) && !/^table public\.citus_/.test(k))) };
 }
 
 for (const backend of backends) {
