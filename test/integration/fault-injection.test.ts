@@ -1,9 +1,11 @@
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { after, before, describe, it } from 'node:test';
 import { type ManyModels, open } from 'manymodels';
 import { freshDatabaseUrl } from '../helpers/backends.js';
+import { killCliAt } from '../helpers/kill-at.js';
 import { OFFER_SQL } from '../helpers/offers.js';
+
+const TRAIN_ARGS = ['train', '--from', 'offer', '--group', 'userid', '--features', 'asktimes,askbackoffdays', '--label', 'bought_offer', '--into', 'models', '--batch-groups', '50'];
 
 /**
  * Kills a training run with SIGKILL at named points (read, fit, write, swap; both strategies) and
@@ -11,7 +13,6 @@ import { OFFER_SQL } from '../helpers/offers.js';
  * has committed, completely the new one), and that the next run succeeds and cleans up.
  */
 type Row = Record<string, any>;
-const CLI = new URL('../../dist/cli/main.js', import.meta.url).pathname;
 
 const STREAMING = ['plan', 'catalog', 'run-recorded', 'staging-created', 'read:1', 'read:2', 'read:4', 'read:7', 'write:1', 'write:2', 'write:5', 'copy-done', 'swap:begin', 'swap:dropped', 'swap:renamed', 'swap:catalogued', 'swap:committed', 'done'];
 const IN_DATABASE = ['indb:data', 'indb:groups', 'indb:iter:1', 'indb:iter:3', 'indb:models', 'swap:dropped'];
@@ -19,32 +20,7 @@ const COMMITTED = new Set(['swap:committed', 'done']);
 /** Points before the run's catalog row is written. */
 const RECORDED_BEFORE = new Set(['plan', 'catalog']);
 
-/** The preload that holds a run at MANYMODELS_FAULT_PAUSE_AT (the package itself injects no fault). */
-const PAUSE = new URL('../helpers/fault-pause.mjs', import.meta.url).href;
 
-function killAt(url: string, point: string, extra: string[]): Promise<{ reached: boolean; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(
-      process.execPath,
-      ['--import', PAUSE, CLI, '--db', url, '--quiet', 'train', '--from', 'offer', '--group', 'userid', '--features', 'asktimes,askbackoffdays', '--label', 'bought_offer', '--into', 'models', '--batch-groups', '50', ...extra],
-      { env: { ...process.env, MANYMODELS_FAULT_PAUSE_AT: point }, stdio: ['ignore', 'ignore', 'pipe'] },
-    );
-    let stderr = '';
-    let reached = false;
-    const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
-    child.stderr.on('data', (d: Buffer) => {
-      stderr += d.toString();
-      if (!reached && stderr.includes(`MANYMODELS_FAULT_POINT ${point}\n`)) {
-        reached = true;
-        child.kill('SIGKILL');
-      }
-    });
-    child.on('exit', () => {
-      clearTimeout(timer);
-      resolve({ reached, stderr });
-    });
-  });
-}
 
 describe('SIGKILL at every stage of a run loses nothing', () => {
   let url: string;
@@ -66,7 +42,7 @@ describe('SIGKILL at every stage of a run loses nothing', () => {
     for (const [point, extra] of points) {
       const before = await fingerprint();
       const runsBefore = (await db.sql<Row>('SELECT count(*)::int AS n FROM manymodels.runs')).rows[0].n;
-      const { reached, stderr } = await killAt(url, point, [...extra]);
+      const { reached, stderr } = await killCliAt(url, point, [...TRAIN_ARGS, ...extra], 60_000);
       assert.ok(reached, `the run reached ${point}: ${stderr}`);
       const latest = (await db.sql<Row>('SELECT run_id::text AS id, status FROM manymodels.runs ORDER BY started_at DESC LIMIT 1')).rows[0];
       if (COMMITTED.has(point)) {

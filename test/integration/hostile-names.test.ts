@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { type ManyModels } from 'manymodels';
 import { backends } from '../helpers/backends.js';
+import { rng } from '../helpers/random.js';
 
 /**
  * Property test: names made of quotes, semicolons, dots, spaces, backslashes, unicode and
@@ -10,17 +11,6 @@ import { backends } from '../helpers/backends.js';
  */
 const PIECES = ['"', "'", ';', '.', ' ', '\\', '--', '/*', 'é', 'ß', '表', '🙂', 'DROP TABLE x', 'a', 'B', '$1', '%s', ')', '(', ','];
 
-function rng(seed: number): () => number {
-  let s = seed >>> 0 || 1;
-  return () => {
-    s ^= s << 13;
-    s >>>= 0;
-    s ^= s >>> 17;
-    s ^= s << 5;
-    s >>>= 0;
-    return s / 4294967296;
-  };
-}
 
 const bytes = (s: string) => Buffer.byteLength(s, 'utf8');
 

@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { open } from 'manymodels';
+import { killCliAt } from '../helpers/kill-at.js';
 import { OFFER_SQL } from '../helpers/offers.js';
 
 /**
@@ -14,32 +14,10 @@ import { OFFER_SQL } from '../helpers/offers.js';
  * new one), and the next run succeeds and cleans up.
  */
 type Row = Record<string, any>;
-const CLI = new URL('../../dist/cli/main.js', import.meta.url).pathname;
-/** The preload that holds a run at MANYMODELS_FAULT_PAUSE_AT (the package itself injects no fault). */
-const PAUSE = new URL('../helpers/fault-pause.mjs', import.meta.url).href;
 const work = mkdtempSync(join(tmpdir(), 'manymodels-kill-'));
 after(() => rmSync(work, { recursive: true, force: true }));
 const TRAIN = ['train', '--from', 'offer', '--group', 'userid', '--features', 'asktimes,askbackoffdays', '--label', 'bought_offer', '--into', 'models', '--batch-groups', '20'];
 
-function killAt(dir: string, point: string): Promise<{ reached: boolean; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, ['--import', PAUSE, CLI, '--db', dir, '--quiet', ...TRAIN], { env: { ...process.env, MANYMODELS_FAULT_PAUSE_AT: point }, stdio: ['ignore', 'ignore', 'pipe'] });
-    let stderr = '';
-    let reached = false;
-    const timer = setTimeout(() => child.kill('SIGKILL'), 120_000);
-    child.stderr.on('data', (d: Buffer) => {
-      stderr += d.toString();
-      if (!reached && stderr.includes(`MANYMODELS_FAULT_POINT ${point}\n`)) {
-        reached = true;
-        child.kill('SIGKILL');
-      }
-    });
-    child.on('exit', () => {
-      clearTimeout(timer);
-      resolve({ reached, stderr });
-    });
-  });
-}
 
 describe('SIGKILL of a run on a file-backed PGlite database', () => {
   for (const point of ['read:1', 'write:2', 'swap:renamed', 'swap:committed']) {
@@ -51,7 +29,7 @@ describe('SIGKILL of a run on a file-backed PGlite database', () => {
       const fingerprint = async () => (await db.sql<Row>(`SELECT md5(string_agg(m::text, '|' ORDER BY m.userid)) AS f FROM models AS m`)).rows[0].f as string;
       const before = await fingerprint();
       await db.close();
-      const { reached, stderr } = await killAt(dir, point);
+      const { reached, stderr } = await killCliAt(dir, point, TRAIN, 120_000);
       assert.ok(reached, `the run reached ${point}: ${stderr}`);
       db = await open(dir);
       try {

@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { spawn } from 'node:child_process';
 import { after, before, describe, it } from 'node:test';
 import { type ManyModels, type ManyModelsError, open } from 'manymodels';
 import { backends, freshDatabaseUrl } from '../helpers/backends.js';
+import { killCliAt } from '../helpers/kill-at.js';
 
 /**
  * Issue 9, item 10: a retrain used to DROP the models table and RENAME the new one in, losing
@@ -124,33 +124,7 @@ for (const backend of backends) {
   });
 }
 
-const CLI = new URL('../../dist/cli/main.js', import.meta.url).pathname;
-/** The preload that holds a run at MANYMODELS_FAULT_PAUSE_AT (the package itself injects no fault). */
-const PAUSE = new URL('../helpers/fault-pause.mjs', import.meta.url).href;
 
-function killAt(url: string, point: string): Promise<boolean> {
-  return new Promise((resolve) => {
-    const child = spawn(
-      process.execPath,
-      ['--import', PAUSE, CLI, '--db', url, '--quiet', 'train', '--from', 'offer', '--group', 'userid', '--features', 'asktimes,askbackoffdays', '--label', 'bought_offer', '--into', 'models'],
-      { env: { ...process.env, MANYMODELS_FAULT_PAUSE_AT: point }, stdio: ['ignore', 'ignore', 'pipe'] },
-    );
-    let stderr = '';
-    let reached = false;
-    const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
-    child.stderr.on('data', (d: Buffer) => {
-      stderr += d.toString();
-      if (!reached && stderr.includes(`MANYMODELS_FAULT_POINT ${point}\n`)) {
-        reached = true;
-        child.kill('SIGKILL');
-      }
-    });
-    child.on('exit', () => {
-      clearTimeout(timer);
-      resolve(reached);
-    });
-  });
-}
 
 describe('SIGKILL inside the swap of a kept models table loses nothing (PostgreSQL)', () => {
   let url: string;
@@ -170,7 +144,7 @@ describe('SIGKILL inside the swap of a kept models table loses nothing (PostgreS
     const fingerprint = async () => (await db.sql<Row>(`SELECT md5(string_agg(m::text, '|' ORDER BY m.userid)) || ' ' || obj_description('models'::regclass, 'pg_class') AS f FROM models AS m`)).rows[0].f as string;
     for (const point of ['swap:dropped', 'swap:renamed', 'swap:catalogued']) {
       const before = { rows: await fingerprint(), state: await catalogState(db, 'models') };
-      assert.ok(await killAt(url, point), `the run reached ${point}`);
+      assert.ok((await killCliAt(url, point, ['train', '--from', 'offer', '--group', 'userid', '--features', 'asktimes,askbackoffdays', '--label', 'bought_offer', '--into', 'models'], 60_000)).reached, `the run reached ${point}`);
       assert.equal(await fingerprint(), before.rows, point);
       assert.deepEqual(await catalogState(db, 'models'), before.state, point);
       const next = await db.train(TRAIN);
