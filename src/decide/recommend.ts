@@ -1,9 +1,9 @@
 import type { Database } from '../db/connection.js';
 import { DatabaseError, UsageError } from '../errors.js';
-import { CATALOG_SCHEMA, readTableMeta } from '../pipeline/catalog.js';
+import { CATALOG_SCHEMA } from '../pipeline/catalog.js';
 import { colocationSource, distributeByFor, resolveDialect } from '../pipeline/dialect.js';
 import { checkTarget } from '../pipeline/output-table.js';
-import { plan, type PredictPlan } from '../pipeline/predict.js';
+import { plan, type PredictPlan, readModelsMeta, scoringEngine } from '../pipeline/predict.js';
 import { withRun } from '../pipeline/run.js';
 import { column, resolveSource, type SourceRef, type TableRef, tableName } from '../pipeline/source.js';
 import { displayName, ident, literal, qident } from '../sql/ident.js';
@@ -243,14 +243,9 @@ async function checkClass(db: Database, r: RecommendPlan, modelsName: readonly s
 /** Per group, the top k candidate rows by the group's model: written to a recommendations table. */
 export async function recommend(db: Database, opts: RecommendOptions, version: string): Promise<RecommendResult> {
   const t0 = performance.now();
-  if (opts.engine !== undefined && !['auto', 'sql', 'ts'].includes(opts.engine)) throw new UsageError(`unknown engine '${opts.engine}'`, "use 'auto', 'sql' or 'ts'");
-  const engine = opts.engine === 'ts' ? 'ts' : 'sql';
+  const engine = scoringEngine(opts.engine);
   const modelsName = tableName(opts.models);
-  const meta = await readTableMeta(db.main, modelsName);
-  if (meta === undefined) throw new DatabaseError('TABLE_NOT_FOUND', `the models table ${displayName(modelsName)} does not exist`, 'train models first: manymodels train ... --into T');
-  if (meta === null || meta.manymodels !== 'models') {
-    throw new DatabaseError('NOT_A_MODELS_TABLE', `${displayName(modelsName)} is not a models table written by manymodels train`, 'pass the table that manymodels train wrote (--into of train)');
-  }
+  const meta = await readModelsMeta(db.main, modelsName);
   const group = meta.group;
   const src = await candidateQuery(db, opts, group, modelsName);
   const p = await plan(db, { models: modelsName, from: { query: src.query }, into: opts.into, features: opts.features });

@@ -1,6 +1,6 @@
 import { BinaryCopyDecoder, readFloat8Array, readText, type RowFields } from '../copy/binary-decoder.js';
 import { BinaryCopyEncoder } from '../copy/binary-encoder.js';
-import type { Database } from '../db/connection.js';
+import type { Connection, Database } from '../db/connection.js';
 import { CancelledError, DatabaseError, ManyModelsError, ModelDocumentError, UsageError } from '../errors.js';
 import type { Estimator } from '../estimators/registry.js';
 import { decodeModel } from '../model-io/document.js';
@@ -82,13 +82,25 @@ export interface PredictPlan {
   nullSafeKeys: boolean[];
 }
 
-export async function plan(db: Database, opts: PredictOptions): Promise<PredictPlan> {
-  const modelsName = tableName(opts.models);
-  const meta = await readTableMeta(db.main, modelsName);
+/** The catalog entry of a models table written by train, or TABLE_NOT_FOUND / NOT_A_MODELS_TABLE. */
+export async function readModelsMeta(conn: Connection, modelsName: readonly string[]): Promise<TableMeta> {
+  const meta = await readTableMeta(conn, modelsName);
   if (meta === undefined) throw new DatabaseError('TABLE_NOT_FOUND', `the models table ${displayName(modelsName)} does not exist`, 'train models first: manymodels train ... --into T');
   if (meta === null || meta.manymodels !== 'models') {
     throw new DatabaseError('NOT_A_MODELS_TABLE', `${displayName(modelsName)} is not a models table written by manymodels train`, 'pass the table that manymodels train wrote (--into of train)');
   }
+  return meta;
+}
+
+/** The scoring engine an option names ('auto' and none mean 'sql'), or a usage error. */
+export function scoringEngine(engine: string | undefined): 'sql' | 'ts' {
+  if (engine !== undefined && !['auto', 'sql', 'ts'].includes(engine)) throw new UsageError(`unknown engine '${engine}'`, "use 'auto', 'sql' or 'ts'");
+  return engine === 'ts' ? 'ts' : 'sql';
+}
+
+export async function plan(db: Database, opts: PredictOptions): Promise<PredictPlan> {
+  const modelsName = tableName(opts.models);
+  const meta = await readModelsMeta(db.main, modelsName);
   const group = opts.group === undefined ? meta.group : typeof opts.group === 'string' ? [opts.group] : [...opts.group];
   const src = await resolveSource(db.main, opts.from, 'scoring source');
   for (const g of group) column(src, g, 'group key');
@@ -246,8 +258,7 @@ async function validateDocuments(db: Database, models: readonly string[], meta: 
 export async function predict(db: Database, opts: PredictOptions, version: string): Promise<PredictResult> {
   const t0 = performance.now();
   const p = await plan(db, opts);
-  const engine = opts.engine === 'ts' ? 'ts' : 'sql';
-  if (opts.engine !== undefined && !['auto', 'sql', 'ts'].includes(opts.engine)) throw new UsageError(`unknown engine '${opts.engine}'`, "use 'auto', 'sql' or 'ts'");
+  const engine = scoringEngine(opts.engine);
   const target = tableName(opts.into);
   const dialect = await resolveDialect(db, opts.dialect);
   await checkTarget(db.main, target, opts.replace === true, 'predictions');

@@ -3,6 +3,7 @@ import { DatabaseError } from '../errors.js';
 import { LogisticRegression } from '../estimators/logistic-regression.js';
 import { decodeModel } from '../model-io/document.js';
 import { CATALOG_SCHEMA, readTableMeta, type TableMeta } from '../pipeline/catalog.js';
+import { readModelsMeta } from '../pipeline/predict.js';
 import { resolveSource, type TableRef, tableName } from '../pipeline/source.js';
 import { displayName, ident, parseQualifiedName, qident, type QualifiedName } from '../sql/ident.js';
 
@@ -195,9 +196,7 @@ function keyText(row: Record<string, unknown>, group: readonly string[]): string
 /** Gathers the report's data from a models table and, optionally, a predictions and a recommendations table. */
 export async function reportData(db: Database, opts: ReportOptions, version: string): Promise<ReportData> {
   const modelsName = tableName(opts.models);
-  const meta = await readTableMeta(db.main, modelsName);
-  if (meta === undefined) throw new DatabaseError('TABLE_NOT_FOUND', `the models table ${displayName(modelsName)} does not exist`, 'train models first: manymodels train ... --into T');
-  if (meta === null || meta.manymodels !== 'models') throw new DatabaseError('NOT_A_MODELS_TABLE', `${displayName(modelsName)} is not a models table written by manymodels train`, 'pass the table that manymodels train wrote (--into of train)');
+  const meta = await readModelsMeta(db.main, modelsName);
   const M = qident(modelsName);
   const notes: Record<string, string> = {};
   const head = (
