@@ -3,6 +3,7 @@
  * contiguous Float64Array (transferable), offsets per group, and labels. Produced by the group
  * cutter, consumed by fitBatch (in this thread or a worker).
  */
+import type { FeatureSpec } from '../model-io/document.js';
 import type { FailureTally } from './failure-tally.js';
 export interface GroupBatch {
   /** Number of groups. */
@@ -75,6 +76,8 @@ export interface BatchResult {
 export interface FitSpec {
   estimator: string;
   params: Record<string, unknown>;
+  /** The inputs' names, written into each model document's `features` (absent: not written). */
+  features?: FeatureSpec;
   /** A group with fewer usable rows fails with TOO_FEW_ROWS. */
   minRows: number;
 }

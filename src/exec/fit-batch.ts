@@ -17,7 +17,7 @@ export function fitBatch(batch: GroupBatch, spec: FitSpec): BatchResult {
   const res = emptyBatchResult(n, null);
   // one estimator fits every group of the batch: fit starts afresh each time
   const est = createEstimator(spec.estimator, spec.params);
-  const encoder = new ModelJsonEncoder(est);
+  const encoder = new ModelJsonEncoder(est, spec.features);
   // non-convergence is recorded per group (converged = false), not printed
   const prev = setWarningHandler(() => undefined);
   try {

@@ -13,17 +13,30 @@ export const MODEL_VERSION = 1;
  * JavaScript's shortest round-trip representation, so decoding gives back the same bits.
  *
  *   { format: 'manymodels.model', version: 1, estimator: 'LogisticRegression',
- *     params: {C: 1, ...}, state: { nFeatures, coef, intercept, classes?, nIter, converged } }
+ *     params: {C: 1, ...}, features?: ['asktimes', ...],
+ *     state: { nFeatures, coef, intercept, classes?, nIter, converged } }
  *
  * For LogisticRegression coef is number[][] (one row per coefficient row of scikit-learn's coef_)
  * and intercept number[]; for LinearRegression and Ridge coef is number[] and intercept a number.
+ *
+ * Optional top-level fields (documents without them stay valid): `features`, the names of the
+ * model's inputs in order (a feature column's name, or `col[1]`, `col[2]`, ... for the elements of
+ * a feature array column; without a `preprocess` field, one per coefficient column: nFeatures of
+ * them); see coefficientNames in names.ts for the names of the coefficients.
  */
 export interface ModelDocument {
   format: typeof MODEL_FORMAT;
   version: typeof MODEL_VERSION;
   estimator: string;
   params: Record<string, unknown>;
+  features?: string[];
   state: ModelState;
+}
+
+/** What a document says besides the fitted estimator. */
+export interface DocumentExtras {
+  /** The inputs' names, in order (see ModelDocument). */
+  features?: readonly string[];
 }
 
 export interface ModelState {
@@ -36,7 +49,7 @@ export interface ModelState {
 }
 
 /** Turns a fitted estimator into its model document. */
-export function encodeModel(est: Estimator): ModelDocument {
+export function encodeModel(est: Estimator, extras: DocumentExtras = {}): ModelDocument {
   const state: ModelState =
     est instanceof LogisticRegression
       ? {
@@ -48,7 +61,26 @@ export function encodeModel(est: Estimator): ModelDocument {
           converged: est.converged_,
         }
       : { nFeatures: est.nFeaturesIn_, coef: est.coef_.slice(), intercept: est.intercept_, nIter: est.nIter_, converged: est.converged_ };
-  return { format: MODEL_FORMAT, version: MODEL_VERSION, estimator: est.estimatorName, params: { ...est.getParams() }, state };
+  return {
+    format: MODEL_FORMAT,
+    version: MODEL_VERSION,
+    estimator: est.estimatorName,
+    params: { ...est.getParams() },
+    ...(extras.features !== undefined ? { features: extras.features.slice() } : {}),
+    state,
+  };
+}
+
+/**
+ * Where a run's feature names come from: the feature columns, in order, or one array column whose
+ * elements are the features (named `col[1]`, `col[2]`, ... as SQL subscripts them).
+ */
+export type FeatureSpec = readonly string[] | { readonly array: string };
+
+/** The names of a model's inputs for a group with `n` of them (the document's `features`). */
+export function featureNames(spec: FeatureSpec, n: number): string[] {
+  if ('array' in spec) return Array.from({ length: n }, (_, i) => `${spec.array}[${i + 1}]`);
+  return spec.slice();
 }
 
 /**
@@ -56,19 +88,38 @@ export function encodeModel(est: Estimator): ModelDocument {
  * parameters are serialised once. The text is exactly JSON.stringify(encodeModel(est)) (tested).
  */
 export class ModelJsonEncoder {
-  private readonly prefix: string;
-  constructor(template: Estimator) {
-    this.prefix = `{"format":"${MODEL_FORMAT}","version":${MODEL_VERSION},"estimator":${JSON.stringify(template.estimatorName)},"params":${JSON.stringify(template.getParams())},"state":{"nFeatures":`;
+  private readonly head: string;
+  private readonly tail = ',"state":{"nFeatures":';
+  /** `"features":[...]` text for a feature array column, by length. */
+  private readonly arrayNames = new Map<number, string>();
+  /** The features' text when it is the same for every group (feature columns, or none given). */
+  private readonly fixed: string | null;
+
+  /** `features`: as for featureNames, the same for every model this encoder writes (absent: no `features` field). */
+  constructor(template: Estimator, private readonly features?: FeatureSpec) {
+    this.head = `{"format":"${MODEL_FORMAT}","version":${MODEL_VERSION},"estimator":${JSON.stringify(template.estimatorName)},"params":${JSON.stringify(template.getParams())}`;
+    this.fixed = features === undefined ? this.tail : 'array' in features ? null : `,"features":${JSON.stringify(features)}${this.tail}`;
+  }
+
+  private prefix(n: number): string {
+    if (this.fixed !== null) return this.head + this.fixed;
+    let t = this.arrayNames.get(n);
+    if (t === undefined) {
+      t = `,"features":${JSON.stringify(featureNames(this.features as FeatureSpec, n))}${this.tail}`;
+      this.arrayNames.set(n, t);
+    }
+    return this.head + t;
   }
 
   json(est: Estimator): string {
+    const prefix = this.prefix(est.nFeaturesIn_);
     if (est instanceof LogisticRegression) {
       let coef = '[';
       for (let r = 0; r < est.coef_.length; r++) coef += (r > 0 ? ',[' : '[') + numbers(est.coef_[r]) + ']';
       coef += ']';
-      return `${this.prefix}${est.nFeaturesIn_},"coef":${coef},"intercept":[${numbers(est.intercept_)}],"classes":${JSON.stringify(est.classes_)},"nIter":${est.nIter_},"converged":${est.converged_}}}`;
+      return `${prefix}${est.nFeaturesIn_},"coef":${coef},"intercept":[${numbers(est.intercept_)}],"classes":${JSON.stringify(est.classes_)},"nIter":${est.nIter_},"converged":${est.converged_}}}`;
     }
-    return `${this.prefix}${est.nFeaturesIn_},"coef":[${numbers(est.coef_)}],"intercept":${num(est.intercept_)},"nIter":${est.nIter_ === null ? 'null' : est.nIter_},"converged":${est.converged_}}}`;
+    return `${prefix}${est.nFeaturesIn_},"coef":[${numbers(est.coef_)}],"intercept":${num(est.intercept_)},"nIter":${est.nIter_ === null ? 'null' : est.nIter_},"converged":${est.converged_}}}`;
   }
 }
 
@@ -130,6 +181,11 @@ export function decodeModel(input: unknown): Estimator {
   if (typeof nf !== 'number' || !Number.isInteger(nf) || nf < 1) fail('state.nFeatures must be an integer ≥ 1');
   if (typeof s.converged !== 'boolean') fail('state.converged must be a boolean');
   if (s.nIter !== null && (typeof s.nIter !== 'number' || !Number.isInteger(s.nIter) || s.nIter < 0)) fail('state.nIter must be null or an integer ≥ 0');
+
+  if (d.features !== undefined) {
+    if (!Array.isArray(d.features) || d.features.some((f) => typeof f !== 'string')) fail('features must be an array of strings');
+    if (d.preprocess === undefined && d.features.length !== nf) fail(`features must name the ${nf} inputs (state.nFeatures), got ${d.features.length}`);
+  }
 
   let est: Estimator;
   try {

@@ -18,6 +18,7 @@ import {
 import { literal, qident, type QualifiedName } from '../sql/ident.js';
 import type { Staging } from './output-table.js';
 import { workTablesOf } from './output-table.js';
+import { featureNames } from '../model-io/document.js';
 import { faultPoint } from './fault.js';
 import { ProgressTracker } from './progress.js';
 import { estimateRows } from './source.js';
@@ -71,6 +72,7 @@ export async function inDatabaseSpec(db: Database, plan: TrainPlan, dialect: Dia
     distributeBy: plan.distributeBy,
     group: plan.group,
     features,
+    featureNames: plan.fitSpec.features === undefined ? undefined : featureNames(plan.fitSpec.features, features.length),
     label: plan.labelSql,
     labelKind: plan.layout.label === 'text' ? 'text' : 'number',
     bigintLabel: plan.layout.label === 'int8',

@@ -21,6 +21,7 @@ import { colocationSource, distributeByFor, resolveDialect } from './dialect.js'
 import { streamingStatements, trainStreaming } from './train-streaming.js';
 import { column, type ResolvedSource, resolveSource, type SourceRef, type TableRef, tableName } from './source.js';
 import { OID } from '../sql/types.js';
+import type { FeatureSpec } from '../model-io/document.js';
 
 export interface TrainOptions {
   /** The training data: a table or view name, or { query: 'SELECT ...' }. */
@@ -174,6 +175,7 @@ export async function planTraining(db: Database, opts: TrainOptions): Promise<Tr
   let featureSql: string[];
   let selectFeatures: string[];
   let meta: Omit<TableMeta, 'runId'>;
+  let featureSpec: FeatureSpec;
   const labelKind: 'number' | 'text' = labelCol.kind.startsWith('text') ? 'text' : 'number';
   if (labelCol.kind === 'other') {
     throw new DatabaseError('LABEL_NOT_USABLE', `label column ${ident(opts.label)} has a type manymodels cannot read (type oid ${labelCol.oid})`, 'use a numeric, boolean or text column (or an array of those in packed form)');
@@ -199,11 +201,13 @@ export async function planTraining(db: Database, opts: TrainOptions): Promise<Tr
       throw new DatabaseError('FEATURES_NOT_NUMERIC', `in packed form (the label ${ident(opts.label)} is an array) the features must be one 2-D numeric array column`, 'give --features the name of the array column, e.g. features');
     }
     layout = { keyFields: group.length, features: { kind: 'packed' }, label: labelKind };
+    featureSpec = { array: featCols[0].name };
     featureSql = [featCols[0].oid === OID.numericArray ? arraySql(featCols[0]) : `s.${ident(featCols[0].name)}`];
     selectFeatures = [arraySql(featCols[0])];
     meta = { manymodels: 'models', version: 1, group, features: { kind: 'array', name: featCols[0].name }, label: opts.label, labelKind, estimator: entry.name, form: 'packed' };
   } else if (featCols.length === 1 && featCols[0].kind === 'number[]') {
     layout = { keyFields: group.length, features: { kind: 'array' }, label: int8Label ? 'int8' : labelKind };
+    featureSpec = { array: featCols[0].name };
     featureSql = [featCols[0].oid === OID.numericArray ? arraySql(featCols[0]) : `s.${ident(featCols[0].name)}`];
     selectFeatures = [arraySql(featCols[0])];
     meta = { manymodels: 'models', version: 1, group, features: { kind: 'array', name: featCols[0].name }, label: opts.label, labelKind, estimator: entry.name, form: 'long' };
@@ -218,6 +222,7 @@ export async function planTraining(db: Database, opts: TrainOptions): Promise<Tr
       }
     }
     layout = { keyFields: group.length, features: { kind: 'columns', count: featCols.length }, label: int8Label ? 'int8' : labelKind };
+    featureSpec = featCols.map((f) => f.name);
     featureSql = featCols.map((f) => float8Sql(`s.${ident(f.name)}`, f.kind === 'boolean' ? 'boolean' : f.oid === OID.numeric ? 'numeric' : 'other', S));
     selectFeatures = featureSql;
     meta = { manymodels: 'models', version: 1, group, features: { kind: 'columns', names: features }, label: opts.label, labelKind, estimator: entry.name, form: 'long' };
@@ -235,7 +240,7 @@ export async function planTraining(db: Database, opts: TrainOptions): Promise<Tr
     if (v !== undefined && (!Number.isInteger(v) || v < (name === 'workers' ? 0 : 1))) throw new UsageError(`${name} must be an integer ≥ ${name === 'workers' ? 0 : 1}, got ${v}`, undefined, 'INVALID_OPTION');
   }
   return {
-    fitSpec: { estimator: entry.name, params, minRows },
+    fitSpec: { estimator: entry.name, params, minRows, features: featureSpec },
     layout,
     group,
     featureNames: features,

@@ -29,6 +29,8 @@ export interface InDbSpec {
   group: readonly string[];
   /** One float8 SQL expression per feature, over s. */
   features: readonly string[];
+  /** The features' names, written into the model documents (`features`); absent: not written. */
+  featureNames?: readonly string[];
   /** The label as SQL over s: float8 for numbers, text for text labels. */
   label: string;
   labelKind: 'number' | 'text';
@@ -389,7 +391,7 @@ export function modelsTableSql(o: InDbSpec): string[] {
   const state = classifier
     ? `jsonb_build_object('nFeatures', ${d}, 'coef', jsonb_build_array(jsonb_build_array(${coefs})), 'intercept', jsonb_build_array(${num(intercept)}), 'classes', jsonb_build_array(c.c0, c.c1), 'nIter', c.n_iter, 'converged', c.converged)`
     : `jsonb_build_object('nFeatures', ${d}, 'coef', jsonb_build_array(${coefs}), 'intercept', ${num(intercept)}, 'nIter', NULL::int, 'converged', true)`;
-  const doc = `jsonb_build_object('format', 'manymodels.model', 'version', 1, 'estimator', ${literal(o.estimator)}, 'params', ${literal(JSON.stringify(o.params))}::jsonb, 'state', ${state})`;
+  const doc = `jsonb_build_object('format', 'manymodels.model', 'version', 1, 'estimator', ${literal(o.estimator)}, 'params', ${literal(JSON.stringify(o.params))}::jsonb, ${o.featureNames !== undefined ? `'features', ${literal(JSON.stringify(o.featureNames))}::jsonb, ` : ''}'state', ${state})`;
   const ok = `c.error IS NULL`;
   const cols = [
     ...o.group.map((g) => `c.${ident(g)}`),

@@ -1,0 +1,13 @@
+import type { ModelDocument } from './document.js';
+
+/**
+ * The names of a model's coefficient columns, one per input of the estimator (state.nFeatures of
+ * them, in the order of each row of state.coef): the document's `features` when it names every
+ * input, else scikit-learn's default names `x0`, `x1`, ... (documents written before `features`
+ * existed, and models fitted by the library without names).
+ */
+export function coefficientNames(doc: Pick<ModelDocument, 'features' | 'state'>): string[] {
+  const n = doc.state.nFeatures;
+  if (Array.isArray(doc.features) && doc.features.length === n) return doc.features.slice();
+  return Array.from({ length: n }, (_, i) => `x${i}`);
+}
