@@ -18,3 +18,22 @@ export { newton } from './optim/newton.js';
 export { lbfgs } from './optim/lbfgs.js';
 export type { MinimizeResult } from './optim/result.js';
 export { setWarningHandler, WARNING_CODES, type CoreWarning, type WarningCode } from './warnings.js';
+export {
+  PooledLogisticRegression,
+  SharedCSearch,
+  fitPooled,
+  pooledModel,
+  priorOf,
+  foldAssignment,
+  encodeAgainst,
+  DEFAULT_POOL_GRID,
+  type PoolPrior,
+  type PoolChoice,
+  type PoolState,
+  type PoolGroup,
+  type PooledParams,
+  type SharedCSearchOptions,
+  type FitPooledOptions,
+  type FitPooledResult,
+} from './estimators/pooling.js';
+export { PriorCentredObjective } from './loss/prior-centred.js';

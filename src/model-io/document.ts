@@ -2,6 +2,7 @@ import { ModelDocumentError } from '../errors.js';
 import type { Label } from '../estimators/input.js';
 import { LinearRegression } from '../estimators/linear-regression.js';
 import { LogisticRegression } from '../estimators/logistic-regression.js';
+import { PooledLogisticRegression, type PoolState } from '../estimators/pooling.js';
 import { type Estimator, estimatorEntry } from '../estimators/registry.js';
 import { Ridge } from '../estimators/ridge.js';
 
@@ -31,6 +32,8 @@ export interface ModelDocument {
   params: Record<string, unknown>;
   features?: string[];
   state: ModelState;
+  /** Partial pooling (optional): the global model the penalty was centred on, and the strength. */
+  pool?: PoolState;
 }
 
 /** What a document says besides the fitted estimator. */
@@ -61,7 +64,7 @@ export function encodeModel(est: Estimator, extras: DocumentExtras = {}): ModelD
           converged: est.converged_,
         }
       : { nFeatures: est.nFeaturesIn_, coef: est.coef_.slice(), intercept: est.intercept_, nIter: est.nIter_, converged: est.converged_ };
-  return {
+  const doc: ModelDocument = {
     format: MODEL_FORMAT,
     version: MODEL_VERSION,
     estimator: est.estimatorName,
@@ -69,6 +72,9 @@ export function encodeModel(est: Estimator, extras: DocumentExtras = {}): ModelD
     ...(extras.features !== undefined ? { features: extras.features.slice() } : {}),
     state,
   };
+  // a partially pooled model: the prior's centre and strength (estimators/pooling.ts)
+  if (est instanceof PooledLogisticRegression && est.pool_ !== null) doc.pool = { ...est.pool_, global: { coef: est.pool_.global.coef.slice(), intercept: est.pool_.global.intercept } };
+  return doc;
 }
 
 /**
@@ -117,7 +123,8 @@ export class ModelJsonEncoder {
       let coef = '[';
       for (let r = 0; r < est.coef_.length; r++) coef += (r > 0 ? ',[' : '[') + numbers(est.coef_[r]) + ']';
       coef += ']';
-      return `${prefix}${est.nFeaturesIn_},"coef":${coef},"intercept":[${numbers(est.intercept_)}],"classes":${JSON.stringify(est.classes_)},"nIter":${est.nIter_},"converged":${est.converged_}}}`;
+      const pool = est instanceof PooledLogisticRegression && est.pool_ !== null ? `,"pool":${JSON.stringify(est.pool_)}` : '';
+      return `${prefix}${est.nFeaturesIn_},"coef":${coef},"intercept":[${numbers(est.intercept_)}],"classes":${JSON.stringify(est.classes_)},"nIter":${est.nIter_},"converged":${est.converged_}}${pool}}`;
     }
     return `${prefix}${est.nFeaturesIn_},"coef":[${numbers(est.coef_)}],"intercept":${num(est.intercept_)},"nIter":${est.nIter_ === null ? 'null' : est.nIter_},"converged":${est.converged_}}}`;
   }
