@@ -11,6 +11,8 @@ export { type Matrix, type MatrixInput, type Label, type LabelInput, matrix, toM
 export { ESTIMATORS, createEstimator, estimatorEntry, type Estimator, type EstimatorName, type EstimatorAlias, type EstimatorChoice, type EstimatorParams } from './estimators/registry.js';
 export { encodeModel, decodeModel, ModelJsonEncoder, featureNames, MODEL_FORMAT, MODEL_VERSION, type ModelDocument, type ModelState, type DocumentExtras, type FeatureSpec } from './model-io/document.js';
 export { coefficientNames } from './model-io/names.js';
+export { inferenceStats, type InferenceStats } from './inference/stats.js';
+export { normalCdf, normalTwoSided, studentTCdf, studentTTwoSided } from './inference/distributions.js';
 export { BinaryLogisticLoss } from './loss/binary-logistic.js';
 export { MultinomialLogisticLoss } from './loss/multinomial-logistic.js';
 export type { Objective } from './loss/objective.js';

@@ -24,6 +24,7 @@ interface TrainCliOptions {
   workers?: string;
   wait: boolean;
   batchGroups: string;
+  inference?: boolean;
 }
 
 export function trainCommand(program: Command): void {
@@ -46,6 +47,7 @@ export function trainCommand(program: Command): void {
     .option('--explain', 'print the statements the run would execute, and run nothing')
     .option('--no-wait', 'fail at once (OUTPUT_LOCKED) if another run is writing the output table, instead of waiting for it')
     .option('--batch-groups <n>', 'groups per batch sent to a worker thread', '4096')
+    .option('--inference', "store each group's inference statistics (standard errors, z/t statistics, p-values, odds ratios, log-likelihood, condition number, variance-covariance) in its model document")
     .action(async (o: TrainCliOptions, cmd: Command) => {
       const g = cmd.optsWithGlobals<GlobalOptions>();
       if (o.strategy !== 'streaming' && o.strategy !== 'in-database') throw new UsageError(`--strategy must be streaming or in-database, got ${JSON.stringify(o.strategy)}`);
@@ -68,6 +70,7 @@ export function trainCommand(program: Command): void {
           workers: o.workers === undefined ? undefined : intOption('--workers', o.workers, 0),
           wait: o.wait,
           batchGroups: intOption('--batch-groups', o.batchGroups, 1),
+          inference: o.inference === true,
           onProgress: progress.listener,
         };
         if (o.explain === true) {

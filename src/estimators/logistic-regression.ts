@@ -291,7 +291,7 @@ function validateClassWeight(cw: unknown): ClassWeight {
 }
 
 /** Sample weights times class weights, as scikit-learn applies them (balanced: n / (K · count_k)). */
-function applyClassWeight(cw: ClassWeight, classes: Label[], index: Int32Array, sw: Float64Array | null): Float64Array | null {
+export function applyClassWeight(cw: ClassWeight, classes: Label[], index: Int32Array, sw: Float64Array | null): Float64Array | null {
   if (cw === null) return sw;
   const K = classes.length;
   const n = index.length;

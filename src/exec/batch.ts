@@ -78,6 +78,8 @@ export interface FitSpec {
   params: Record<string, unknown>;
   /** The inputs' names, written into each model document's `features` (absent: not written). */
   features?: FeatureSpec;
+  /** Compute each group's inference statistics into its document's `inference` (inference/stats.ts). */
+  inference?: boolean;
   /** A group with fewer usable rows fails with TOO_FEW_ROWS. */
   minRows: number;
 }

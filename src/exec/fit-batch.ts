@@ -3,7 +3,8 @@ import { type Matrix } from '../estimators/input.js';
 import { r2Score } from '../estimators/linear-model.js';
 import { LogisticRegression, SEPARATION_MESSAGE } from '../estimators/logistic-regression.js';
 import { createEstimator } from '../estimators/registry.js';
-import { ModelJsonEncoder } from '../model-io/document.js';
+import { featureNames, ModelJsonEncoder } from '../model-io/document.js';
+import { inferenceStats } from '../inference/stats.js';
 import { setWarningHandler } from '../warnings.js';
 import type { BatchResult, FitSpec, GroupBatch } from './batch.js';
 
@@ -34,7 +35,7 @@ export function fitBatch(batch: GroupBatch, spec: FitSpec): BatchResult {
         const y = batch.yNum !== null ? batch.yNum.subarray(r0, r0 + rows) : (batch.yText as string[]).slice(r0, r0 + rows);
         est.fit(m, y);
         res.trainScore[g] = est instanceof LogisticRegression ? est.accuracyFlat(m, y) : r2Score(y as Float64Array, est.predictFlat(m), null);
-        res.model[g] = encoder.json(est);
+        res.model[g] = encoder.json(est, spec.inference === true ? inferenceStats(est, m, y, spec.features === undefined ? undefined : featureNames(spec.features, d)) : undefined);
         res.nIter[g] = est.nIter_ ?? -1;
         res.converged[g] = est.converged_ ? 1 : 0;
         res.ok[g] = 1;

@@ -5,6 +5,7 @@ import { LogisticRegression } from '../estimators/logistic-regression.js';
 import { PooledLogisticRegression, type PoolState } from '../estimators/pooling.js';
 import { type Estimator, estimatorEntry } from '../estimators/registry.js';
 import { Ridge } from '../estimators/ridge.js';
+import type { InferenceStats } from '../inference/stats.js';
 
 export const MODEL_FORMAT = 'manymodels.model';
 export const MODEL_VERSION = 1;
@@ -34,12 +35,16 @@ export interface ModelDocument {
   state: ModelState;
   /** Partial pooling (optional): the global model the penalty was centred on, and the strength. */
   pool?: PoolState;
+  /** Inference statistics of the fit (train with inference: true); see inference/stats.ts. */
+  inference?: InferenceStats;
 }
 
 /** What a document says besides the fitted estimator. */
 export interface DocumentExtras {
   /** The inputs' names, in order (see ModelDocument). */
   features?: readonly string[];
+  /** Inference statistics, written after state. */
+  inference?: InferenceStats | null;
 }
 
 export interface ModelState {
@@ -74,6 +79,8 @@ export function encodeModel(est: Estimator, extras: DocumentExtras = {}): ModelD
   };
   // a partially pooled model: the prior's centre and strength (estimators/pooling.ts)
   if (est instanceof PooledLogisticRegression && est.pool_ !== null) doc.pool = { ...est.pool_, global: { coef: est.pool_.global.coef.slice(), intercept: est.pool_.global.intercept } };
+  // after state and pool, in the order the fast writer writes them
+  if (extras.inference !== undefined && extras.inference !== null) doc.inference = extras.inference;
   return doc;
 }
 
@@ -117,16 +124,18 @@ export class ModelJsonEncoder {
     return this.head + t;
   }
 
-  json(est: Estimator): string {
+  /** The document of `est`, with its inference statistics when given (as encodeModel's extras.inference). */
+  json(est: Estimator, inference?: InferenceStats | null): string {
     const prefix = this.prefix(est.nFeaturesIn_);
+    const tail = inference === undefined || inference === null ? '}' : `,"inference":${JSON.stringify(inference)}}`;
     if (est instanceof LogisticRegression) {
       let coef = '[';
       for (let r = 0; r < est.coef_.length; r++) coef += (r > 0 ? ',[' : '[') + numbers(est.coef_[r]) + ']';
       coef += ']';
       const pool = est instanceof PooledLogisticRegression && est.pool_ !== null ? `,"pool":${JSON.stringify(est.pool_)}` : '';
-      return `${prefix}${est.nFeaturesIn_},"coef":${coef},"intercept":[${numbers(est.intercept_)}],"classes":${JSON.stringify(est.classes_)},"nIter":${est.nIter_},"converged":${est.converged_}}${pool}}`;
+      return `${prefix}${est.nFeaturesIn_},"coef":${coef},"intercept":[${numbers(est.intercept_)}],"classes":${JSON.stringify(est.classes_)},"nIter":${est.nIter_},"converged":${est.converged_}}${pool}${tail}`;
     }
-    return `${prefix}${est.nFeaturesIn_},"coef":[${numbers(est.coef_)}],"intercept":${num(est.intercept_)},"nIter":${est.nIter_ === null ? 'null' : est.nIter_},"converged":${est.converged_}}}`;
+    return `${prefix}${est.nFeaturesIn_},"coef":[${numbers(est.coef_)}],"intercept":${num(est.intercept_)},"nIter":${est.nIter_ === null ? 'null' : est.nIter_},"converged":${est.converged_}}${tail}`;
   }
 }
 
@@ -194,6 +203,8 @@ export function decodeModel(input: unknown): Estimator {
     if (d.preprocess === undefined && d.features.length !== nf) fail(`features must name the ${nf} inputs (state.nFeatures), got ${d.features.length}`);
   }
 
+  if (d.inference !== undefined) checkInference(d.inference, nf);
+
   let est: Estimator;
   try {
     est = entry.create(d.params as Record<string, unknown>);
@@ -224,4 +235,22 @@ export function decodeModel(input: unknown): Estimator {
   est.converged_ = s.converged as boolean;
   if (est instanceof LinearRegression || est instanceof Ridge) est.converged_ = true;
   return est;
+}
+
+/** The shape of a document's inference statistics: an object of named arrays of numbers or nulls. */
+function checkInference(v: unknown, nf: number): void {
+  if (v === null || typeof v !== 'object' || Array.isArray(v)) fail('inference must be an object');
+  const o = v as Record<string, unknown>;
+  if (!Array.isArray(o.names) || o.names.some((x) => typeof x !== 'string')) fail('inference.names must be an array of strings');
+  const p = o.names.length;
+  if (p !== nf && p !== nf + 1) fail(`inference.names must name the ${nf} coefficients (and the intercept), got ${p}`);
+  const numOrNull = (x: unknown) => x === null || (typeof x === 'number' && Number.isFinite(x));
+  for (const k of ['coef', 'stdErr', 'zStats', 'tStats', 'pValues', 'oddsRatios']) {
+    const a = o[k];
+    if (a === undefined && k !== 'coef' && k !== 'stdErr' && k !== 'pValues') continue;
+    if (!Array.isArray(a) || a.length !== p || !a.every(numOrNull)) fail(`inference.${k} must be an array of ${p} numbers or nulls`);
+  }
+  const vc = o.varianceCovariance;
+  if (!Array.isArray(vc) || vc.length !== p || vc.some((r) => !Array.isArray(r) || r.length !== p || !r.every(numOrNull))) fail(`inference.varianceCovariance must be a ${p}×${p} array`);
+  for (const k of ['logLikelihood', 'r2', 'conditionNo']) if (o[k] !== undefined && !numOrNull(o[k])) fail(`inference.${k} must be a number or null`);
 }

@@ -32,6 +32,9 @@ export async function inDatabaseSpec(db: Database, plan: TrainPlan, dialect: Dia
   if (entry.name === 'LogisticRegression' && params.classWeight !== null) {
     throw new UsageError('the in-database strategy does not support classWeight', 'use the streaming strategy (the default), which supports classWeight');
   }
+  if (plan.fitSpec.inference === true) {
+    throw new UsageError('the in-database strategy does not compute inference statistics', 'use the streaming strategy (the default), which stores them with inference: true (--inference)', 'INVALID_OPTION');
+  }
   if (plan.group.length > 1) {
     // its work tables are joined on the key with plain equality (co-located on Citus), which never matches NULL
     const partly = await db.main.query<{ e: boolean }>(`SELECT EXISTS (SELECT 1 FROM ${plan.fromSql} WHERE ${partlyNullKey('s', plan.group)}) AS e`);

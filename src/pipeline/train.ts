@@ -67,6 +67,12 @@ export interface TrainOptions {
   workers?: number;
   /** Where batches are fitted (default: a pool of `workers` threads, started only for jobs of more than one batch). */
   fitter?: Fitter;
+  /**
+   * Store each group's inference statistics (standard errors, z or t statistics, p-values, odds
+   * ratios, log-likelihood, condition number, variance-covariance matrix) in its model document's
+   * `inference` field, as MADlib's logregr_train / linregr_train report them (streaming strategy).
+   */
+  inference?: boolean;
 }
 
 export interface FailureSummary {
@@ -240,7 +246,7 @@ export async function planTraining(db: Database, opts: TrainOptions): Promise<Tr
     if (v !== undefined && (!Number.isInteger(v) || v < (name === 'workers' ? 0 : 1))) throw new UsageError(`${name} must be an integer ≥ ${name === 'workers' ? 0 : 1}, got ${v}`, undefined, 'INVALID_OPTION');
   }
   return {
-    fitSpec: { estimator: entry.name, params, minRows, features: featureSpec },
+    fitSpec: { estimator: entry.name, params, minRows, features: featureSpec, ...(opts.inference === true ? { inference: true } : {}) },
     layout,
     group,
     featureNames: features,

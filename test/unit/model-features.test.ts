@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { LinearRegression, LogisticRegression, ManyModelsError, Ridge, coefficientNames, decodeModel, encodeModel, ModelJsonEncoder } from 'manymodels';
+import { LinearRegression, LogisticRegression, ManyModelsError, Ridge, coefficientNames, decodeModel, encodeModel, inferenceStats, ModelJsonEncoder } from 'manymodels';
 
 /** The `features` field of model documents: names in, names out, and the fast writer's bytes. */
 const X = [[2, 1], [2, 3], [4, 7], [4, 7], [6, 7]];
@@ -56,5 +56,19 @@ describe('model documents: features and coefficient names', () => {
     assert.equal(code(() => decodeModel({ ...doc, features: ['a'] })), 'INVALID_MODEL_DOCUMENT');
     assert.equal(code(() => decodeModel({ ...doc, features: ['a', 2] })), 'INVALID_MODEL_DOCUMENT');
     assert.equal(code(() => decodeModel({ ...doc, features: 'a,b' })), 'INVALID_MODEL_DOCUMENT');
+  });
+  it('inference statistics: after state, the fast writer byte-equal, checked on decoding', () => {
+    const singular = new LinearRegression().fit([[1, 1], [2, 2], [3, 3]], [1, 2, 4]);
+    for (const [m, XX, yy] of [[models[0], X, y], [models[2], X, [1, 2, 3, 4, 5.5]], [models[3], X, [1, 2, 3, 4, 5.5]], [singular, [[1, 1], [2, 2], [3, 3]], [1, 2, 4]]] as const) {
+      const inf = inferenceStats(m, XX as number[][], yy as number[], ['a', 'b']);
+      assert.ok(inf !== null);
+      const doc = encodeModel(m, { features: ['a', 'b'], inference: inf });
+      assert.deepEqual(Object.keys(doc), ['format', 'version', 'estimator', 'params', 'features', 'state', 'inference']);
+      const text = new ModelJsonEncoder(m, ['a', 'b']).json(m, inf);
+      assert.equal(text, JSON.stringify(doc));
+      assert.deepEqual(decodeModel(text).predict([[1, 2]]), m.predict([[1, 2]]));
+      assert.equal(code(() => decodeModel({ ...JSON.parse(text), inference: { ...inf, stdErr: [1] } })), 'INVALID_MODEL_DOCUMENT');
+      assert.equal(code(() => decodeModel({ ...JSON.parse(text), inference: { ...inf, pValues: ['0.5', 0.1, 0.2] } })), 'INVALID_MODEL_DOCUMENT');
+    }
   });
 });
