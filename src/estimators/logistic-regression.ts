@@ -38,6 +38,8 @@ export interface LogisticRegressionParams {
 }
 
 const NAME = 'LogisticRegression';
+/** The 0/1 labels of a binary fit, reused from fit to fit (a fresh array of more than 64 bytes is a malloc in V8). */
+let Y01 = new Float64Array(256);
 const KNOWN = ['C', 'penalty', 'fitIntercept', 'maxIter', 'tol', 'classWeight', 'solver'] as const;
 /** Above this many parameters a dense Hessian costs more than it saves. */
 const NEWTON_MAX_DIM = 500;
@@ -107,7 +109,9 @@ export class LogisticRegression {
     const d = m.cols;
     let obj: Objective;
     if (K === 2) {
-      const y01 = new Float64Array(m.rows);
+      // labels as 0/1 in a buffer shared by every fit of this thread (the loss lives only as long as fit)
+      if (Y01.length < m.rows) Y01 = new Float64Array(Math.max(m.rows, 2 * Y01.length));
+      const y01 = Y01;
       for (let i = 0; i < m.rows; i++) y01[i] = index[i];
       obj = new BinaryLogisticLoss(m.data, m.rows, d, y01, sw, this.C, this.penalty, this.fitIntercept);
     } else {

@@ -70,7 +70,7 @@ export function newton(obj: Objective, x: Float64Array, opts: NewtonOptions): Mi
     if (ls.t === 0) return { value: f, gradInf: gInf, nIter, stationary: gInf <= 1e-8 * (1 + Math.abs(f)), reason: 'no-progress' };
     const ft = ls.f;
 
-    x.set(xt);
+    for (let j = 0; j < dim; j++) x[j] = xt[j];
     f = ft;
     const gs = g;
     g = g2;

@@ -64,6 +64,36 @@ describe('loss derivatives against finite differences', () => {
         checkDerivatives(new BinaryLogisticLoss(data(n, d, 1), n, d, y, s, 2.5, penalty, fitIntercept), 7);
         checkDerivatives(new BinaryLogisticLoss(data(n, d, 2), n, d, y, null, 0.3, penalty, fitIntercept), 8);
       });
+      it(`binary logistic with 2 features (the row-by-row path), intercept=${fitIntercept}, penalty=${penalty}`, () => {
+        const n = 13;
+        const d = 2;
+        const y = new Float64Array(n).map((_, i) => (i % 3 === 0 ? 1 : 0));
+        const s = new Float64Array(n).map((_, i) => 0.5 + (i % 4));
+        checkDerivatives(new BinaryLogisticLoss(data(n, d, 21), n, d, y, s, 1.9, penalty, fitIntercept), 23);
+        checkDerivatives(new BinaryLogisticLoss(data(n, d, 22), n, d, y, null, 0.4, penalty, fitIntercept), 24);
+        // the same numbers as the general path, which a third, all-zero column sends them through
+        for (const sw of [s, null]) {
+          const x2 = data(n, d, 25);
+          const x3 = new Float64Array(n * 3);
+          for (let i = 0; i < n; i++) [x3[3 * i], x3[3 * i + 1]] = [x2[2 * i], x2[2 * i + 1]];
+          const two = new BinaryLogisticLoss(x2, n, 2, y, sw, 1.3, penalty, fitIntercept);
+          const three = new BinaryLogisticLoss(x3, n, 3, y, sw, 1.3, penalty, fitIntercept);
+          const r = rng(26);
+          const w2 = new Float64Array(two.dim).map(() => 2 * r());
+          const w3 = new Float64Array(three.dim);
+          [w3[0], w3[1]] = [w2[0], w2[1]];
+          if (fitIntercept) w3[3] = w2[2];
+          const [g2, g3] = [new Float64Array(two.dim), new Float64Array(three.dim)];
+          const [h2, h3] = [new Float64Array(two.dim ** 2), new Float64Array(three.dim ** 2)];
+          const close = (a: number, b: number, what: string) => assert.ok(Math.abs(a - b) <= 1e-15 * Math.max(1, Math.abs(b)), `${what}: ${a} vs ${b}`);
+          close(two.evaluate(w2, g2, h2), three.evaluate(w3, g3, h3), 'value');
+          const at = fitIntercept ? [0, 1, 3] : [0, 1]; // where each parameter of the 2-feature loss sits in the 3-feature one
+          at.forEach((j3, j2) => {
+            close(g2[j2], g3[j3], `gradient[${j2}]`);
+            at.forEach((k3, k2) => close(h2[j2 * two.dim + k2], h3[j3 * three.dim + k3], `Hessian[${j2},${k2}]`));
+          });
+        }
+      });
       it(`multinomial logistic, intercept=${fitIntercept}, penalty=${penalty}`, () => {
         const n = 23;
         const d = 2;
