@@ -14,6 +14,7 @@ interface PredictCliOptions {
   engine: string;
   replace?: boolean;
   wait: boolean;
+  fallback?: string;
 }
 
 export function predictCommand(program: Command): void {
@@ -28,9 +29,11 @@ export function predictCommand(program: Command): void {
     .option('--engine <engine>', 'sql (score in the database) or ts (stream the rows through TypeScript)', 'sql')
     .option('--replace', 'overwrite the output table even if manymodels did not write it')
     .option('--no-wait', 'fail at once (OUTPUT_LOCKED) if another run is writing the output table')
+    .option('--fallback <model>', "global: score rows of groups without a usable model with the global model of a table trained with --pool global (marked in a column fallback); none (default): leave them NULL")
     .action(async (o: PredictCliOptions, cmd: Command) => {
       const g = cmd.optsWithGlobals<GlobalOptions>();
       if (!['sql', 'ts'].includes(o.engine)) throw new UsageError(`--engine must be sql or ts, got ${JSON.stringify(o.engine)}`);
+      if (o.fallback !== undefined && !['global', 'none'].includes(o.fallback)) throw new UsageError(`--fallback must be global or none, got ${JSON.stringify(o.fallback)}`);
       const db = await openFromOptions(g);
       const progress = progressRenderer(g.quiet === true);
       try {
@@ -44,11 +47,13 @@ export function predictCommand(program: Command): void {
           engine: o.engine as 'sql' | 'ts',
           replace: o.replace === true,
           wait: o.wait,
+          fallback: o.fallback as 'global' | 'none' | undefined,
           onProgress: progress.listener,
         }));
         progress.stop();
         process.stdout.write(
           `scored ${r.rows} row${r.rows === 1 ? '' : 's'} into ${o.into} in ${r.seconds.toFixed(2)} s (${r.engine} engine, run ${r.runId})` +
+            (r.rowsFallback !== undefined ? `\n  ${r.rowsFallback} row${r.rowsFallback === 1 ? '' : 's'} of groups without a usable model scored by the global model (fallback = true)` : '') +
             (r.rowsWithoutModel > 0 ? `\n  ${r.rowsWithoutModel} row${r.rowsWithoutModel === 1 ? '' : 's'} had no usable model: their prediction is NULL` : '') +
             (r.rowsUnscored > 0
               ? `\n  ${r.rowsUnscored} row${r.rowsUnscored === 1 ? '' : 's'} had a model but could not be scored (a NULL, NaN or infinite feature, a feature array of the wrong length, or no finite value): their prediction is NULL`

@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { DatabaseError, UsageError } from '../errors.js';
 import type { EstimatorChoice } from '../estimators/registry.js';
+import type { TrainOptions } from '../index.js';
 import { cancellably } from './interrupt.js';
 import { parseNameList, parseQualifiedName } from '../sql/ident.js';
 import { collect, type GlobalOptions, intOption, openFromOptions, parseParams, parseSource } from './options.js';
@@ -25,6 +26,10 @@ interface TrainCliOptions {
   wait: boolean;
   batchGroups: string;
   inference?: boolean;
+  pool?: string;
+  poolC?: string;
+  poolIntercept?: string;
+  poolFolds?: string;
 }
 
 export function trainCommand(program: Command): void {
@@ -48,6 +53,10 @@ export function trainCommand(program: Command): void {
     .option('--no-wait', 'fail at once (OUTPUT_LOCKED) if another run is writing the output table, instead of waiting for it')
     .option('--batch-groups <n>', 'groups per batch sent to a worker thread', '4096')
     .option('--inference', "store each group's inference statistics (standard errors, z/t statistics, p-values, odds ratios, log-likelihood, condition number, variance-covariance) in its model document")
+    .option('--pool <how>', 'global: partial pooling (logistic): one model on all rows, then each group\'s penalty centred on it; none (default)')
+    .option('--pool-c <C|cv>', 'with --pool global: the pooling strength C shared by all groups, or cv (default) to choose it by K-fold CV over all groups')
+    .option('--pool-intercept <C|same>', 'with --pool global: the intercept\'s own strength, or same (default: the same C)')
+    .option('--pool-folds <k>', 'with --pool global: folds of the CV that chooses C (default 5)')
     .action(async (o: TrainCliOptions, cmd: Command) => {
       const g = cmd.optsWithGlobals<GlobalOptions>();
       if (o.strategy !== 'streaming' && o.strategy !== 'in-database') throw new UsageError(`--strategy must be streaming or in-database, got ${JSON.stringify(o.strategy)}`);
@@ -72,6 +81,7 @@ export function trainCommand(program: Command): void {
           batchGroups: intOption('--batch-groups', o.batchGroups, 1),
           inference: o.inference === true,
           onProgress: progress.listener,
+          ...poolOptions(o),
         };
         if (o.explain === true) {
           process.stdout.write(`${(await db.explainTrain(request)).map((s) => (s.startsWith('--') ? s : `${s};`)).join('\n')}\n`);
@@ -86,6 +96,10 @@ export function trainCommand(program: Command): void {
         ];
         lines.push(...failureLines(r.failures, '  ', (n) => `failed ${n}×`, 10));
         lines.push(...failureLines(r.notes, '  ', (n) => `warning ${n}×`, 10));
+        if (r.pool !== undefined) {
+          const how = r.pool.chosenBy === 'cv' ? `chosen by ${r.pool.folds}-fold CV over ${r.pool.groups} groups (held-out log loss ${r.pool.curve?.find((p) => p.C === r.pool?.C)?.logLoss.toFixed(4)})` : 'given';
+          lines.push(`  pooled towards one global model: C = ${r.pool.C} ${how}, intercept C = ${r.pool.interceptC}`);
+        }
         process.stdout.write(`${lines.join('\n')}\n`);
         if (r.groupsOk === 0) {
           throw new DatabaseError('NO_MODEL_FITTED', `no group could be fitted: all ${r.groupsFailed} failed (the reasons are in the error column of ${o.into})`, 'see the failures above: manymodels models ' + o.into);
@@ -95,4 +109,23 @@ export function trainCommand(program: Command): void {
         await db.close();
       }
     });
+}
+
+/** --pool, --pool-c, --pool-intercept, --pool-folds as TrainOptions (a malformed number is a usage error). */
+function poolOptions(o: TrainCliOptions): Pick<TrainOptions, 'pool' | 'poolC' | 'poolIntercept' | 'poolFolds'> {
+  const out: Pick<TrainOptions, 'pool' | 'poolC' | 'poolIntercept' | 'poolFolds'> = {};
+  if (o.pool !== undefined) {
+    if (o.pool !== 'global' && o.pool !== 'none') throw new UsageError(`--pool must be global or none, got ${JSON.stringify(o.pool)}`);
+    out.pool = o.pool;
+  }
+  const num = (flag: string, text: string, word: string): number | string => {
+    if (text === word) return word;
+    const v = Number(text);
+    if (text.trim() === '' || !Number.isFinite(v) || v <= 0) throw new UsageError(`${flag} must be a number > 0 or ${word}, got ${JSON.stringify(text)}`);
+    return v;
+  };
+  if (o.poolC !== undefined) out.poolC = num('--pool-c', o.poolC, 'cv') as number | 'cv';
+  if (o.poolIntercept !== undefined) out.poolIntercept = num('--pool-intercept', o.poolIntercept, 'same') as number | 'same';
+  if (o.poolFolds !== undefined) out.poolFolds = intOption('--pool-folds', o.poolFolds, 2);
+  return out;
 }

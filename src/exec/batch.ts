@@ -5,6 +5,7 @@
  */
 import type { FeatureSpec } from '../model-io/document.js';
 import type { FailureTally } from './failure-tally.js';
+import type { PoolPrior } from '../estimators/pooling.js';
 export interface GroupBatch {
   /** Number of groups. */
   count: number;
@@ -80,6 +81,16 @@ export interface FitSpec {
   features?: FeatureSpec;
   /** Compute each group's inference statistics into its document's `inference` (inference/stats.ts). */
   inference?: boolean;
-  /** A group with fewer usable rows fails with TOO_FEW_ROWS. */
+  /** A group with fewer usable rows fails with TOO_FEW_ROWS (with `pool`: gets a pooled model, marked POOLED). */
   minRows: number;
+  /** Partial pooling: every group's penalty is centred on the global model (exec/fit-pooled.ts). */
+  pool?: PoolSpec;
+}
+
+/** The global model as the prior's centre, and the pooling strength chosen for every group. */
+export interface PoolSpec {
+  prior: PoolPrior;
+  C: number;
+  interceptC: number;
+  chosenBy: 'given' | 'cv';
 }

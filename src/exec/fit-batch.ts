@@ -7,6 +7,7 @@ import { featureNames, ModelJsonEncoder } from '../model-io/document.js';
 import { inferenceStats } from '../inference/stats.js';
 import { setWarningHandler } from '../warnings.js';
 import type { BatchResult, FitSpec, GroupBatch } from './batch.js';
+import { fitPooledBatch } from './fit-pooled.js';
 
 /**
  * Fits every group of a batch with the numerical core. A group that cannot be fitted gets its
@@ -14,6 +15,7 @@ import type { BatchResult, FitSpec, GroupBatch } from './batch.js';
  * worker thread.
  */
 export function fitBatch(batch: GroupBatch, spec: FitSpec): BatchResult {
+  if (spec.pool !== undefined) return fitPooledBatch(batch, spec, spec.pool);
   const n = batch.count;
   const res = emptyBatchResult(n, null);
   // one estimator fits every group of the batch: fit starts afresh each time

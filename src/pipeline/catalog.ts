@@ -1,6 +1,7 @@
 import type { Connection } from '../db/connection.js';
 import { ident, literal, qident, type QualifiedName } from '../sql/ident.js';
 import { scoringFunctionsSql } from '../sql/scoring.js';
+import type { PoolSummary } from './train-pooled.js';
 
 /** The schema that holds the run catalog and the scoring functions. */
 export const CATALOG_SCHEMA = 'manymodels';
@@ -128,6 +129,8 @@ export interface TableMeta {
   form?: 'long' | 'packed';
   /** Recommendations: the candidate column(s). */
   candidate?: string[];
+  /** Models trained with pool 'global': the global model (predict --fallback global scores with it), the shared C and how it was chosen. */
+  pool?: PoolSummary;
 }
 
 export const META_PREFIX = 'manymodels:';

@@ -3,7 +3,8 @@ import { BinaryCopyEncoder } from '../copy/binary-encoder.js';
 import type { Connection, Database } from '../db/connection.js';
 import { CancelledError, DatabaseError, ManyModelsError, ModelDocumentError, UsageError } from '../errors.js';
 import type { Estimator } from '../estimators/registry.js';
-import { decodeModel } from '../model-io/document.js';
+import { LogisticRegression } from '../estimators/logistic-regression.js';
+import { decodeModel, encodeModel } from '../model-io/document.js';
 import { displayName, ident, literal, qident } from '../sql/ident.js';
 import { inlineScoringSql } from '../sql/predict-sql.js';
 import { keyMatch, partlyNullKey } from '../sql/key-match.js';
@@ -41,6 +42,12 @@ export interface PredictOptions {
   /** 'postgres', 'citus' or 'greenplum'; default: detected from the server. */
   dialect?: 'postgres' | 'citus' | 'greenplum';
   onProgress?: ProgressListener;
+  /**
+   * 'global': rows whose group has no usable model are scored by the global model of a table trained
+   * with pool 'global', and the output gets a boolean column `fallback` (true on those rows).
+   * Default 'none': such rows get NULL predictions.
+   */
+  fallback?: 'none' | 'global';
 }
 
 export interface PredictResult {
@@ -56,6 +63,8 @@ export interface PredictResult {
    * prediction beyond float8's range, or a score that is NaN). Their prediction is NULL.
    */
   rowsUnscored: number;
+  /** With fallback 'global': rows whose group has no usable model, scored by the global model (their `fallback` column is true). */
+  rowsFallback?: number;
   seconds: number;
 }
 
@@ -80,6 +89,8 @@ export interface PredictPlan {
   modelsName: readonly string[];
   /** Per key column: some model's composite key is NULL there, so rows are matched NULL-safely on it. */
   nullSafeKeys: boolean[];
+  /** fallback 'global': the pooled table's global model, which scores rows of groups without a model. */
+  fallback: LogisticRegression | null;
 }
 
 /** The catalog entry of a models table written by train, or TABLE_NOT_FOUND / NOT_A_MODELS_TABLE. */
@@ -105,7 +116,8 @@ export async function plan(db: Database, opts: PredictOptions): Promise<PredictP
   const src = await resolveSource(db.main, opts.from, 'scoring source');
   for (const g of group) column(src, g, 'group key');
   await checkKeysJoin(db, modelsName, meta.group, group, src);
-  const clash = src.fields.find((f) => (OUTPUT as readonly string[]).includes(f.name));
+  const fallback = fallbackModel(opts.fallback, meta, modelsName);
+  const clash = src.fields.find((f) => (OUTPUT as readonly string[]).includes(f.name) || (fallback !== null && f.name === FALLBACK));
   if (clash !== undefined) throw new UsageError(`the scoring source has a column named ${ident(clash.name)}, which predict adds`, 'rename or leave it out in a query');
   let featureNames: string[];
   let featuresExpr: string;
@@ -171,7 +183,27 @@ export async function plan(db: Database, opts: PredictOptions): Promise<PredictP
     sourceTable: typeof opts.from === 'object' && opts.from !== null && 'query' in opts.from ? undefined : tableName(opts.from as TableRef),
     modelsName,
     nullSafeKeys,
+    fallback,
   };
+}
+
+/** The output column that marks rows scored by the fallback model. */
+const FALLBACK = 'fallback';
+
+/** The global model of a pooled models table, for fallback 'global'; null without a fallback. */
+function fallbackModel(fallback: string | undefined, meta: TableMeta, modelsName: readonly string[]): LogisticRegression | null {
+  if (fallback === undefined || fallback === 'none') return null;
+  if (fallback !== 'global') throw new UsageError(`unknown fallback '${fallback}'`, "use 'global' (the global model of a table trained with pool 'global') or 'none'", 'INVALID_OPTION');
+  if (meta.pool === undefined) {
+    throw new UsageError(
+      `the models table ${displayName(modelsName)} has no global model: it was not trained with partial pooling`,
+      'train it with pool: global (--pool global), or predict without fallback',
+      'INVALID_OPTION',
+    );
+  }
+  const m = decodeModel(meta.pool.global);
+  if (!(m instanceof LogisticRegression) || m.classes_.length !== 2) throw new ModelDocumentError(`the global model of ${displayName(modelsName)} is not a binary LogisticRegression`, 'retrain the models with this version of manymodels');
+  return m;
 }
 
 /**
@@ -270,7 +302,7 @@ export async function predict(db: Database, opts: PredictOptions, version: strin
       wait: opts.wait,
       signal: opts.signal,
       record: { kind: 'predict', source: p.src.display, modelsTable: p.modelsName, groupKey: p.group, features: p.featureNames },
-      output: { columns: [...p.src.fields.map((f) => ({ name: f.name, typeOid: f.dataTypeID })), ...OUTPUT.slice(0, p.multiclass ? 3 : 2).map((c) => ({ name: c, typeOid: null }))] },
+      output: { columns: [...p.src.fields.map((f) => ({ name: f.name, typeOid: f.dataTypeID })), ...outputColumns(p).map((c) => ({ name: c, typeOid: null }))] },
     },
     async ({ runId, staging }) => {
     const predType = p.classifier && p.labelKind === 'text' ? 'text' : 'float8';
@@ -278,6 +310,8 @@ export async function predict(db: Database, opts: PredictOptions, version: strin
     const models = `(SELECT * FROM ${qident(p.modelsName)} WHERE status = 'ok') AS m`;
     const extra = [`NULL::float8 AS ${ident('probability')}`, `NULL::${predType} AS ${ident('prediction')}`];
     if (p.multiclass) extra.push(`NULL::float8[] AS ${ident('probabilities')}`);
+    if (p.fallback !== null) extra.push(`NULL::boolean AS ${ident(FALLBACK)}`);
+    const fb = p.fallback;
     const progress = new ProgressTracker('predict', await estimateRows(db, opts.from), opts.onProgress, undefined, opts.signal);
     // the predictions are spread like the source rows: by the group key, co-located with the source where it is distributed on it
     const colocateWith = await colocationSource(db, dialect, p.sourceTable, p.group);
@@ -299,6 +333,7 @@ export async function predict(db: Database, opts: PredictOptions, version: strin
           guarded,
           schema: S,
           tableFence: dialect.tableFence,
+          ...(fb === null ? {} : { fallback: { intercept: fb.intercept_[0], coef: fb.coef_[0], classes: [fb.classes_[0], fb.classes_[1]] }, extra: [`(m.mm_b IS NULL) AS ${ident(FALLBACK)}`] }),
         });
       try {
         for (const sql of dialect.createTableAs(staging.staging, select(false), by, colocateWith)) await db.main.exec(sql);
@@ -310,11 +345,14 @@ export async function predict(db: Database, opts: PredictOptions, version: strin
         for (const sql of dialect.createTableAs(staging.staging, select(true), by, colocateWith)) await db.main.exec(sql);
       }
     } else if (engine === 'sql') {
-      const predExpr = p.classifier && p.labelKind === 'text' ? `${S}.predict_label(m.model, f.x)` : `${S}.predict_value(m.model, f.x)`;
-      const cols = [`${S}.predict_proba(m.model, f.x) AS ${ident('probability')}`, `${predExpr} AS ${ident('prediction')}`];
-      if (p.multiclass) cols[0] = `CASE WHEN jsonb_array_length(m.model->'state'->'classes') = 2 THEN ${S}.predict_proba(m.model, f.x) ELSE (SELECT max(v) FROM unnest(${S}.predict_proba_all(m.model, f.x)) AS u(v)) END AS ${ident('probability')}`;
-      if (p.multiclass) cols.push(`${S}.predict_proba_all(m.model, f.x) AS ${ident('probabilities')}`);
+      // the group's model, or (fallback) the global model's document, written in as a literal
+      const model = fb === null ? 'm.model' : `coalesce(m.model, ${literal(JSON.stringify(encodeModel(fb)))}::jsonb)`;
+      const predExpr = p.classifier && p.labelKind === 'text' ? `${S}.predict_label(${model}, f.x)` : `${S}.predict_value(${model}, f.x)`;
+      const cols = [`${S}.predict_proba(${model}, f.x) AS ${ident('probability')}`, `${predExpr} AS ${ident('prediction')}`];
+      if (p.multiclass) cols[0] = `CASE WHEN jsonb_array_length(${model}->'state'->'classes') = 2 THEN ${S}.predict_proba(${model}, f.x) ELSE (SELECT max(v) FROM unnest(${S}.predict_proba_all(${model}, f.x)) AS u(v)) END AS ${ident('probability')}`;
+      if (p.multiclass) cols.push(`${S}.predict_proba_all(${model}, f.x) AS ${ident('probabilities')}`);
       if (!p.classifier) cols[0] = `NULL::float8 AS ${ident('probability')}`;
+      if (fb !== null) cols.push(`(m.model IS NULL) AS ${ident(FALLBACK)}`);
       const select = `SELECT s.*, ${cols.join(', ')} FROM ${p.src.fromSql} LEFT JOIN ${models} ON ${on} CROSS JOIN LATERAL (SELECT ${p.featuresExpr} AS x) AS f`;
       for (const sql of dialect.createTableAs(staging.staging, select, by, colocateWith)) await db.main.exec(sql);
     } else {
@@ -326,8 +364,9 @@ export async function predict(db: Database, opts: PredictOptions, version: strin
       await db.main.exec(`ALTER TABLE ${qident(staging.staging)} ALTER COLUMN ${ident('prediction')} TYPE boolean USING ${ident('prediction')} <> 0`);
     }
     // rows without a prediction: those whose group has no usable model, and those that had one
-    const counts = await db.main.query<{ n: number; missing: number }>(
-      `SELECT count(*)::int AS n, count(*) FILTER (WHERE ${ident('prediction')} IS NULL)::int AS missing FROM ${qident(staging.staging)}`,
+    const counts = await db.main.query<{ n: number; missing: number; fallback: number }>(
+      `SELECT count(*)::int AS n, count(*) FILTER (WHERE ${ident('prediction')} IS NULL)::int AS missing,
+              ${fb === null ? '0' : `count(*) FILTER (WHERE ${ident(FALLBACK)})::int`} AS fallback FROM ${qident(staging.staging)}`,
     );
     if (counts.rows.length !== 1) {
       // a count(*) always returns one row: the database did not run the statement (an embedded database that crashed)
@@ -350,9 +389,15 @@ export async function predict(db: Database, opts: PredictOptions, version: strin
     progress.finish();
     const meta = { manymodels: 'predictions' as const, version: 1 as const, group: p.group, features: p.meta.features, label: p.meta.label, labelKind: p.labelKind, estimator: p.meta.estimator };
     const result: PredictResult = { runId, table: target, engine, rows: n, rowsWithoutModel: missing - unscored, rowsUnscored: unscored, seconds: (performance.now() - t0) / 1000 };
+    if (fb !== null) result.rowsFallback = counts.rows[0].fallback;
     return { result, meta, end: { status: 'succeeded', rowsUsed: n - missing, rowsSkipped: missing } };
     },
   );
+}
+
+/** The columns predict adds: probability, prediction, probabilities (multiclass), fallback (with fallback 'global'). */
+function outputColumns(p: PredictPlan): string[] {
+  return [...OUTPUT.slice(0, p.multiclass ? 3 : 2), ...(p.fallback !== null ? [FALLBACK] : [])];
 }
 
 /**
@@ -372,7 +417,7 @@ async function streamScores(db: Database, p: PredictPlan, staging: Staging, prog
     WINDOW w AS (PARTITION BY ${keys}) ORDER BY ${keys}, row_number() OVER w`;
   const decoder = new BinaryCopyDecoder(nSrc + 3);
   const encoder = new BinaryCopyEncoder();
-  const outFields = nSrc + (p.multiclass ? 3 : 2);
+  const outFields = nSrc + outputColumns(p).length;
   let model: Estimator | null = null;
   let modelError: ManyModelsError | null = null;
   let groups = 0;
@@ -394,7 +439,9 @@ async function streamScores(db: Database, p: PredictPlan, staging: Staging, prog
     encoder.beginRow(outFields);
     for (let f = 0; f < nSrc; f++) encoder.raw(row.buf, row.start[f], row.len[f]);
     let score: RowScore | null = null;
-    const m = model as Estimator | null;
+    const own = model as Estimator | null;
+    // a group without a usable model: the global model, where the run asked for it
+    const m = own ?? p.fallback;
     if (m !== null && row.len[nSrc] >= 0) {
       let r = readFloat8Array(row, nSrc, x, 0);
       if (r.nulls < 0) {
@@ -413,6 +460,7 @@ async function streamScores(db: Database, p: PredictPlan, staging: Staging, prog
       if (all === null) encoder.null();
       else encoder.float8Array(all);
     }
+    if (p.fallback !== null) encoder.bool(own === null);
   };
   const reader = await db.openStream();
   const writer = db.concurrentStreams ? await db.openStream() : null;
@@ -435,7 +483,7 @@ async function streamScores(db: Database, p: PredictPlan, staging: Staging, prog
       decoder.finish();
       if (encoder.size > 0) yield encoder.take();
     }
-    const cols = [...p.src.fields.map((f) => f.name), ...OUTPUT.slice(0, p.multiclass ? 3 : 2)];
+    const cols = [...p.src.fields.map((f) => f.name), ...outputColumns(p)];
     await (writer ?? db.main).copyIn(`${qident(staging.staging)} (${cols.map(ident).join(', ')})`, 'binary', body());
   } finally {
     signal?.removeEventListener('abort', onAbort);

@@ -19,6 +19,7 @@ import type { ProgressListener } from './progress.js';
 import { forRun, inDatabaseSpec, inDatabaseStatements, trainInDatabase } from './train-in-database.js';
 import { colocationSource, distributeByFor, resolveDialect } from './dialect.js';
 import { streamingStatements, trainStreaming } from './train-streaming.js';
+import { checkPoolOptions, type PoolSummary, trainPooled } from './train-pooled.js';
 import { column, type ResolvedSource, resolveSource, type SourceRef, type TableRef, tableName } from './source.js';
 import { OID } from '../sql/types.js';
 import type { FeatureSpec } from '../model-io/document.js';
@@ -73,6 +74,19 @@ export interface TrainOptions {
    * `inference` field, as MADlib's logregr_train / linregr_train report them (streaming strategy).
    */
   inference?: boolean;
+  /**
+   * Partial pooling (binary LogisticRegression, streaming strategy): 'global' fits one model on all
+   * rows (with `params`), then each group's model with its penalty centred on it,
+   * loss + ‖coef − coef_global‖² / (2C) + (b − b_global)² / (2C_b). A group that cannot be fitted
+   * alone (one class, fewer than minRows rows) still gets a model, marked POOLED. Default 'none'.
+   */
+  pool?: 'none' | 'global';
+  /** The pooling strength C shared by every group: a number, or 'cv' (default) to choose it by K-fold CV summed over all groups. */
+  poolC?: number | 'cv';
+  /** The intercept's strength C_b: a number, or 'same' (default) for C_b = C. */
+  poolIntercept?: number | 'same';
+  /** Folds of the cross-validation that chooses C (default 5). */
+  poolFolds?: number;
 }
 
 export interface FailureSummary {
@@ -103,6 +117,8 @@ export interface TrainResult {
   /** Notes on groups that were fitted but whose models are not an optimum (PERFECT_SEPARATION): also in their error column. */
   notes: FailureSummary[];
   seconds: number;
+  /** With pool 'global': the global model, the shared pooling strength and how it was chosen (also in the models table's catalog entry). */
+  pool?: PoolSummary;
 }
 
 
@@ -305,6 +321,7 @@ async function placeTraining(db: Database, plan: TrainPlan, dialect: Dialect): P
 /** The statements a run would execute, without running them (train --explain). */
 export async function explainTraining(db: Database, opts: TrainOptions): Promise<string[]> {
   const planned = await planTraining(db, opts);
+  checkPoolOptions(opts, planned.fitSpec.estimator, planned.fitSpec.params);
   const dialect = await resolveDialect(db, opts.dialect);
   const plan = await placeTraining(db, planned, dialect);
   const target = tableName(opts.into);
@@ -325,6 +342,7 @@ export async function train(db: Database, opts: TrainOptions, version: string): 
   if (strategy !== 'streaming' && strategy !== 'in-database') throw new UsageError(`unknown strategy '${strategy}'`, "use 'streaming' or 'in-database'");
   const dialect = await resolveDialect(db, opts.dialect);
   const plan = await placeTraining(db, planned, dialect);
+  const pooled = checkPoolOptions(opts, plan.fitSpec.estimator, plan.fitSpec.params);
   const target = tableName(opts.into);
   await checkTarget(db.main, target, opts.replace === true, 'models');
   // checked before anything is written: the in-database strategy's own limits
@@ -352,10 +370,14 @@ export async function train(db: Database, opts: TrainOptions, version: string): 
         },
       },
       async ({ runId, staging, checkCancelled }) => {
-        const { totals, failures, notes, nullKeyRows } =
+        const outcome =
           inDb !== null
             ? await trainInDatabase(db, forRun(inDb, staging, runId), opts, checkCancelled)
-            : await trainStreaming(db, plan, staging, runId, opts, fitter, dialect);
+            : pooled
+              ? await trainPooled(db, plan, staging, runId, opts, fitter, dialect)
+              : await trainStreaming(db, plan, staging, runId, opts, fitter, dialect);
+        const { totals, failures, notes, nullKeyRows } = outcome;
+        const pool = 'pool' in outcome ? (outcome.pool as PoolSummary) : undefined;
         if (totals.ok + totals.failed === 0) {
           throw new DatabaseError(
             'NO_GROUPS',
@@ -376,8 +398,9 @@ export async function train(db: Database, opts: TrainOptions, version: string): 
           notes: summarize(notes),
           seconds: (performance.now() - t0) / 1000,
         };
+        if (pool !== undefined) result.pool = pool;
         const end = { status: 'succeeded' as const, groupsOk: totals.ok, groupsFailed: totals.failed, rowsUsed: totals.used, rowsSkipped: totals.skipped, nullKeyRows };
-        return { result, meta: plan.meta, end };
+        return { result, meta: pool === undefined ? plan.meta : { ...plan.meta, pool }, end };
       },
     );
   } finally {

@@ -1,4 +1,4 @@
-import { ident, qident, type QualifiedName } from './ident.js';
+import { ident, literal, qident, type QualifiedName } from './ident.js';
 import { keyMatch } from './key-match.js';
 
 export interface InlineScoring {
@@ -31,6 +31,13 @@ export interface InlineScoring {
   extra?: readonly string[];
   /** The dialect's fence of the subquery over the models table (default `fence`; '' on Citus). */
   tableFence?: string;
+  /**
+   * A binary model that scores the rows whose group has no usable model (predict's fallback to the
+   * global model of a pooled table): its numbers are written into the statement as literals, each
+   * unpacked field becoming coalesce(the group's, the fallback's). Rows of such groups are those
+   * with m.mm_b IS NULL.
+   */
+  fallback?: { intercept: number; coef: readonly number[]; classes: readonly [number | string, number | string] };
 }
 
 /**
@@ -66,7 +73,17 @@ export function inlineScoringSql(o: InlineScoring): string {
   const w = asArray
     ? [`${S}.coef_array(${coefPath}) AS mm_w`]
     : Array.from({ length: d }, (_, j) => `(${coefPath}->>${j})::float8 AS mm_w${j + 1}`);
-  const wj = (j: number): string => (asArray ? `m.mm_w[${j + 1}]` : `m.mm_w${j + 1}`);
+  const fb = o.fallback;
+  const num = (v: number): string => `'${String(v)}'::float8`;
+  // the group's unpacked fields, or the fallback model's where the group has none
+  const mb = fb === undefined ? 'm.mm_b' : `coalesce(m.mm_b, ${num(fb.intercept)})`;
+  const mw = fb === undefined ? 'm.mm_w' : `(coalesce(m.mm_w, ARRAY[${fb.coef.map(num).join(', ')}]::float8[]))`;
+  const wj = (j: number): string => (asArray ? `${mw}[${j + 1}]` : fb === undefined ? `m.mm_w${j + 1}` : `coalesce(m.mm_w${j + 1}, ${num(fb.coef[j])})`);
+  const cls = (k: 0 | 1): string => {
+    if (fb === undefined) return `m.mm_c${k}`;
+    const c = fb.classes[k];
+    return `coalesce(m.mm_c${k}, ${o.labelKind === 'text' ? `${literal(String(c))}::text` : num(Number(c))})`;
+  };
   const classes =
     o.kind === 'binary'
       ? o.labelKind === 'text'
@@ -81,13 +98,13 @@ export function inlineScoringSql(o: InlineScoring): string {
   let vector = '';
   if (guarded) {
     const x = o.features.kind === 'columns' ? `ARRAY[${o.features.exprs.map((e) => `(${e})`).join(', ')}]::float8[]` : o.features.expr;
-    z = `${S}.ieee_dot(m.mm_b, m.mm_w, ${x})`;
+    z = `${S}.ieee_dot(${mb}, ${mw}, ${x})`;
   } else if (o.features.kind === 'columns') {
-    z = ['m.mm_b', ...o.features.exprs.map((e, j) => `(${e}) * ${wj(j)}`)].join(' + ');
+    z = [mb, ...o.features.exprs.map((e, j) => `(${e}) * ${wj(j)}`)].join(' + ');
   } else {
     // an array with another lower bound is read by position (a slice starts at 1); a 2-D array is not a feature vector
     vector = `CROSS JOIN LATERAL (SELECT CASE WHEN array_lower(v0.v, 1) = 1 THEN v0.v ELSE v0.v[array_lower(v0.v, 1):array_upper(v0.v, 1)] END AS x FROM (SELECT ${o.features.expr} AS v${f}) AS v0${f}) AS f `;
-    const sum = ['m.mm_b', ...Array.from({ length: d }, (_, j) => `f.x[${j + 1}] * ${wj(j)}`)].join(' + ');
+    const sum = [mb, ...Array.from({ length: d }, (_, j) => `f.x[${j + 1}] * ${wj(j)}`)].join(' + ');
     z = `CASE WHEN array_ndims(f.x) = 1 AND array_length(f.x, 1) = ${d} THEN ${sum} END`;
   }
   const finite = `abs(g.z) < 'Infinity'::float8`;
@@ -99,7 +116,7 @@ export function inlineScoringSql(o: InlineScoring): string {
     o.kind === 'binary'
       ? [
           `CASE WHEN ${scored} THEN CASE WHEN g.z = '-Infinity'::float8 THEN 0::float8 ELSE ${sigmoid} END END AS ${ident('probability')}`,
-          `CASE WHEN ${scored} THEN CASE WHEN g.z > 0 THEN m.mm_c1 ELSE m.mm_c0 END END AS ${ident('prediction')}`,
+          `CASE WHEN ${scored} THEN CASE WHEN g.z > 0 THEN ${cls(1)} ELSE ${cls(0)} END END AS ${ident('prediction')}`,
         ]
       : [`NULL::float8 AS ${ident('probability')}`, `CASE WHEN ${finite} THEN g.z END AS ${ident('prediction')}`];
   return (
