@@ -12,7 +12,10 @@
  *
  * for several seeds. Nothing here is timed against a target; the fitting time is printed.
  *
- *   node --import tsx bench/pooling.ts [--groups 2000] [--features 3] [--seeds 3] [--spread 1]
+ *   node --import tsx bench/pooling.ts [--groups 2000] [--features 3] [--seeds 3] [--spread 1] [--pipeline 100000]
+ *
+ * --pipeline N also trains N simulated groups through the pipeline on PGlite, with and without
+ * --pool global, and prints the seconds and peak RSS of each (--seeds 0 runs that alone).
  */
 import { LogisticRegression, PooledLogisticRegression, SharedCSearch, encodeAgainst, fitPooled, pooledModel, priorOf } from '../src/core.js';
 
@@ -112,12 +115,44 @@ for (let seed = 1; seed <= SEEDS; seed++) {
   notes.push(`seed ${seed}: shared C chosen = ${res.choice.C.toPrecision(3)} (CV over ${res.choice.groups} groups, ${res.choice.rows} rows); ${oneClass} one-class groups; fitPooled (global + CV over 25 C + ${G} pooled fits) took ${secs.toFixed(2)} s`);
 }
 const f = (v: number[]): string => v.map((x) => x.toFixed(3)).join(' / ');
-console.log(`\n| held-out log loss (seeds ${Array.from({ length: SEEDS }, (_, i) => i + 1).join(' / ')}) | ${G} groups, ${D} features |`);
-console.log('| --- | --- |');
-console.log(`| per-group models alone (C = 1; one-class groups scored by the global model) | ${f(rows.alone)} |`);
-console.log(`| one global model | ${f(rows.global)} |`);
-console.log(`| pooled, C = 1 | ${f(rows.c1)} |`);
-console.log(`| pooled, C chosen per group by 5-fold CV | ${f(rows.perGroup)} |`);
-console.log(`| pooled, one C for all groups by 5-fold CV summed over all groups (the default) | ${f(rows.shared)} |`);
-console.log('');
-for (const n of notes) console.log(n);
+if (SEEDS > 0) {
+  console.log(`\n| held-out log loss (seeds ${Array.from({ length: SEEDS }, (_, i) => i + 1).join(' / ')}) | ${G} groups, ${D} features |`);
+  console.log('| --- | --- |');
+  console.log(`| per-group models alone (C = 1; one-class groups scored by the global model) | ${f(rows.alone)} |`);
+  console.log(`| one global model | ${f(rows.global)} |`);
+  console.log(`| pooled, C = 1 | ${f(rows.c1)} |`);
+  console.log(`| pooled, C chosen per group by 5-fold CV | ${f(rows.perGroup)} |`);
+  console.log(`| pooled, one C for all groups by 5-fold CV summed over all groups (the default) | ${f(rows.shared)} |`);
+  console.log('');
+  for (const n of notes) console.log(n);
+}
+
+// --pipeline N: the same simulation, N groups, trained through the pipeline on embedded PGlite, pooled
+// (C by CV) and not, side by side in one run: seconds and the process's peak RSS.
+const PIPE = arg('pipeline', 0);
+if (PIPE > 0) {
+  const { open } = await import('../src/index.js');
+  const data = simulate(4242, PIPE, D, SPREAD);
+  const db = await open();
+  const cols = Array.from({ length: D }, (_, j) => `x${j + 1}`);
+  await db.exec(`CREATE TABLE sim (g int, ${cols.map((c) => `${c} float8`).join(', ')}, y int)`);
+  for (let start = 0; start < data.length; start += 2000) {
+    const values: string[] = [];
+    data.slice(start, start + 2000).forEach((g, k) => g.X.forEach((x, i) => values.push(`(${start + k}, ${x.join(', ')}, ${g.y[i]})`)));
+    await db.exec(`INSERT INTO sim VALUES ${values.join(', ')}`);
+  }
+  const rows = data.reduce((s, g) => s + g.X.length, 0);
+  const t0 = performance.now();
+  await db.train({ from: 'sim', group: 'g', features: cols, label: 'y', into: 'plain' });
+  const t1 = performance.now();
+  const rss1 = process.resourceUsage().maxRSS / 1024;
+  const res = await db.train({ from: 'sim', group: 'g', features: cols, label: 'y', into: 'pooled', pool: 'global' });
+  const t2 = performance.now();
+  const rss2 = process.resourceUsage().maxRSS / 1024;
+  console.log(`\npipeline on PGlite (in memory), ${PIPE} groups, ${rows} rows, ${D} features:`);
+  console.log(`| train | seconds | peak RSS so far |`);
+  console.log(`| --- | --- | --- |`);
+  console.log(`| per-group models (default) | ${((t1 - t0) / 1000).toFixed(2)} | ${rss1.toFixed(0)} MiB |`);
+  console.log(`| --pool global (C by 5-fold CV over ${res.pool?.groups} groups: C = ${res.pool?.C.toPrecision(3)}) | ${((t2 - t1) / 1000).toFixed(2)} | ${rss2.toFixed(0)} MiB |`);
+  await db.close();
+}
