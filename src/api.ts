@@ -11,6 +11,9 @@ import { explainTraining, type TrainOptions, type TrainResult, train } from './p
 import { type ReportResult, writeReport } from './report/report.js';
 import type { ReportOptions } from './report/data.js';
 import { VERSION } from './version.js';
+import { type LoadModelsOptions, loadModels } from './export/load.js';
+import type { Scorer } from './export/scorer.js';
+import { type ExportOptions, type ExportResult, exportModels } from './export/export.js';
 
 /**
  * A database with manymodels' operations on it. Get one with `open()`. Calls may overlap
@@ -60,6 +63,25 @@ export class ManyModels {
    */
   report(opts: ReportOptions & { out: string }): Promise<ReportResult> {
     return this.database.session((db) => writeReport(db, opts, VERSION));
+  }
+
+  /**
+   * Loads a models table's ok models into this process, decoded once, for scoring one row at a
+   * time (or in batches) without a round trip: scorer.predictProba(key, features), predict, and
+   * the batch forms. `keys` loads a subset; `maxModels` bounds how many are held (a larger table
+   * gives a bounded scorer that fetches models on demand).
+   */
+  loadModels(models: TableRef, opts: LoadModelsOptions = {}): Promise<Scorer> {
+    return loadModels(this.database, models, opts);
+  }
+
+  /**
+   * Exports a models table's ok models: `format: 'onnx'` one ONNX model per group, `'sklearn'` one
+   * scikit-learn pickle per group, into the directory `out` (with a manifest.json); with
+   * `intoColumn` (sklearn) also into a `pickle bytea` column of the models table.
+   */
+  exportModels(opts: ExportOptions): Promise<ExportResult> {
+    return exportModels(this.database, opts, VERSION);
   }
 
   /** Imports a CSV file (with a header line) into a new table, inferring column types. */

@@ -15,5 +15,9 @@ export type { Database, Connection, QueryResult, TextQueryResult, TextValue, Fie
 export type { TextSink, TextQuerySummary } from './db/text-query.js';
 export type { OpenOptions } from './db/open.js';
 export { VERSION } from './version.js';
+export { Scorer, type GroupKey, type ScorerInfo } from './export/scorer.js';
+export type { LoadModelsOptions } from './export/load.js';
+export type { ExportOptions, ExportResult, ExportFormat } from './export/export.js';
+export type { Prediction } from './export/compiled.js';
 export { runDemo, DEMO_SCHEMA, DEMO_SETUP_SQL, DEMO_TESTS_SQL, type DemoOptions, type DemoOutput } from './demo.js';
 export { parseQualifiedName, parseNameList } from './sql/ident.js';

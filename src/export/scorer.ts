@@ -1,0 +1,199 @@
+import { InvalidInputError, ManyModelsError, UsageError } from '../errors.js';
+import type { Estimator } from '../estimators/registry.js';
+import { type CompiledModel, type Prediction, predictOf, probaOf } from './compiled.js';
+
+/**
+ * A group key as the scorer takes it: the value of the one key column, or an array with one value
+ * per key column (composite keys). Keys are matched by PostgreSQL's text output of the stored key
+ * (what `manymodels sql` prints): integers and text as written, a boolean as true / false, a numeric
+ * as stored (1.50 is not 1.5), a date as '2024-05-01'.
+ */
+export type GroupKey = string | number | bigint | boolean | null | readonly (string | number | bigint | boolean | null)[];
+
+/** Where a bounded scorer finds the models it does not hold: by canonical key, null for no model. */
+export interface ModelSource {
+  fetch(keys: readonly (readonly (string | null)[])[]): Promise<(CompiledModel | null)[]>;
+}
+
+function part(v: string | number | bigint | boolean | null): string | null {
+  if (v === null) return null;
+  if (typeof v === 'string') return v;
+  if (typeof v === 'boolean') return v ? 'true' : 'false';
+  return String(v);
+}
+
+/** The key's parts as text, one per key column. */
+export function keyParts(key: GroupKey, width: number): (string | null)[] {
+  const parts = Array.isArray(key) ? (key as readonly (string | number | bigint | boolean | null)[]).map(part) : [part(key as string | number | bigint | boolean | null)];
+  if (parts.length !== width) {
+    throw new UsageError(
+      `a group key of this models table has ${width} column(s), got ${parts.length} value(s): ${JSON.stringify(parts)}`,
+      width === 1 ? 'pass the key value itself' : 'pass an array with one value per key column, in the table\'s key order',
+      'INVALID_OPTION',
+    );
+  }
+  return parts;
+}
+
+/** The map key of a key's parts: the text itself for one column (NULL as '\u0000'), JSON for several. */
+export function canonicalKey(parts: readonly (string | null)[]): string {
+  return parts.length === 1 ? (parts[0] ?? '\u0000') : JSON.stringify(parts);
+}
+
+export interface ScorerInfo {
+  /** The models table's group key columns, in order. */
+  readonly group: readonly string[];
+  readonly estimator: string;
+  /** Features each model reads, in order. */
+  readonly features: readonly string[];
+  /** One key column of an integer type (smallint, integer, bigint): a number key is looked up without making text of it. */
+  readonly integerKey?: boolean;
+}
+
+/**
+ * Scores feature vectors in this process with the models of a models table, decoded once.
+ *
+ * Holding every model (the default), the single forms are synchronous and a key without an ok
+ * model scores null. With `maxModels` below the table's size the scorer is bounded: it holds at
+ * most that many models (least recently used go first), the batch forms (async) fetch the models
+ * they miss in one query per batch, and the single forms score only models already held
+ * (MODEL_NOT_LOADED otherwise: `await scorer.load(keys)` first).
+ */
+export class Scorer {
+  private readonly cache = new Map<string, CompiledModel | null>();
+  /** The complete scorer of an integer key: the same models by number. */
+  private readonly byNumber: Map<number, CompiledModel> | null;
+  private readonly width: number;
+  /** Models held (keys known to have no model count too). */
+  get size(): number {
+    return this.cache.size;
+  }
+
+  constructor(
+    readonly info: ScorerInfo,
+    models: Iterable<[string, CompiledModel]>,
+    private readonly source: ModelSource | null = null,
+    /** The most models held at once; Infinity for an unbounded (complete) scorer. */
+    readonly maxModels: number = Infinity,
+  ) {
+    this.width = info.group.length;
+    this.byNumber = source === null && info.integerKey === true ? new Map() : null;
+    for (const [k, m] of models) {
+      this.cache.set(k, m);
+      if (this.byNumber !== null) this.byNumber.set(Number(k), m);
+    }
+  }
+
+  /** True when the scorer holds a subset of the table and fetches the rest on demand. */
+  get bounded(): boolean {
+    return this.source !== null;
+  }
+
+  private lookup(key: GroupKey): CompiledModel | null {
+    if (typeof key === 'number' && this.byNumber !== null) return this.byNumber.get(key) ?? null;
+    const k = this.width === 1 && (typeof key === 'string' || typeof key === 'number') ? String(key) : canonicalKey(keyParts(key, this.width));
+    const m = this.cache.get(k);
+    if (m !== undefined) {
+      if (this.source !== null) {
+        // least recently used order: a hit moves to the end
+        this.cache.delete(k);
+        this.cache.set(k, m);
+      }
+      return m;
+    }
+    if (this.source === null) return null;
+    throw new ManyModelsError(
+      'MODEL_NOT_LOADED',
+      `the model of group ${JSON.stringify(keyParts(key, this.width))} is not held by this bounded scorer (at most ${this.maxModels} models)`,
+      'await scorer.load(keys) before the synchronous forms, or use predictProbaBatch / predictBatch, which fetch what they miss',
+    );
+  }
+
+  private features(m: CompiledModel, x: ArrayLike<number>): ArrayLike<number> {
+    if (x.length !== m.nFeatures) {
+      throw new InvalidInputError(
+        'FEATURE_COUNT_MISMATCH',
+        `the model was trained on ${m.nFeatures} feature(s) (${this.info.features.join(', ')}), but ${x.length} value(s) were given`,
+        'pass the features in the order the models were trained on',
+      );
+    }
+    return x;
+  }
+
+  /**
+   * Class probabilities, in the order of the model's classes_, of one feature vector with its
+   * group's model; null when the group has no ok model or a feature is NULL / NaN / ±Infinity.
+   */
+  predictProba(key: GroupKey, x: ArrayLike<number>): number[] | null {
+    const m = this.lookup(key);
+    if (m === null) return null;
+    if (m.kind === 'regressor') throw new UsageError(`${this.info.estimator} is a regressor: it has no class probabilities`, 'use predict', 'INVALID_OPTION');
+    return probaOf(m, this.features(m, x));
+  }
+
+  /** The predicted class (a boolean for a boolean label) or value of one feature vector; null as for predictProba. */
+  predict(key: GroupKey, x: ArrayLike<number>): Prediction | null {
+    const m = this.lookup(key);
+    return m === null ? null : predictOf(m, this.features(m, x));
+  }
+
+  /** The group's classes (classes_ order), [] for a regressor, null when the group has no ok model. */
+  classes(key: GroupKey): readonly Prediction[] | null {
+    return this.lookup(key)?.classes ?? null;
+  }
+
+  /** The group's decoded estimator (LogisticRegression, LinearRegression, Ridge), or null. */
+  model(key: GroupKey): Estimator | null {
+    return this.lookup(key)?.estimator ?? null;
+  }
+
+  /** Makes sure the models of these groups are held (a bounded scorer fetches the missing ones in one query). */
+  async load(keys: readonly GroupKey[]): Promise<void> {
+    if (this.source === null) return;
+    const want = new Map<string, (string | null)[]>();
+    for (const key of keys) {
+      const parts = keyParts(key, this.width);
+      const k = canonicalKey(parts);
+      const held = this.cache.get(k);
+      if (held === undefined) want.set(k, parts);
+      else {
+        // held models this call needs move to the recent end, so that fetching the others cannot evict them
+        this.cache.delete(k);
+        this.cache.set(k, held);
+      }
+    }
+    if (want.size > this.maxModels) {
+      throw new UsageError(`${want.size} models are needed at once, more than this scorer holds (${this.maxModels})`, 'score in smaller batches, or raise maxModels', 'INVALID_OPTION');
+    }
+    if (want.size === 0) return;
+    const got = await this.source.fetch([...want.values()]);
+    let i = 0;
+    for (const k of want.keys()) {
+      this.cache.set(k, got[i++]);
+      if (this.cache.size > this.maxModels) this.cache.delete(this.cache.keys().next().value as string);
+    }
+  }
+
+  private async batch<T>(keys: readonly GroupKey[], rows: readonly ArrayLike<number>[], one: (key: GroupKey, x: ArrayLike<number>) => T): Promise<T[]> {
+    if (keys.length !== rows.length) throw new InvalidInputError('LENGTH_MISMATCH', `${keys.length} keys but ${rows.length} feature rows`, 'pass one key per row');
+    const out: T[] = new Array(rows.length);
+    // a bounded scorer fetches per chunk, so that one batch never needs more models than it holds
+    const chunk = this.source === null ? rows.length : Math.max(1, Math.min(rows.length, this.maxModels));
+    for (let s = 0; s < rows.length; s += chunk) {
+      const e = Math.min(rows.length, s + chunk);
+      if (this.source !== null) await this.load(keys.slice(s, e));
+      for (let i = s; i < e; i++) out[i] = one(keys[i], rows[i]);
+    }
+    return out;
+  }
+
+  /** predictProba for many rows, row i with the model of keys[i]. */
+  predictProbaBatch(keys: readonly GroupKey[], rows: readonly ArrayLike<number>[]): Promise<(number[] | null)[]> {
+    return this.batch(keys, rows, (k, x) => this.predictProba(k, x));
+  }
+
+  /** predict for many rows, row i with the model of keys[i]. */
+  predictBatch(keys: readonly GroupKey[], rows: readonly ArrayLike<number>[]): Promise<(Prediction | null)[]> {
+    return this.batch(keys, rows, (k, x) => this.predict(k, x));
+  }
+}
