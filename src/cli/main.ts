@@ -5,6 +5,7 @@ import { CancelledError, ManyModelsError, UsageError } from '../errors.js';
 import { VERSION } from '../version.js';
 import { signalled } from './interrupt.js';
 import { demoCommand } from './demo.js';
+import { exportCommand } from './export.js';
 import { importCommand } from './import.js';
 import { modelsCommand } from './models.js';
 import { predictCommand } from './predict.js';
@@ -28,7 +29,7 @@ export async function main(argv: readonly string[]): Promise<number> {
     .option('-q, --quiet', 'no progress output')
     .showHelpAfterError()
     .exitOverride();
-  for (const add of [demoCommand, trainCommand, predictCommand, recommendCommand, reportCommand, importCommand, sqlCommand, modelsCommand, runsCommand]) add(program);
+  for (const add of [demoCommand, trainCommand, predictCommand, exportCommand, recommendCommand, reportCommand, importCommand, sqlCommand, modelsCommand, runsCommand]) add(program);
   try {
     await program.parseAsync(argv as string[], { from: 'user' });
     return 0;
