@@ -6,6 +6,7 @@ import { type ImportOptions, type ImportResult, importCsv } from './pipeline/imp
 import { type ModelsSummary, describeModels } from './pipeline/models-summary.js';
 import { type PredictOptions, type PredictResult, predict } from './pipeline/predict.js';
 import { listRuns, type RunRecord } from './pipeline/runs.js';
+import { type ModelView, type ShowOptions, showModel } from './pipeline/show-model.js';
 import type { TableRef } from './pipeline/source.js';
 import { explainTraining, type TrainOptions, type TrainResult, train } from './pipeline/train.js';
 import { type ReportResult, writeReport } from './report/report.js';
@@ -92,6 +93,15 @@ export class ManyModels {
   /** Counts by status, failure reasons, convergence and score distribution of a models table. */
   describeModels(table: TableRef): Promise<ModelsSummary> {
     return this.database.exclusive((db) => describeModels(db, table));
+  }
+
+  /**
+   * One group's model, read as a whole: named coefficients (with their inference statistics when
+   * trained with inference: true), parameters, status, rows, scores, the row's other columns and
+   * the document. GROUP_NOT_FOUND when the table has no such group.
+   */
+  show(opts: ShowOptions): Promise<ModelView> {
+    return this.database.exclusive((db) => showModel(db, opts));
   }
 
   /** The latest runs of the run catalog (manymodels.runs), newest first. */

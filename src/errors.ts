@@ -21,6 +21,8 @@ export const ERROR_CODES = [
   'SINGLE_CLASS', 'TOO_FEW_ROWS', 'NON_FINITE_INPUT', 'INVALID_GROUP', 'CONTINUOUS_LABEL', 'SOLVER_FAILED', 'WORKER_CRASHED', 'UNSUPPORTED', 'VALUE_OUT_OF_RANGE', 'INTERNAL',
   'EMPTY_INPUT', 'INVALID_INPUT', 'RAGGED_INPUT', 'SHAPE_MISMATCH', 'LENGTH_MISMATCH', 'INVALID_LABEL', 'INVALID_SAMPLE_WEIGHT',
   'NOT_FITTED',
+  // show; a train's failure threshold
+  'GROUP_NOT_FOUND', 'TOO_MANY_FAILED',
 ] as const;
 
 /** Every code an error (or a failed group's reason) can carry; docs/errors.md describes each. */

@@ -9,6 +9,7 @@ export type { TrainOptions, TrainResult, FailureSummary } from './pipeline/train
 export type { ImportOptions, ImportResult } from './pipeline/import-csv.js';
 export type { ModelsSummary } from './pipeline/models-summary.js';
 export type { RunRecord } from './pipeline/runs.js';
+export type { ShowOptions, ModelView, CoefficientRow, KeyValue } from './pipeline/show-model.js';
 export type { SourceRef, TableRef } from './pipeline/source.js';
 export type { ProgressEvent, ProgressListener } from './pipeline/progress.js';
 export type { Database, Connection, QueryResult, TextQueryResult, TextValue, Field } from './db/connection.js';

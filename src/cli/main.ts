@@ -12,6 +12,7 @@ import { predictCommand } from './predict.js';
 import { recommendCommand } from './recommend.js';
 import { reportCommand } from './report.js';
 import { runsCommand } from './runs.js';
+import { showCommand } from './show.js';
 import { sqlCommand } from './sql.js';
 import { trainCommand } from './train.js';
 
@@ -29,7 +30,7 @@ export async function main(argv: readonly string[]): Promise<number> {
     .option('-q, --quiet', 'no progress output')
     .showHelpAfterError()
     .exitOverride();
-  for (const add of [demoCommand, trainCommand, predictCommand, exportCommand, recommendCommand, reportCommand, importCommand, sqlCommand, modelsCommand, runsCommand]) add(program);
+  for (const add of [demoCommand, trainCommand, predictCommand, exportCommand, recommendCommand, reportCommand, importCommand, sqlCommand, modelsCommand, showCommand, runsCommand]) add(program);
   try {
     await program.parseAsync(argv as string[], { from: 'user' });
     return 0;

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { parseQualifiedName } from '../sql/ident.js';
-import { type GlobalOptions, openFromOptions } from './options.js';
+import { type GlobalOptions, openFromOptions, outputFormat, printJson } from './options.js';
 import { failureLines } from './failures.js';
 
 function num(v: number | null, digits = 4): string {
@@ -12,11 +12,17 @@ export function modelsCommand(program: Command): void {
     .command('models')
     .description('summarise a models table: counts by status, failure reasons, convergence, score distribution')
     .argument('<table>', 'a models table written by train')
-    .action(async (table: string, _o: object, cmd: Command) => {
+    .option('--format <format>', 'text (default) or json: the summary as one JSON object')
+    .action(async (table: string, o: { format?: string }, cmd: Command) => {
       const g = cmd.optsWithGlobals<GlobalOptions>();
+      const format = outputFormat(o.format);
       const db = await openFromOptions(g);
       try {
         const s = await db.describeModels(parseQualifiedName(table));
+        if (format === 'json') {
+          printJson(s);
+          return;
+        }
         const feats = s.meta.features.kind === 'columns' ? s.meta.features.names.join(', ') : `${s.meta.features.name} (array)`;
         const lines = [
           `${s.table}: ${s.meta.estimator} per ${s.meta.group.join(', ')} on ${feats} → ${s.meta.label} (run ${s.meta.runId})`,

@@ -66,3 +66,17 @@ export function intOption(flag: string, text: string | undefined, min: number): 
 export function collect(value: string, previous: string[] = []): string[] {
   return [...previous, value];
 }
+
+/** --format of the commands that print a summary: text (default) or json. */
+export function outputFormat(v: string | undefined): 'text' | 'json' {
+  if (v === undefined || v === 'text' || v === 'json') return v ?? 'text';
+  throw new UsageError(`--format must be text or json, got ${JSON.stringify(v)}`);
+}
+
+/**
+ * A command's result as one JSON object on stdout: numbers as JavaScript's shortest round-trip
+ * form (every bit of a float8), dates as ISO 8601 text, a bigint as its decimal text.
+ */
+export function printJson(value: unknown): void {
+  process.stdout.write(`${JSON.stringify(value, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v), 2)}\n`);
+}

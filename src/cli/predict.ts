@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { UsageError } from '../errors.js';
 import { cancellably } from './interrupt.js';
 import { parseNameList, parseQualifiedName } from '../sql/ident.js';
-import { type GlobalOptions, openFromOptions, parseSource } from './options.js';
+import { type GlobalOptions, openFromOptions, outputFormat, parseSource, printJson } from './options.js';
 import { progressRenderer } from './progress.js';
 
 interface PredictCliOptions {
@@ -15,6 +15,7 @@ interface PredictCliOptions {
   replace?: boolean;
   wait: boolean;
   fallback?: string;
+  format?: string;
 }
 
 export function predictCommand(program: Command): void {
@@ -30,10 +31,12 @@ export function predictCommand(program: Command): void {
     .option('--replace', 'overwrite the output table even if manymodels did not write it')
     .option('--no-wait', 'fail at once (OUTPUT_LOCKED) if another run is writing the output table')
     .option('--fallback <model>', "global: score rows of groups without a usable model with the global model of a table trained with --pool global (marked in a column fallback); none (default): leave them NULL")
+    .option('--format <format>', 'text (default) or json: the summary as one JSON object on stdout (progress stays on stderr)')
     .action(async (o: PredictCliOptions, cmd: Command) => {
       const g = cmd.optsWithGlobals<GlobalOptions>();
       if (!['sql', 'ts'].includes(o.engine)) throw new UsageError(`--engine must be sql or ts, got ${JSON.stringify(o.engine)}`);
       if (o.fallback !== undefined && !['global', 'none'].includes(o.fallback)) throw new UsageError(`--fallback must be global or none, got ${JSON.stringify(o.fallback)}`);
+      const format = outputFormat(o.format);
       const db = await openFromOptions(g);
       const progress = progressRenderer(g.quiet === true);
       try {
@@ -51,6 +54,10 @@ export function predictCommand(program: Command): void {
           onProgress: progress.listener,
         }));
         progress.stop();
+        if (format === 'json') {
+          printJson(r);
+          return;
+        }
         process.stdout.write(
           `scored ${r.rows} row${r.rows === 1 ? '' : 's'} into ${o.into} in ${r.seconds.toFixed(2)} s (${r.engine} engine, run ${r.runId})` +
             (r.rowsFallback !== undefined ? `\n  ${r.rowsFallback} row${r.rowsFallback === 1 ? '' : 's'} of groups without a usable model scored by the global model (fallback = true)` : '') +

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { UsageError } from '../errors.js';
-import { type GlobalOptions, openFromOptions } from './options.js';
+import { type GlobalOptions, openFromOptions, outputFormat, printJson } from './options.js';
 import { renderTable } from './render.js';
 
 export function runsCommand(program: Command): void {
@@ -8,13 +8,19 @@ export function runsCommand(program: Command): void {
     .command('runs')
     .description('list the latest runs of the run catalog: what ran, on what, how it ended')
     .option('--limit <n>', 'how many runs', '20')
-    .action(async (o: { limit: string }, cmd: Command) => {
+    .option('--format <format>', 'text (default) or json: { "runs": [...] }, every field of each run record')
+    .action(async (o: { limit: string; format?: string }, cmd: Command) => {
+      const format = outputFormat(o.format);
       const limit = Number(o.limit);
       if (!Number.isInteger(limit) || limit < 1) throw new UsageError(`--limit must be an integer ≥ 1, got ${JSON.stringify(o.limit)}`);
       const g = cmd.optsWithGlobals<GlobalOptions>();
       const db = await openFromOptions(g);
       try {
         const runs = await db.runs(limit);
+        if (format === 'json') {
+          printJson({ runs });
+          return;
+        }
         const rows = runs.map((r) => ({
           run_id: r.runId.slice(0, 8),
           kind: r.kind,

@@ -4,7 +4,7 @@ import type { EstimatorChoice } from '../estimators/registry.js';
 import type { TrainOptions } from '../index.js';
 import { cancellably } from './interrupt.js';
 import { parseNameList, parseQualifiedName } from '../sql/ident.js';
-import { collect, type GlobalOptions, intOption, openFromOptions, parseParams, parseSource } from './options.js';
+import { collect, type GlobalOptions, intOption, openFromOptions, outputFormat, parseParams, parseSource, printJson } from './options.js';
 import { progressRenderer } from './progress.js';
 import { failureLines } from './failures.js';
 
@@ -30,6 +30,8 @@ interface TrainCliOptions {
   poolC?: string;
   poolIntercept?: string;
   poolFolds?: string;
+  maxFailedFraction?: string;
+  format?: string;
 }
 
 export function trainCommand(program: Command): void {
@@ -52,6 +54,8 @@ export function trainCommand(program: Command): void {
     .option('--explain', 'print the statements the run would execute, and run nothing')
     .option('--no-wait', 'fail at once (OUTPUT_LOCKED) if another run is writing the output table, instead of waiting for it')
     .option('--batch-groups <n>', 'groups per batch sent to a worker thread', '4096')
+    .option('--max-failed-fraction <f>', 'fail the run (exit 1, TOO_MANY_FAILED, nothing replaced) when more than this fraction of the groups fail, 0 to 1')
+    .option('--format <format>', 'text (default) or json: the run summary as one JSON object on stdout (progress stays on stderr)')
     .option('--inference', "store each group's inference statistics (standard errors, z/t statistics, p-values, odds ratios, log-likelihood, condition number, variance-covariance) in its model document")
     .option('--pool <how>', 'global: partial pooling (logistic): one model on all rows, then each group\'s penalty centred on it; none (default)')
     .option('--pool-c <C|cv>', 'with --pool global: the pooling strength C shared by all groups, or cv (default) to choose it by K-fold CV over all groups')
@@ -60,6 +64,11 @@ export function trainCommand(program: Command): void {
     .action(async (o: TrainCliOptions, cmd: Command) => {
       const g = cmd.optsWithGlobals<GlobalOptions>();
       if (o.strategy !== 'streaming' && o.strategy !== 'in-database') throw new UsageError(`--strategy must be streaming or in-database, got ${JSON.stringify(o.strategy)}`);
+      const format = outputFormat(o.format);
+      const mff = o.maxFailedFraction === undefined ? undefined : Number(o.maxFailedFraction);
+      if (mff !== undefined && (o.maxFailedFraction?.trim() === '' || !(mff >= 0 && mff <= 1))) {
+        throw new UsageError(`--max-failed-fraction must be a number from 0 to 1, got ${JSON.stringify(o.maxFailedFraction)}`, 'for example --max-failed-fraction 0.05', 'INVALID_OPTION');
+      }
       const db = await openFromOptions(g, { create: true });
       const progress = progressRenderer(g.quiet === true || o.explain === true);
       try {
@@ -80,6 +89,7 @@ export function trainCommand(program: Command): void {
           wait: o.wait,
           batchGroups: intOption('--batch-groups', o.batchGroups, 1),
           inference: o.inference === true,
+          maxFailedFraction: mff,
           onProgress: progress.listener,
           ...poolOptions(o),
         };
@@ -89,6 +99,7 @@ export function trainCommand(program: Command): void {
         }
         const r = await cancellably((signal) => db.train({ ...request, signal }));
         progress.stop();
+        if (format === 'json') printJson(r);
         const lines = [
           `trained ${r.groupsOk} model${r.groupsOk === 1 ? '' : 's'} into ${o.into} in ${r.seconds.toFixed(2)} s (run ${r.runId})`,
           `  groups: ${r.groupsOk} ok, ${r.groupsFailed} failed${r.notConverged > 0 ? `, ${r.notConverged} not converged` : ''}`,
@@ -100,7 +111,7 @@ export function trainCommand(program: Command): void {
           const how = r.pool.chosenBy === 'cv' ? `chosen by ${r.pool.folds}-fold CV over ${r.pool.groups} groups (held-out log loss ${r.pool.curve?.find((p) => p.C === r.pool?.C)?.logLoss.toFixed(4)})` : 'given';
           lines.push(`  pooled towards one global model: C = ${r.pool.C} ${how}, intercept C = ${r.pool.interceptC}`);
         }
-        process.stdout.write(`${lines.join('\n')}\n`);
+        if (format === 'text') process.stdout.write(`${lines.join('\n')}\n`);
         if (r.groupsOk === 0) {
           throw new DatabaseError('NO_MODEL_FITTED', `no group could be fitted: all ${r.groupsFailed} failed (the reasons are in the error column of ${o.into})`, 'see the failures above: manymodels models ' + o.into);
         }

@@ -87,6 +87,11 @@ export interface TrainOptions {
   poolIntercept?: number | 'same';
   /** Folds of the cross-validation that chooses C (default 5). */
   poolFolds?: number;
+  /**
+   * Fail the run with TOO_MANY_FAILED when more than this fraction of the groups (0 to 1) failed:
+   * nothing is replaced (the previous models table stays as it was), the run is marked failed.
+   */
+  maxFailedFraction?: number;
 }
 
 export interface FailureSummary {
@@ -256,6 +261,8 @@ export async function planTraining(db: Database, opts: TrainOptions): Promise<Tr
   // cutter ends a group after that many rows instead of comparing key bytes (see group-cutter.ts).
   const groupSize = `count(*) OVER (PARTITION BY ${keySql.join(', ')})`;
   const selectSql = `SELECT ${[...keySql, ...selectFeatures, labelSql, groupSize].join(', ')} FROM ${src.fromSql} ORDER BY ${keySql.join(', ')}`;
+  const mff = opts.maxFailedFraction;
+  if (mff !== undefined && !(typeof mff === 'number' && mff >= 0 && mff <= 1)) throw new UsageError(`maxFailedFraction must be a number from 0 to 1, got ${mff}`, undefined, 'INVALID_OPTION');
   const minRows = opts.minRows ?? 1;
   if (!Number.isInteger(minRows) || minRows < 1) throw new UsageError(`minRows must be an integer ≥ 1, got ${minRows}`, undefined, 'INVALID_OPTION');
   for (const [name, v] of [['maxGroupRows', opts.maxGroupRows], ['batchGroups', opts.batchGroups], ['workers', opts.workers]] as const) {
@@ -383,6 +390,15 @@ export async function train(db: Database, opts: TrainOptions, version: string): 
             'NO_GROUPS',
             `the training source ${plan.source} has no rows with a group key: there is nothing to train`,
             'check the source (and its WHERE clause, for a query); rows whose group key is NULL are skipped',
+          );
+        }
+        const mff = opts.maxFailedFraction;
+        if (mff !== undefined && totals.failed > mff * (totals.ok + totals.failed)) {
+          const top = summarize(failures).slice(0, 3).map((f) => `${f.code} ${f.count}×`).join(', ');
+          throw new DatabaseError(
+            'TOO_MANY_FAILED',
+            `${totals.failed} of ${totals.ok + totals.failed} groups failed (${top}), more than the allowed fraction ${mff}: nothing was replaced`,
+            'see why with a run that writes them (without the threshold) and manymodels models T, or raise --max-failed-fraction',
           );
         }
         const result: TrainResult = {
