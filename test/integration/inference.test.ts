@@ -75,6 +75,12 @@ for (const backend of backends) {
       }
     });
 
+    it('the same statistics from worker threads (one group per batch)', async () => {
+      await db.train({ from: 'houses', group: 'bedroom', features: ['tax', 'bath', 'size'], label: 'price', into: 'houses_workers', estimator: 'linear', inference: true, workers: 2, batchGroups: 1 });
+      const q = (t: string) => db.sql<Row>(`SELECT bedroom, model->'inference' AS i FROM ${t} ORDER BY bedroom`);
+      assert.deepEqual((await q('houses_workers')).rows, (await q('houses_models')).rows);
+    });
+
     it('without inference: no inference field; the in-database strategy refuses it', async () => {
       await db.train({ from: 'houses', group: 'bedroom', features: ['tax', 'bath', 'size'], label: 'price', into: 'houses_plain', estimator: 'linear' });
       assert.equal((await db.sql<Row>(`SELECT count(*)::int AS n FROM houses_plain WHERE model ? 'inference'`)).rows[0].n, 0);
