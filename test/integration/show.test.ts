@@ -152,6 +152,24 @@ describe('the pipeline-friendly command line', () => {
     assert.equal(cli(['--db', url, 'show', '--models', 'pm', '--group', 's 1', '--format', 'yaml']).code, 2);
   });
 
+  it('show of a composite key (repeated --group, in key order) in a table with quotes, dots and spaces in its names', async () => {
+    const db = await open(url);
+    try {
+      await db.exec(`CREATE SCHEMA "My ""Schema"""; CREATE TABLE "My ""Schema""".src AS
+        SELECT 7 + g % 2 AS "Store Id", DATE '2024-01-05' AS "the.day", (g * 7) % 10 AS x, ((g * 7) % 10 + g / 4) % 2 AS y FROM generate_series(0, 59) AS g`);
+      await db.train({ from: ['My "Schema"', 'src'], group: ['Store Id', 'the.day'], features: 'x', label: 'y', into: ['My "Schema"', 'Models "X"'] });
+      const r = cli(['--db', url, 'show', '--models', '"My ""Schema"""."Models ""X"""', '--group', '8', '--group', '2024-01-05', '--format', 'json']);
+      assert.equal(r.code, 0, r.err);
+      const j = JSON.parse(r.out);
+      assert.deepEqual(j.key, { 'Store Id': '8', 'the.day': '2024-01-05' });
+      const stored = (await db.sql<Row>(`SELECT model FROM "My ""Schema"""."Models ""X""" WHERE "Store Id" = 8`)).rows[0].model;
+      assert.deepEqual(j.model, stored);
+      assert.deepEqual(j.coefficients.map((c: Row) => c.name), ['intercept', 'x']);
+    } finally {
+      await db.close();
+    }
+  });
+
   it('predict, models and runs --format json', () => {
     let r = cli(['--db', url, 'predict', '--models', 'models', '--from', 'offer', '--into', 'scores', '--format', 'json']);
     assert.equal(r.code, 0, r.err);
