@@ -114,6 +114,14 @@ for (const backend of backends) {
       }
     });
 
+    it('batches fitted in worker threads write the same models as one batch in this thread', async () => {
+      await db.train({ from: 'obs', group: 'g', features: ['x1', 'x2'], label: 'y', into: 'pooled_workers', pool: 'global', poolC: 0.5, poolIntercept: 2, minRows: 4, batchGroups: 5, workers: 2 });
+      const a = (await db.sql<Row>(`SELECT g, status, error, model->'state' AS s, model->'pool' AS p FROM pooled ORDER BY g`)).rows;
+      const b = (await db.sql<Row>(`SELECT g, status, error, model->'state' AS s, model->'pool' AS p FROM pooled_workers ORDER BY g`)).rows;
+      assert.equal(b.length, 44);
+      assert.deepEqual(b, a);
+    });
+
     it('groups that cannot be fitted alone are marked POOLED, with a finite model', async () => {
       const rows = (await db.sql<Row>(`SELECT g, error, n_rows, model FROM pooled WHERE g > 100 ORDER BY g`)).rows;
       assert.deepEqual(rows.map((x) => x.g), [101, 102, 103, 104]);
