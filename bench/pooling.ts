@@ -44,7 +44,7 @@ interface Group {
 }
 
 /** Group g: w_g ~ N(mean, spread²·I), b_g ~ N(−0.5, (spread/2)²), x ~ N(0, I), y ~ Bernoulli(σ(b_g + x·w_g)). */
-function simulate(seed: number, groups: number, d: number, spread: number): Group[] {
+function simulate(seed: number, groups: number, d: number, spread: number, testRows = 200): Group[] {
   const r = rng(seed);
   const gauss = (): number => Math.sqrt(-2 * Math.log(r())) * Math.cos(2 * Math.PI * r());
   const mean = Array.from({ length: d }, (_, j) => [1, -1, 0.5, -0.5, 0.25][j % 5]);
@@ -57,7 +57,7 @@ function simulate(seed: number, groups: number, d: number, spread: number): Grou
       return { X, y: X.map((x) => (r() < 1 / (1 + Math.exp(-(b + x.reduce((s, v, j) => s + v * w[j], 0)))) ? 1 : 0)) };
     };
     const tr = draw(5 + Math.floor(r() * 16));
-    const te = draw(200);
+    const te = draw(testRows);
     out.push({ X: tr.X, y: tr.y, testX: te.X, testY: te.y });
   }
   return out;
@@ -132,7 +132,7 @@ if (SEEDS > 0) {
 const PIPE = arg('pipeline', 0);
 if (PIPE > 0) {
   const { open } = await import('../src/index.js');
-  const data = simulate(4242, PIPE, D, SPREAD);
+  const data = simulate(4242, PIPE, D, SPREAD, 0);
   const db = await open();
   const cols = Array.from({ length: D }, (_, j) => `x${j + 1}`);
   await db.exec(`CREATE TABLE sim (g int, ${cols.map((c) => `${c} float8`).join(', ')}, y int)`);

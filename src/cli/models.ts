@@ -33,6 +33,11 @@ export function modelsCommand(program: Command): void {
           `  train score: min ${num(s.trainScore.min)}, 25% ${num(s.trainScore.q25)}, median ${num(s.trainScore.median)}, 75% ${num(s.trainScore.q75)}, max ${num(s.trainScore.max)}, mean ${num(s.trainScore.mean)}`,
           `  serialized:  ${s.serializedOn.first?.toISOString() ?? '-'} … ${s.serializedOn.last?.toISOString() ?? '-'}`,
         ];
+        const pool = s.meta.pool;
+        if (pool !== undefined) {
+          const how = pool.chosenBy === 'cv' ? `chosen by ${pool.folds}-fold CV over ${pool.groups} groups` : 'given';
+          lines.push(`  pooled:      towards one global model, C = ${pool.C} (${how}), intercept C = ${pool.interceptC}; ${s.pooled ?? 0} group${s.pooled === 1 ? '' : 's'} could not be fitted alone (POOLED)`);
+        }
         if (s.failures.length > 0) {
           lines.push('  failures:');
           lines.push(...failureLines(s.failures, '    ', (n) => `${String(n).padStart(8)} ×`));

@@ -18,6 +18,8 @@ export interface ModelsSummary {
   /** Failure reasons by code, most frequent first, each with its kinds of reason (see TrainResult.failures). */
   failures: FailureSummary[];
   serializedOn: { first: Date | null; last: Date | null };
+  /** Trained with pool 'global': groups whose model is marked POOLED (they could not have been fitted alone). The strength is in meta.pool. */
+  pooled?: number;
 }
 
 /** Counts by status, failure reasons, convergence and the score distribution of a models table. */
@@ -56,7 +58,10 @@ export async function describeModels(db: Database, ref: TableRef): Promise<Model
       return { code, count: c.count, example: reasons[0].example, reasons, otherKinds };
     })
     .sort((a, b) => b.count - a.count || (a.code < b.code ? -1 : 1));
+  const pooled =
+    meta.pool === undefined ? undefined : Number((await db.main.query<{ n: number }>(`SELECT count(*)::float8 AS n FROM ${t} WHERE status = 'ok' AND error LIKE 'POOLED:%'`)).rows[0].n);
   return {
+    ...(pooled === undefined ? {} : { pooled }),
     table: displayName(name),
     meta,
     groups: { ok: row.ok as number, failed: row.failed as number },

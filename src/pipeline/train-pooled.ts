@@ -101,7 +101,7 @@ export async function trainPooled(
   let choice: PoolChoice;
   const Cb = opts.poolIntercept ?? 'same';
   if (opts.poolC === undefined || opts.poolC === 'cv') {
-    choice = chooseC(batches, prior, d, opts.poolFolds ?? 5, Cb, global.maxIter, opts.signal);
+    choice = await chooseC(batches, prior, d, opts.poolFolds ?? 5, Cb, global.maxIter, opts.signal);
   } else {
     choice = { C: opts.poolC, interceptC: Cb === 'same' ? opts.poolC : Cb, chosenBy: 'given' };
   }
@@ -223,8 +223,11 @@ function fitGlobal(batches: readonly (GroupBatch | null)[], params: Record<strin
   }
 }
 
-/** The shared C by K-fold CV over (up to CV_MAX_GROUPS evenly spaced) groups. */
-function chooseC(
+/**
+ * The shared C by K-fold CV over (up to CV_MAX_GROUPS evenly spaced) groups, in this thread; between
+ * batches it lets the event loop run, so that a cancel request (SIGINT) is seen.
+ */
+async function chooseC(
   batches: readonly (GroupBatch | null)[],
   prior: PoolPrior,
   d: number,
@@ -232,15 +235,18 @@ function chooseC(
   interceptC: number | 'same',
   maxIter: number,
   signal: AbortSignal | undefined,
-): PoolChoice {
+): Promise<PoolChoice> {
   const search = new SharedCSearch(prior, { folds, interceptC, maxIter });
   let groups = 0;
   for (const b of batches as GroupBatch[]) groups += b.count;
   const stride = Math.max(1, Math.ceil(groups / CV_MAX_GROUPS));
   let k = 0;
   for (const b of batches as GroupBatch[]) {
-    if (signal?.aborted === true) throw new CancelledError(String(signal.reason ?? 'aborted'));
     for (let g = 0; g < b.count; g++, k++) {
+      if (k % 256 === 0) {
+        await new Promise<void>((resolve) => setImmediate(resolve));
+        if (signal?.aborted === true) throw new CancelledError(String(signal.reason ?? 'aborted'));
+      }
       const n = b.nRows[g];
       if (k % stride !== 0 || b.preError[g] !== null || n === 0 || b.nFeatures[g] !== d) continue;
       const r0 = b.rowStart[g];

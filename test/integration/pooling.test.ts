@@ -136,6 +136,9 @@ for (const backend of backends) {
       assert.deepEqual(marked, expected);
       const note = given.notes.find((n) => n.code === 'POOLED');
       assert.equal(note?.count, expected.length);
+      const summary = await db.describeModels('pooled');
+      assert.equal(summary.pooled, expected.length);
+      assert.equal(summary.meta.pool?.C, 0.5);
     });
 
     it('the global model is LogisticRegression (C = 1) on every usable row: the exact optimum, and scikit-learn\'s', () => {
