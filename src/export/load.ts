@@ -101,9 +101,13 @@ async function fetchModels(conn: Connection, t: ModelsTable, keys: readonly (rea
         : `m.${ident(c)} = u.k${i}::${t.keyTypes[i]} AND m.${ident(c)}::text = u.k${i}`,
     )
     .join(' AND ');
+  // the first key column as = ANY(array) too: told the batch's size, the planner would rather hash the
+  // whole models table than probe its primary key; with the array it reads the index for those keys only
+  const k0 = `m.${ident(g[0])}`;
+  const first = `(${k0} = ANY($1::text[]::${t.keyTypes[0]}[])${t.nullableKeys[0] ? ` OR ${k0} IS NULL` : ''})`;
   const r = await conn.query<{ i: string; model: string }>(
     `SELECT u.mm_i::text AS i, m.model::text AS model FROM unnest(${g.map((_, i) => `$${i + 1}::text[]`).join(', ')}) WITH ORDINALITY AS u(${cols.join(', ')}, mm_i)
-     JOIN ${qident(t.name)} AS m ON ${on} WHERE m.status = 'ok'`,
+     JOIN ${qident(t.name)} AS m ON ${on} WHERE m.status = 'ok' AND ${first}`,
     params,
   );
   for (const row of r.rows) {
