@@ -17,7 +17,7 @@ function text(v: ModelView): string {
   const lines = [`${v.table}: group ${key}`];
   const conv = v.converged === null ? '' : v.converged ? ` (converged${v.nIter !== null ? ` in ${v.nIter} iterations` : ''})` : ` (not converged after ${v.nIter} iterations)`;
   lines.push(`  status:      ${v.status}${conv}${v.error !== null ? `: ${v.error}` : ''}`);
-  lines.push(`  rows:        ${v.nRows ?? '-'} used, ${v.nSkipped ?? '-'} skipped`);
+  lines.push(`  rows:        ${v.nRows ?? '-'} ${v.status === 'ok' ? 'used' : 'read'}, ${v.nSkipped ?? '-'} skipped`);
   if (v.trainScore !== null) lines.push(`  train score: ${g(v.trainScore)} (${v.estimator === 'LogisticRegression' ? 'accuracy' : 'R²'} on the training rows)`);
   if (v.estimator !== null) lines.push(`  estimator:   ${v.estimator}(${Object.entries(v.params ?? {}).map(([k, p]) => `${k}=${JSON.stringify(p)}`).join(', ')})`);
   if (v.classes !== null) lines.push(`  classes:     ${v.classes.map((c) => JSON.stringify(c)).join(', ')}`);
