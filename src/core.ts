@@ -13,6 +13,8 @@ export { encodeModel, decodeModel, ModelJsonEncoder, featureNames, MODEL_FORMAT,
 export { coefficientNames } from './model-io/names.js';
 export { inferenceStats, type InferenceStats } from './inference/stats.js';
 export { normalCdf, normalTwoSided, studentTCdf, studentTTwoSided } from './inference/distributions.js';
+export { decodePreprocess } from './preprocess/document.js';
+export type { PreprocessDoc, PreprocessColumn, ImputeStrategy } from './preprocess/transform.js';
 export { BinaryLogisticLoss } from './loss/binary-logistic.js';
 export { MultinomialLogisticLoss } from './loss/multinomial-logistic.js';
 export type { Objective } from './loss/objective.js';

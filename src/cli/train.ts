@@ -32,6 +32,10 @@ interface TrainCliOptions {
   poolFolds?: string;
   maxFailedFraction?: string;
   format?: string;
+  standardize?: boolean;
+  impute?: string;
+  categorical?: string;
+  weight?: string;
 }
 
 export function trainCommand(program: Command): void {
@@ -61,6 +65,10 @@ export function trainCommand(program: Command): void {
     .option('--pool-c <C|cv>', 'with --pool global: the pooling strength C shared by all groups, or cv (default) to choose it by K-fold CV over all groups')
     .option('--pool-intercept <C|same>', 'with --pool global: the intercept\'s own strength, or same (default: the same C)')
     .option('--pool-folds <k>', 'with --pool global: folds of the CV that chooses C (default 5)')
+    .option('--standardize', 'standardize each number feature per group (as StandardScaler), stored with the model and applied when scoring')
+    .option('--impute <how>', 'fill NULL number features with the group\'s mean, median or zero instead of skipping the row')
+    .option('--categorical <cols>', 'boolean feature columns to one-hot encode too (text feature columns always are), comma-separated')
+    .option('--weight <col>', 'a numeric column of sample weights')
     .action(async (o: TrainCliOptions, cmd: Command) => {
       const g = cmd.optsWithGlobals<GlobalOptions>();
       if (o.strategy !== 'streaming' && o.strategy !== 'in-database') throw new UsageError(`--strategy must be streaming or in-database, got ${JSON.stringify(o.strategy)}`);
@@ -90,6 +98,10 @@ export function trainCommand(program: Command): void {
           batchGroups: intOption('--batch-groups', o.batchGroups, 1),
           inference: o.inference === true,
           maxFailedFraction: mff,
+          standardize: o.standardize === true ? true : undefined,
+          impute: o.impute as 'mean' | 'median' | 'zero' | undefined,
+          categorical: o.categorical === undefined ? undefined : parseNameList(o.categorical),
+          weight: o.weight === undefined ? undefined : parseNameList(o.weight)[0],
           onProgress: progress.listener,
           ...poolOptions(o),
         };

@@ -190,12 +190,14 @@ export function recommendSql(r: RecommendPlan, fence: string, guarded = false, t
     prob = !p.classifier ? 'NULL::float8' : cls === null ? 'q.probability' : `CASE WHEN q.mm_c1 = ${cls} THEN q.probability WHEN q.mm_c0 = ${cls} THEN 1 - q.probability END`;
   } else {
     const on = keyMatch('m', 's', p.group, p.nullSafeKeys);
-    const predExpr = p.classifier && p.labelKind === 'text' ? `${S}.predict_label(m.model, f.x)` : `${S}.predict_value(m.model, f.x)`;
+    // with one-hot preprocessing the functions also take the category columns' text (f.c)
+    const args = p.categoriesExpr !== null ? 'm.model, f.x, f.c' : 'm.model, f.x';
+    const predExpr = p.classifier && p.labelKind === 'text' ? `${S}.predict_label(${args})` : `${S}.predict_value(${args})`;
     scored =
       `SELECT s.*, NULL::float8 AS ${ident('probability')}, ${predExpr} AS ${ident('prediction')}, m.model IS NOT NULL AS mm_has_model, ` +
-      `${S}.predict_proba_all(m.model, f.x) AS mm_all, ARRAY(SELECT jsonb_array_elements_text(m.model->'state'->'classes')) AS mm_classes ` +
+      `${S}.predict_proba_all(${args}) AS mm_all, ARRAY(SELECT jsonb_array_elements_text(m.model->'state'->'classes')) AS mm_classes ` +
       `FROM ${p.src.fromSql} LEFT JOIN (SELECT * FROM ${qident(p.modelsName)} WHERE status = 'ok') AS m ON ${on} ` +
-      `CROSS JOIN LATERAL (SELECT ${p.featuresExpr} AS x) AS f`;
+      `CROSS JOIN LATERAL (SELECT ${p.featuresExpr} AS x${p.categoriesExpr !== null ? `, ${p.categoriesExpr} AS c` : ''}) AS f`;
     prob = !p.classifier ? 'NULL::float8' : cls === null ? 'CASE WHEN cardinality(q.mm_all) = 2 THEN q.mm_all[2] END' : `q.mm_all[array_position(q.mm_classes, ${cls})]`;
   }
   const base = p.classifier ? 'w.probability' : 'w.prediction';

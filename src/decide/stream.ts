@@ -1,8 +1,9 @@
-import { BinaryCopyDecoder, readFloat8, readFloat8Array, readText, type RowFields } from '../copy/binary-decoder.js';
+import { BinaryCopyDecoder, readFloat8, readFloat8Array, readText, readTextArray, type RowFields } from '../copy/binary-decoder.js';
 import { BinaryCopyEncoder } from '../copy/binary-encoder.js';
 import type { Database } from '../db/connection.js';
 import { LogisticRegression } from '../estimators/logistic-regression.js';
 import type { Estimator } from '../estimators/registry.js';
+import { type Preprocessor, preprocessor } from '../preprocess/preprocessor.js';
 import { decodeModel } from '../model-io/document.js';
 import { ident, qident, type QualifiedName } from '../sql/ident.js';
 import { keyMatch } from '../sql/key-match.js';
@@ -30,13 +31,15 @@ export async function streamRecommendations(db: Database, r: RecommendPlan, stag
   const on = keyMatch('m', 's', p.group, p.nullSafeKeys);
   const select = `SELECT s.*, ${p.featuresExpr} AS mm_x, row_number() OVER w = 1 AS mm_first,
     CASE WHEN row_number() OVER w = 1 THEN m.model::text END AS mm_model,
-    ${r.valueSql ?? 'NULL::float8'} AS mm_value, ${r.costSql ?? 'NULL::float8'} AS mm_cost
+    ${r.valueSql ?? 'NULL::float8'} AS mm_value, ${r.costSql ?? 'NULL::float8'} AS mm_cost${p.categoriesExpr !== null ? `, ${p.categoriesExpr} AS mm_c` : ''}
     FROM ${p.src.fromSql} LEFT JOIN (SELECT * FROM ${qident(p.modelsName)} WHERE status = 'ok') AS m ON ${on}
     WINDOW w AS (PARTITION BY ${keys} ORDER BY ${order}) ORDER BY ${order}`;
   const X = nSrc;
-  const decoder = new BinaryCopyDecoder(nSrc + 5);
+  const decoder = new BinaryCopyDecoder(nSrc + 5 + (p.categoriesExpr !== null ? 1 : 0));
   const encoder = new BinaryCopyEncoder();
-  const x = new Float64Array(1024);
+  let x = new Float64Array(1024);
+  // a model's stored preprocessing (raw input columns → its features), or null
+  let prep: Preprocessor | null = null;
   let model: Estimator | null = null;
   let classIndex = -1;
   let top: Kept[] = [];
@@ -75,7 +78,9 @@ export async function streamRecommendations(db: Database, r: RecommendPlan, stag
   const onRow = (row: RowFields): void => {
     if (row.buf[row.start[X + 1]] === 1) {
       flush();
-      model = row.len[X + 2] >= 0 ? decodeModel(readText(row, X + 2)) : null;
+      const doc = row.len[X + 2] >= 0 ? (JSON.parse(readText(row, X + 2)) as unknown) : null;
+      model = doc !== null ? decodeModel(doc) : null;
+      prep = model !== null ? preprocessor(doc, model.nFeaturesIn_) : null;
       classIndex = -1;
       if (model instanceof LogisticRegression) {
         const cls = model.classes_.map(String);
@@ -84,7 +89,14 @@ export async function streamRecommendations(db: Database, r: RecommendPlan, stag
     }
     const m = model as Estimator | null;
     if (m === null || row.len[X] < 0) return;
-    const got = readFloat8Array(row, X, x, 0);
+    let got = readFloat8Array(row, X, x, 0);
+    if (prep !== null) {
+      const features = prep.apply(x.subarray(0, got.count), got.dims.length === 1, row.len[X + 5] >= 0 && p.categoriesExpr !== null ? readTextArray(row, X + 5).values : null);
+      if (features === null) return;
+      x = x.length >= features.length ? x : new Float64Array(features.length);
+      x.set(features);
+      got = { count: features.length, nulls: 0, dims: [features.length] };
+    }
     if (got.nulls !== 0 || got.count !== m.nFeaturesIn_ || !x.subarray(0, got.count).every(Number.isFinite)) return;
     const mat = { data: x.subarray(0, got.count), rows: 1, cols: got.count };
     let probability: number | null = null;

@@ -6,6 +6,7 @@
 import type { FeatureSpec } from '../model-io/document.js';
 import type { FailureTally } from './failure-tally.js';
 import type { PoolPrior } from '../estimators/pooling.js';
+import type { PreprocessPlan } from '../preprocess/transform.js';
 export interface GroupBatch {
   /** Number of groups. */
   count: number;
@@ -21,6 +22,10 @@ export interface GroupBatch {
   /** Text labels, or null when labels are numeric. */
   yText: string[] | null;
   rowStart: Int32Array;
+  /** Sample weights (group g's start at rowStart[g]), or null when the run has none. */
+  w?: Float64Array | null;
+  /** The values of one-hot (category) feature columns, which x holds as indexes into this list (NaN for NULL); null when there are none. */
+  strings?: string[] | null;
   /** Rows skipped for a NULL feature or label, per group. */
   nSkipped: Int32Array;
   /** A reason the group cannot be fitted, found while reading it (ragged arrays, too many rows), or null. */
@@ -85,6 +90,8 @@ export interface FitSpec {
   minRows: number;
   /** Partial pooling: every group's penalty is centred on the global model (exec/fit-pooled.ts). */
   pool?: PoolSpec;
+  /** Preprocessing fitted per group and stored with its model (preprocess/transform.ts); absent: none. */
+  preprocess?: PreprocessPlan | null;
 }
 
 /** The global model as the prior's centre, and the pooling strength chosen for every group. */

@@ -1,10 +1,11 @@
 import { ManyModelsError } from '../errors.js';
-import { type Matrix } from '../estimators/input.js';
 import { r2Score } from '../estimators/linear-model.js';
 import { LogisticRegression, SEPARATION_MESSAGE } from '../estimators/logistic-regression.js';
 import { createEstimator } from '../estimators/registry.js';
 import { featureNames, ModelJsonEncoder } from '../model-io/document.js';
 import { inferenceStats } from '../inference/stats.js';
+import { groupInput } from '../preprocess/group-input.js';
+import { expandedNames } from '../preprocess/transform.js';
 import { setWarningHandler } from '../warnings.js';
 import type { BatchResult, FitSpec, GroupBatch } from './batch.js';
 import { fitPooledBatch } from './fit-pooled.js';
@@ -28,16 +29,19 @@ export function fitBatch(batch: GroupBatch, spec: FitSpec): BatchResult {
       try {
         if (batch.preError[g] !== null) throw new GroupError('INVALID_GROUP', batch.preError[g] as string);
         const rows = batch.nRows[g];
-        const d = batch.nFeatures[g];
         if (rows < spec.minRows || rows === 0) {
           throw new GroupError('TOO_FEW_ROWS', `the group has ${rows} usable row${rows === 1 ? '' : 's'}; at least ${Math.max(1, spec.minRows)} ${spec.minRows === 1 ? 'is' : 'are'} needed`);
         }
-        const m: Matrix = { data: batch.x.subarray(batch.xStart[g], batch.xStart[g] + rows * d), rows, cols: d };
+        const d = batch.nFeatures[g];
         const r0 = batch.rowStart[g];
         const y = batch.yNum !== null ? batch.yNum.subarray(r0, r0 + rows) : (batch.yText as string[]).slice(r0, r0 + rows);
-        est.fit(m, y);
-        res.trainScore[g] = est instanceof LogisticRegression ? est.accuracyFlat(m, y) : r2Score(y as Float64Array, est.predictFlat(m), null);
-        res.model[g] = encoder.json(est, spec.inference === true ? inferenceStats(est, m, y, spec.features === undefined ? undefined : featureNames(spec.features, d)) : undefined);
+        // the rows as the estimator sees them (preprocessed when the run asks), and their weights
+        const { m, w, preprocess } = groupInput(batch, g, spec);
+        est.fit(m, y, w);
+        // with sample weights, the weighted score (scikit-learn's score(X, y, sample_weight))
+        res.trainScore[g] = est instanceof LogisticRegression ? (w === null ? est.accuracyFlat(m, y) : est.score(m, y, w)) : r2Score(y as Float64Array, est.predictFlat(m), w);
+        const names = preprocess !== null ? expandedNames(preprocess) : spec.features === undefined ? undefined : featureNames(spec.features, d);
+        res.model[g] = encoder.json(est, spec.inference === true ? inferenceStats(est, m, y, names) : undefined, preprocess);
         res.nIter[g] = est.nIter_ ?? -1;
         res.converged[g] = est.converged_ ? 1 : 0;
         res.ok[g] = 1;

@@ -6,6 +6,8 @@ import { PooledLogisticRegression, type PoolState } from '../estimators/pooling.
 import { type Estimator, estimatorEntry } from '../estimators/registry.js';
 import { Ridge } from '../estimators/ridge.js';
 import type { InferenceStats } from '../inference/stats.js';
+import { decodePreprocess } from '../preprocess/document.js';
+import type { PreprocessDoc } from '../preprocess/transform.js';
 
 export const MODEL_FORMAT = 'manymodels.model';
 export const MODEL_VERSION = 1;
@@ -37,6 +39,12 @@ export interface ModelDocument {
   pool?: PoolState;
   /** Inference statistics of the fit (train with inference: true); see inference/stats.ts. */
   inference?: InferenceStats;
+  /**
+   * Optional: the preprocessing fitted with the model on its group (imputer, scaler, one-hot
+   * categories; see preprocess/transform.ts). Scoring applies it to the raw input columns; the
+   * coefficients are over its expanded columns.
+   */
+  preprocess?: PreprocessDoc;
 }
 
 /** What a document says besides the fitted estimator. */
@@ -45,6 +53,8 @@ export interface DocumentExtras {
   features?: readonly string[];
   /** Inference statistics, written after state. */
   inference?: InferenceStats | null;
+  /** The preprocessing fitted with the model (preprocess/transform.ts), written after inference. */
+  preprocess?: PreprocessDoc | null;
 }
 
 export interface ModelState {
@@ -81,6 +91,7 @@ export function encodeModel(est: Estimator, extras: DocumentExtras = {}): ModelD
   if (est instanceof PooledLogisticRegression && est.pool_ !== null) doc.pool = { ...est.pool_, global: { coef: est.pool_.global.coef.slice(), intercept: est.pool_.global.intercept } };
   // after state and pool, in the order the fast writer writes them
   if (extras.inference !== undefined && extras.inference !== null) doc.inference = extras.inference;
+  if (extras.preprocess !== undefined && extras.preprocess !== null) doc.preprocess = extras.preprocess;
   return doc;
 }
 
@@ -124,10 +135,13 @@ export class ModelJsonEncoder {
     return this.head + t;
   }
 
-  /** The document of `est`, with its inference statistics when given (as encodeModel's extras.inference). */
-  json(est: Estimator, inference?: InferenceStats | null): string {
+  /** The document of `est`, with its inference statistics and preprocessing when given (as encodeModel's extras). */
+  json(est: Estimator, inference?: InferenceStats | null, preprocess?: PreprocessDoc | null): string {
     const prefix = this.prefix(est.nFeaturesIn_);
-    const tail = inference === undefined || inference === null ? '}' : `,"inference":${JSON.stringify(inference)}}`;
+    const tail =
+      (inference === undefined || inference === null ? '' : `,"inference":${JSON.stringify(inference)}`) +
+      (preprocess === undefined || preprocess === null ? '' : `,"preprocess":${JSON.stringify(preprocess)}`) +
+      '}';
     if (est instanceof LogisticRegression) {
       let coef = '[';
       for (let r = 0; r < est.coef_.length; r++) coef += (r > 0 ? ',[' : '[') + numbers(est.coef_[r]) + ']';
@@ -234,6 +248,8 @@ export function decodeModel(input: unknown): Estimator {
   est.nFeaturesIn_ = nf;
   est.converged_ = s.converged as boolean;
   if (est instanceof LinearRegression || est instanceof Ridge) est.converged_ = true;
+  // the optional preprocessing must be well formed and expand to the model's features
+  decodePreprocess(d, nf);
   return est;
 }
 

@@ -2,6 +2,7 @@ import type { Connection } from '../db/connection.js';
 import { ident, literal, qident, type QualifiedName } from '../sql/ident.js';
 import { scoringFunctionsSql } from '../sql/scoring.js';
 import type { PoolSummary } from './train-pooled.js';
+import type { PreprocessMeta } from '../preprocess/plan.js';
 
 /** The schema that holds the run catalog and the scoring functions. */
 export const CATALOG_SCHEMA = 'manymodels';
@@ -127,6 +128,10 @@ export interface TableMeta {
   labelType?: 'boolean';
   estimator?: string;
   form?: 'long' | 'packed';
+  /** Models: the feature preprocessing fitted per group (preprocess/), when the run asked for any. */
+  preprocess?: PreprocessMeta;
+  /** Models: the sample weight column, when the run had one. */
+  weight?: string;
   /** Recommendations: the candidate column(s). */
   candidate?: string[];
   /** Models trained with pool 'global': the global model (predict --fallback global scores with it), the shared C and how it was chosen. */

@@ -10,9 +10,21 @@ export interface RowLayout {
   /** Number of group key fields (they come first, in the stream's sort order). */
   keyFields: number;
   /** 'columns': d float8 fields; 'array': one float8[] per row; 'packed': one 2-D float8[] and one label array per group row. */
-  features: { kind: 'columns'; count: number } | { kind: 'array' } | { kind: 'packed' };
+  features:
+    | {
+        kind: 'columns';
+        count: number;
+        /** Per column: a text field (a one-hot category column), kept as an index into the batch's strings, NaN for NULL. */
+        categories?: readonly boolean[];
+        /** A NULL (or NaN) number is kept as NaN for the imputer instead of skipping the row. */
+        keepMissing?: boolean;
+      }
+    | { kind: 'array' }
+    | { kind: 'packed' };
   /** 'int8': a bigint class label, exact up to 2^53 (a group with a larger one fails rather than merge classes). */
   label: 'number' | 'text' | 'int8';
+  /** One float8 field after the label: the row's sample weight (a row with a NULL weight is skipped). */
+  weight?: boolean;
 }
 
 export interface CutterLimits {
@@ -49,6 +61,9 @@ export class GroupCutter {
   private yNum: Float64Array | null;
   private yText: string[] | null;
   private yLen = 0;
+  private w: Float64Array | null;
+  private strings: string[] = [];
+  private stringIndex = new Map<string, number>();
   private xStart: number[] = [];
   private rowStart: number[] = [];
   private nRows: number[] = [];
@@ -68,6 +83,7 @@ export class GroupCutter {
   constructor(private readonly layout: RowLayout, private readonly limits: CutterLimits) {
     this.yNum = layout.label !== 'text' ? new Float64Array(1 << 12) : null;
     this.yText = layout.label === 'text' ? [] : null;
+    this.w = layout.weight === true ? new Float64Array(1 << 12) : null;
   }
 
   /** Batches completed so far; the caller takes them. */
@@ -149,6 +165,8 @@ export class GroupCutter {
       nFeatures: Int32Array.from(this.nFeatures),
       yNum: this.yNum !== null ? shared(this.yNum, this.yLen) : null,
       yText: this.yText !== null ? this.yText.slice(0, this.yLen) : null,
+      w: this.w !== null ? shared(this.w, this.yLen) : null,
+      strings: this.strings.length > 0 ? this.strings : null,
       rowStart: Int32Array.from(this.rowStart),
       nSkipped: Int32Array.from(this.nSkipped),
       preError: this.preError,
@@ -167,6 +185,8 @@ export class GroupCutter {
     this.xLen = 0;
     this.yLen = 0;
     if (this.yText !== null) this.yText = [];
+    this.strings = [];
+    this.stringIndex = new Map();
     this.gXStart = 0;
     this.gYStart = 0;
   }
@@ -178,6 +198,27 @@ export class GroupCutter {
     const next = new Float64Array(cap);
     next.set(this.x.subarray(0, this.xLen));
     this.x = next;
+  }
+
+  private pushWeight(v: number): void {
+    const w = this.w as Float64Array;
+    if (this.yLen >= w.length) {
+      const next = new Float64Array(w.length * 2);
+      next.set(w);
+      this.w = next;
+    }
+    (this.w as Float64Array)[this.yLen] = v;
+  }
+
+  /** A category value as its index in the batch's strings. */
+  private intern(v: string): number {
+    let k = this.stringIndex.get(v);
+    if (k === undefined) {
+      k = this.strings.length;
+      this.strings.push(v);
+      this.stringIndex.set(v, k);
+    }
+    return k;
   }
 
   private pushLabel(v: number | string): void {
@@ -212,7 +253,7 @@ export class GroupCutter {
     const m = this.layout.keyFields;
     const feat = this.layout.features;
     const labelField = feat.kind === 'columns' ? m + feat.count : m + 1;
-    if (row.len[labelField] < 0) {
+    if (row.len[labelField] < 0 || (this.w !== null && row.len[labelField + 1] < 0)) {
       this.gSkipped++;
       return;
     }
@@ -220,13 +261,23 @@ export class GroupCutter {
     if (feat.kind === 'columns') {
       const d = feat.count;
       this.ensureX(d);
+      const cats = feat.categories;
       for (let j = 0; j < d; j++) {
-        if (row.len[m + j] < 0) {
+        const f = m + j;
+        if (cats !== undefined && cats[j]) {
+          this.x[this.xLen++] = row.len[f] < 0 ? NaN : this.intern(readText(row, f));
+          continue;
+        }
+        if (row.len[f] < 0) {
+          if (feat.keepMissing === true) {
+            this.x[this.xLen++] = NaN;
+            continue;
+          }
           this.xLen = save;
           this.gSkipped++;
           return;
         }
-        this.x[this.xLen++] = row.view.getFloat64(row.start[m + j]);
+        this.x[this.xLen++] = row.view.getFloat64(row.start[f]);
       }
     } else {
       if (row.len[m] < 0) {
@@ -261,6 +312,12 @@ export class GroupCutter {
       if (v === null) return;
       this.pushLabel(v);
     } else this.pushLabel(this.layout.label === 'number' ? row.view.getFloat64(row.start[labelField]) : readText(row, labelField));
+    // pushLabel moved yLen on: the weight goes at the label's index
+    if (this.w !== null) {
+      this.yLen--;
+      this.pushWeight(row.view.getFloat64(row.start[labelField + 1]));
+      this.yLen++;
+    }
     this.gRows++;
   }
 

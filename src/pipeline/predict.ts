@@ -1,4 +1,4 @@
-import { BinaryCopyDecoder, readFloat8Array, readText, type RowFields } from '../copy/binary-decoder.js';
+import { BinaryCopyDecoder, readFloat8Array, readText, readTextArray, type RowFields } from '../copy/binary-decoder.js';
 import { BinaryCopyEncoder } from '../copy/binary-encoder.js';
 import type { Connection, Database } from '../db/connection.js';
 import { CancelledError, DatabaseError, ManyModelsError, ModelDocumentError, UsageError } from '../errors.js';
@@ -10,6 +10,8 @@ import { inlineScoringSql } from '../sql/predict-sql.js';
 import { keyMatch, partlyNullKey } from '../sql/key-match.js';
 import { float8Sql } from '../sql/scoring.js';
 import { OID } from '../sql/types.js';
+import { scoringInputSql } from '../preprocess/plan.js';
+import { type Preprocessor, preprocessor } from '../preprocess/preprocessor.js';
 import { type RowScore, scoreLinear } from './score-rules.js';
 import { CATALOG_SCHEMA, readTableMeta, type TableMeta } from './catalog.js';
 import { checkTarget, type Staging } from './output-table.js';
@@ -74,6 +76,13 @@ const OUTPUT = ['probability', 'prediction', 'probabilities'] as const;
 export interface PredictPlan {
   group: string[];
   featuresExpr: string;
+  /**
+   * Models with stored one-hot preprocessing: the category columns' values as text[] (see
+   * preprocess/scoring-sql.ts), passed as the scoring functions' third argument; else null.
+   */
+  categoriesExpr: string | null;
+  /** The models carry preprocessing (meta.preprocess): featuresExpr is the raw input columns, not the model's features. */
+  preprocessed: boolean;
   /** The same features for the inline SQL scorer. */
   featureSql: { kind: 'columns'; exprs: string[] } | { kind: 'array'; expr: string };
   featureNames: string[];
@@ -130,7 +139,15 @@ export async function plan(db: Database, opts: PredictOptions): Promise<PredictP
   }
   const cols = featureNames.map((f) => column(src, f, 'feature'));
   const S = ident(CATALOG_SCHEMA);
-  if (cols.length === 1 && cols[0].kind === 'number[]') {
+  let categoriesExpr: string | null = null;
+  const preprocessed = meta.preprocess !== undefined;
+  if (preprocessed) {
+    // the raw input columns: the models' stored preprocessing turns them into features (manymodels.prep_x)
+    const input = scoringInputSql(meta, cols, S);
+    featuresExpr = input.x;
+    categoriesExpr = input.c;
+    featureSql = { kind: 'array', expr: featuresExpr };
+  } else if (cols.length === 1 && cols[0].kind === 'number[]') {
     featuresExpr = float8Sql(`s.${ident(cols[0].name)}`, cols[0].oid === OID.numericArray ? 'numeric[]' : 'other[]', S);
     featureSql = { kind: 'array', expr: featuresExpr };
   } else {
@@ -159,7 +176,7 @@ export async function plan(db: Database, opts: PredictOptions): Promise<PredictP
   const classifier = meta.estimator === 'LogisticRegression';
   await validateDocuments(db, modelsName, meta);
   // features at predict time must match what the models were trained on
-  if (cols.length > 1 || (cols.length === 1 && cols[0].kind !== 'number[]')) {
+  if (!preprocessed && (cols.length > 1 || (cols.length === 1 && cols[0].kind !== 'number[]'))) {
     const bad = (row.nf ?? []).filter((k) => k !== null && k !== cols.length);
     if (bad.length > 0) {
       throw new DatabaseError(
@@ -172,12 +189,15 @@ export async function plan(db: Database, opts: PredictOptions): Promise<PredictP
   return {
     group,
     featuresExpr,
+    categoriesExpr,
+    preprocessed,
     featureSql,
     featureNames,
     labelKind: meta.labelKind ?? 'number',
     classifier,
     multiclass: classifier && (row.classes ?? 2) > 2,
-    nFeatures: row.nf !== null && row.nf.length === 1 ? row.nf[0] : null,
+    // the inline scorer reads the model's features directly: not for raw input that preprocessing expands
+    nFeatures: row.nf !== null && row.nf.length === 1 && !preprocessed ? row.nf[0] : null,
     meta,
     src,
     sourceTable: typeof opts.from === 'object' && opts.from !== null && 'query' in opts.from ? undefined : tableName(opts.from as TableRef),
@@ -347,13 +367,15 @@ export async function predict(db: Database, opts: PredictOptions, version: strin
     } else if (engine === 'sql') {
       // the group's model, or (fallback) the global model's document, written in as a literal
       const model = fb === null ? 'm.model' : `coalesce(m.model, ${literal(JSON.stringify(encodeModel(fb)))}::jsonb)`;
-      const predExpr = p.classifier && p.labelKind === 'text' ? `${S}.predict_label(${model}, f.x)` : `${S}.predict_value(${model}, f.x)`;
-      const cols = [`${S}.predict_proba(${model}, f.x) AS ${ident('probability')}`, `${predExpr} AS ${ident('prediction')}`];
-      if (p.multiclass) cols[0] = `CASE WHEN jsonb_array_length(${model}->'state'->'classes') = 2 THEN ${S}.predict_proba(${model}, f.x) ELSE (SELECT max(v) FROM unnest(${S}.predict_proba_all(${model}, f.x)) AS u(v)) END AS ${ident('probability')}`;
-      if (p.multiclass) cols.push(`${S}.predict_proba_all(${model}, f.x) AS ${ident('probabilities')}`);
+      // the functions' input: the features, and the category columns' text for one-hot preprocessing
+      const args = p.categoriesExpr !== null ? `${model}, f.x, f.c` : `${model}, f.x`;
+      const predExpr = p.classifier && p.labelKind === 'text' ? `${S}.predict_label(${args})` : `${S}.predict_value(${args})`;
+      const cols = [`${S}.predict_proba(${args}) AS ${ident('probability')}`, `${predExpr} AS ${ident('prediction')}`];
+      if (p.multiclass) cols[0] = `CASE WHEN jsonb_array_length(${model}->'state'->'classes') = 2 THEN ${S}.predict_proba(${args}) ELSE (SELECT max(v) FROM unnest(${S}.predict_proba_all(${args})) AS u(v)) END AS ${ident('probability')}`;
+      if (p.multiclass) cols.push(`${S}.predict_proba_all(${args}) AS ${ident('probabilities')}`);
       if (!p.classifier) cols[0] = `NULL::float8 AS ${ident('probability')}`;
       if (fb !== null) cols.push(`(m.model IS NULL) AS ${ident(FALLBACK)}`);
-      const select = `SELECT s.*, ${cols.join(', ')} FROM ${p.src.fromSql} LEFT JOIN ${models} ON ${on} CROSS JOIN LATERAL (SELECT ${p.featuresExpr} AS x) AS f`;
+      const select = `SELECT s.*, ${cols.join(', ')} FROM ${p.src.fromSql} LEFT JOIN ${models} ON ${on} CROSS JOIN LATERAL (SELECT ${p.featuresExpr} AS x${p.categoriesExpr !== null ? `, ${p.categoriesExpr} AS c` : ''}) AS f`;
       for (const sql of dialect.createTableAs(staging.staging, select, by, colocateWith)) await db.main.exec(sql);
     } else {
       for (const sql of dialect.createEmptyTableAs(staging.staging, `SELECT s.*, ${extra.join(', ')} FROM ${p.src.fromSql}`, by, colocateWith)) await db.main.exec(sql);
@@ -412,23 +434,27 @@ async function streamScores(db: Database, p: PredictPlan, staging: Staging, prog
   // ordered by the row number too: the model comes on a group's first row, and a distributed engine
   // merging its shards' rows by the key alone (Citus) may put another row of the group first
   const select = `SELECT s.*, ${p.featuresExpr} AS mm_x, row_number() OVER w = 1 AS mm_first,
-    CASE WHEN row_number() OVER w = 1 THEN m.model::text END AS mm_model
+    CASE WHEN row_number() OVER w = 1 THEN m.model::text END AS mm_model${p.categoriesExpr !== null ? `, ${p.categoriesExpr} AS mm_c` : ''}
     FROM ${p.src.fromSql} LEFT JOIN (SELECT * FROM ${qident(p.modelsName)} WHERE status = 'ok') AS m ON ${on}
     WINDOW w AS (PARTITION BY ${keys}) ORDER BY ${keys}, row_number() OVER w`;
-  const decoder = new BinaryCopyDecoder(nSrc + 3);
+  const decoder = new BinaryCopyDecoder(nSrc + 3 + (p.categoriesExpr !== null ? 1 : 0));
   const encoder = new BinaryCopyEncoder();
   const outFields = nSrc + outputColumns(p).length;
   let model: Estimator | null = null;
+  let prep: Preprocessor | null = null;
   let modelError: ManyModelsError | null = null;
   let groups = 0;
   let x = new Float64Array(64);
   const onRow = (row: RowFields): void => {
     if (row.buf[row.start[nSrc + 1]] === 1) {
       model = null;
+      prep = null;
       modelError = null;
       if (row.len[nSrc + 2] >= 0) {
         try {
-          model = decodeModel(readText(row, nSrc + 2));
+          const doc = JSON.parse(readText(row, nSrc + 2)) as unknown;
+          model = decodeModel(doc);
+          prep = preprocessor(doc, model.nFeaturesIn_);
         } catch (e) {
           modelError = e as ManyModelsError;
         }
@@ -449,7 +475,13 @@ async function streamScores(db: Database, p: PredictPlan, staging: Staging, prog
         r = readFloat8Array(row, nSrc, x, 0);
       }
       // a NULL element reads as NaN; an array of two or more dimensions is not a feature vector
-      if (r.dims.length === 1) score = scoreLinear(m, x.subarray(0, r.count));
+      if (r.dims.length === 1 && prep === null) score = scoreLinear(m, x.subarray(0, r.count));
+      else if (prep !== null) {
+        // the raw input columns through the model's stored preprocessing
+        const c = row.len[nSrc + 3] >= 0 && p.categoriesExpr !== null ? readTextArray(row, nSrc + 3).values : null;
+        const features = prep.apply(x.subarray(0, r.count), r.dims.length === 1, c);
+        if (features !== null) score = scoreLinear(m, features);
+      }
     }
     encoder.float8(score?.probability ?? null);
     const pred = score?.prediction ?? null;

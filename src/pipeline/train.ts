@@ -23,8 +23,11 @@ import { checkPoolOptions, type PoolSummary, trainPooled } from './train-pooled.
 import { column, type ResolvedSource, resolveSource, type SourceRef, type TableRef, tableName } from './source.js';
 import { OID } from '../sql/types.js';
 import type { FeatureSpec } from '../model-io/document.js';
+import type { PreprocessMeta } from '../preprocess/plan.js';
+import type { PreprocessPlan } from '../preprocess/transform.js';
+import { asksPreprocessing, checkPreprocessOptions, planFeatureColumns, type PreprocessOptions, weightSql } from '../preprocess/plan.js';
 
-export interface TrainOptions {
+export interface TrainOptions extends PreprocessOptions {
   /** The training data: a table or view name, or { query: 'SELECT ...' }. */
   from: SourceRef;
   /** Group key column(s): one model per distinct value. */
@@ -194,6 +197,11 @@ export async function planTraining(db: Database, opts: TrainOptions): Promise<Tr
   for (const g of group) column(src, g, 'group key'); // each must exist
   const featCols = features.map((f) => column(src, f, 'feature'));
   const labelCol = column(src, opts.label, 'label');
+  checkPreprocessOptions(opts);
+  const weightCol = opts.weight === undefined ? null : column(src, opts.weight, 'weight');
+  if (weightCol !== null && (group.includes(weightCol.name) || weightCol.name === opts.label || features.includes(weightCol.name))) {
+    throw new UsageError(`column ${ident(weightCol.name)} is both the weight and a ${features.includes(weightCol.name) ? 'feature' : group.includes(weightCol.name) ? 'group key' : 'label'}`, 'a column can play one part only', 'NAME_CLASH');
+  }
   for (const f of featCols) {
     if (group.includes(f.name) || f.name === opts.label) throw new UsageError(`column ${ident(f.name)} is both a feature and the ${group.includes(f.name) ? 'group key' : 'label'}`, 'a column can play one part only', 'NAME_CLASH');
   }
@@ -223,6 +231,12 @@ export async function planTraining(db: Database, opts: TrainOptions): Promise<Tr
         ? `s.${ident(opts.label)}::int${packed ? '[]' : ''}::float8${packed ? '[]' : ''}`
         : float8Sql(`s.${ident(opts.label)}`, labelCol.oid === OID.numeric ? 'numeric' : labelCol.oid === OID.numericArray ? 'numeric[]' : packed ? 'other[]' : 'other', S);
   const arraySql = (c: { name: string; oid: number }): string => float8Sql(`s.${ident(c.name)}`, c.oid === OID.numericArray ? 'numeric[]' : 'other[]', S);
+  if ((packed || featCols[0].kind === 'number[]') && asksPreprocessing(opts)) {
+    throw new UsageError('standardize, impute and one-hot encoding need feature columns, not an array', 'give the features as columns (unnest the array in a query)', 'INVALID_OPTION');
+  }
+  if (packed && weightCol !== null) throw new UsageError('sample weights need the long form (one row per observation), not packed arrays', 'unnest the packed arrays in a query', 'INVALID_OPTION');
+  let prepMeta: PreprocessMeta | null = null;
+  let prepPlan: PreprocessPlan | null = null;
   if (packed) {
     if (featCols.length !== 1 || featCols[0].kind !== 'number[]') {
       throw new DatabaseError('FEATURES_NOT_NUMERIC', `in packed form (the label ${ident(opts.label)} is an array) the features must be one 2-D numeric array column`, 'give --features the name of the array column, e.g. features');
@@ -239,20 +253,31 @@ export async function planTraining(db: Database, opts: TrainOptions): Promise<Tr
     selectFeatures = [arraySql(featCols[0])];
     meta = { manymodels: 'models', version: 1, group, features: { kind: 'array', name: featCols[0].name }, label: opts.label, labelKind, estimator: entry.name, form: 'long' };
   } else {
-    for (const f of featCols) {
-      if (f.kind !== 'number' && f.kind !== 'boolean') {
-        throw new DatabaseError(
-          'FEATURES_NOT_NUMERIC',
-          `feature column ${ident(f.name)} is not numeric${f.kind === 'number[]' ? ' (an array column must be the only feature)' : ''}`,
-          'features must be numeric or boolean columns, or a single numeric array column; cast or encode the others in a query',
-        );
-      }
-    }
-    layout = { keyFields: group.length, features: { kind: 'columns', count: featCols.length }, label: int8Label ? 'int8' : labelKind };
+    // number columns as float8, text (and categorical boolean) columns as text, one-hot encoded per group
+    const cols = planFeatureColumns(featCols, opts, S);
+    prepPlan = cols.plan;
+    prepMeta = cols.meta;
+    const categories = cols.kinds.map((k) => k === 'category');
+    layout = {
+      keyFields: group.length,
+      features: { kind: 'columns', count: featCols.length, ...(categories.includes(true) ? { categories } : {}), ...(opts.impute !== undefined ? { keepMissing: true } : {}) },
+      label: int8Label ? 'int8' : labelKind,
+    };
     featureSpec = featCols.map((f) => f.name);
-    featureSql = featCols.map((f) => float8Sql(`s.${ident(f.name)}`, f.kind === 'boolean' ? 'boolean' : f.oid === OID.numeric ? 'numeric' : 'other', S));
+    featureSql = cols.selectSql;
     selectFeatures = featureSql;
     meta = { manymodels: 'models', version: 1, group, features: { kind: 'columns', names: features }, label: opts.label, labelKind, estimator: entry.name, form: 'long' };
+  }
+  if (prepMeta !== null) meta = { ...meta, preprocess: prepMeta };
+  if (prepMeta !== null && prepMeta.categorical.length > 0 && opts.pool === 'global') {
+    throw new UsageError(`partial pooling (pool global) needs number features, but ${prepMeta.categorical.map(ident).join(', ')} ${prepMeta.categorical.length === 1 ? 'is' : 'are'} one-hot encoded per group`, 'pool number features only, or train without pool', 'INVALID_OPTION');
+  }
+  if (prepMeta !== null && prepMeta.categorical.length > 0 && opts.strategy === 'in-database') {
+    throw new DatabaseError('FEATURES_NOT_NUMERIC', `the in-database strategy needs number features, but ${prepMeta.categorical.map(ident).join(', ')} ${prepMeta.categorical.length === 1 ? 'is' : 'are'} one-hot encoded`, 'use the streaming strategy (the default), which one-hot encodes text columns per group');
+  }
+  if (weightCol !== null) {
+    layout = { ...layout, weight: true };
+    meta = { ...meta, weight: weightCol.name };
   }
   if (labelCol.kind.startsWith('boolean') && entry.kind !== 'regressor') meta = { ...meta, labelType: 'boolean' };
   const keySql = group.map((g) => `s.${ident(g)}`);
@@ -260,7 +285,7 @@ export async function planTraining(db: Database, opts: TrainOptions): Promise<Tr
   // Each row also carries the size of its SQL group, under the key's own equality: the group
   // cutter ends a group after that many rows instead of comparing key bytes (see group-cutter.ts).
   const groupSize = `count(*) OVER (PARTITION BY ${keySql.join(', ')})`;
-  const selectSql = `SELECT ${[...keySql, ...selectFeatures, labelSql, groupSize].join(', ')} FROM ${src.fromSql} ORDER BY ${keySql.join(', ')}`;
+  const selectSql = `SELECT ${[...keySql, ...selectFeatures, labelSql, ...(weightCol !== null ? [weightSql(weightCol, S)] : []), groupSize].join(', ')} FROM ${src.fromSql} ORDER BY ${keySql.join(', ')}`;
   const mff = opts.maxFailedFraction;
   if (mff !== undefined && !(typeof mff === 'number' && mff >= 0 && mff <= 1)) throw new UsageError(`maxFailedFraction must be a number from 0 to 1, got ${mff}`, undefined, 'INVALID_OPTION');
   const minRows = opts.minRows ?? 1;
@@ -269,7 +294,7 @@ export async function planTraining(db: Database, opts: TrainOptions): Promise<Tr
     if (v !== undefined && (!Number.isInteger(v) || v < (name === 'workers' ? 0 : 1))) throw new UsageError(`${name} must be an integer ≥ ${name === 'workers' ? 0 : 1}, got ${v}`, undefined, 'INVALID_OPTION');
   }
   return {
-    fitSpec: { estimator: entry.name, params, minRows, features: featureSpec, ...(opts.inference === true ? { inference: true } : {}) },
+    fitSpec: { estimator: entry.name, params, minRows, features: featureSpec, ...(opts.inference === true ? { inference: true } : {}), ...(prepPlan !== null ? { preprocess: prepPlan } : {}) },
     layout,
     group,
     featureNames: features,

@@ -1,3 +1,5 @@
+import { prepFunctionSql } from '../preprocess/scoring-sql.js';
+
 /**
  * SQL functions that score linear model documents inside the database, with no extension:
  * IMMUTABLE and PARALLEL SAFE, so they run per row on Citus workers and Greenplum segments too.
@@ -25,7 +27,7 @@
  */
 export function scoringFunctionsSql(schema: string): string {
   const s = schema;
-  return `
+  return prepFunctionSql(s) + `
 -- b + x·w in IEEE-754 double precision, left to right: what JavaScript computes, including overflow
 -- to ±Infinity and underflow to 0, which PostgreSQL's float8 * and + raise as errors. NULL when x is
 -- not a one-dimensional array of w's length or holds a NULL, NaN or ±Infinity.
@@ -149,8 +151,9 @@ RETURNS float8[] LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $fn$
               ELSE (SELECT array_agg(e.ev / (SELECT sum(ev) FROM e) ORDER BY e.i) FROM e) END
 $fn$;
 
--- The linear scores; NULL when x cannot be scored or a score is NaN.
-CREATE OR REPLACE FUNCTION ${s}.decision_function(model jsonb, x float8[])
+-- The linear scores; NULL when x cannot be scored or a score is NaN. x goes through the model's
+-- stored preprocessing (manymodels.prep_x: imputer, scaler, one-hot categories from c) first.
+CREATE OR REPLACE FUNCTION ${s}.decision_function(model jsonb, x0 float8[], c text[])
 RETURNS float8[] LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $fn$
   SELECT CASE WHEN q.z IS NULL OR array_position(q.z, NULL) IS NOT NULL OR array_position(q.z, 'NaN'::float8) IS NOT NULL THEN NULL ELSE q.z END
   FROM (SELECT CASE WHEN jsonb_typeof(model->'state'->'intercept') = 'number' THEN
@@ -158,7 +161,12 @@ RETURNS float8[] LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $fn$
         ELSE
           (SELECT array_agg(${s}.linear_score(r.c, (model->'state'->'intercept'->>(r.i::int - 1))::float8, x) ORDER BY r.i)
            FROM jsonb_array_elements(model->'state'->'coef') WITH ORDINALITY AS r(c, i))
-        END AS z) AS q
+        END AS z FROM (SELECT ${s}.prep_x(model, x0, c) AS x) AS p) AS q
+$fn$;
+
+CREATE OR REPLACE FUNCTION ${s}.decision_function(model jsonb, x float8[])
+RETURNS float8[] LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $fn$
+  SELECT ${s}.decision_function(model, x, NULL::text[])
 $fn$;
 
 CREATE OR REPLACE FUNCTION ${s}.predict_proba_all(model jsonb, x float8[])
@@ -247,6 +255,51 @@ RETURNS float8 LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $fn$
   SELECT CASE WHEN model->'state'->'classes' IS NULL THEN
                 (SELECT CASE WHEN abs(z) < 'Infinity'::float8 THEN z END FROM (SELECT (${s}.decision_function(model, x))[1] AS z) q)
               WHEN jsonb_typeof(model->'state'->'classes'->0) = 'number' THEN (${s}.predict_label(model, x))::float8
+         END
+$fn$;
+
+-- The same with the category columns' values (text) of a model with one-hot encoded features.
+CREATE OR REPLACE FUNCTION ${s}.predict_proba_all(model jsonb, x float8[], c text[])
+RETURNS float8[] LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $fn$
+  SELECT CASE
+    WHEN model->'state'->'classes' IS NULL THEN NULL
+    WHEN jsonb_array_length(model->'state'->'classes') = 2 THEN
+      (SELECT CASE WHEN p IS NULL THEN NULL ELSE ARRAY[1 - p, p] END
+       FROM (SELECT ${s}.sigmoid((${s}.decision_function(model, x, c))[1]) AS p) q)
+    ELSE ${s}.softmax(${s}.decision_function(model, x, c))
+  END
+$fn$;
+
+CREATE OR REPLACE FUNCTION ${s}.predict_proba(model jsonb, x float8[], c text[])
+RETURNS float8 LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $fn$
+  SELECT CASE WHEN jsonb_array_length(model->'state'->'classes') = 2
+    THEN ${s}.sigmoid((${s}.decision_function(model, x, c))[1]) END
+$fn$;
+
+-- The class: binary by the sign of z (z > 0: classes[1]); multiclass by the largest score, NULL
+-- when that is +Infinity more than once (no honest winner).
+CREATE OR REPLACE FUNCTION ${s}.predict_label(model jsonb, x float8[], c text[])
+RETURNS text LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $fn$
+  SELECT CASE
+    WHEN model->'state'->'classes' IS NULL THEN ((${s}.decision_function(model, x, c))[1])::text
+    WHEN jsonb_array_length(model->'state'->'classes') = 2 THEN
+      (SELECT CASE WHEN z IS NULL THEN NULL
+                   WHEN z > 0 THEN model->'state'->'classes'->>1
+                   ELSE model->'state'->'classes'->>0 END
+       FROM (SELECT (${s}.decision_function(model, x, c))[1] AS z) q)
+    ELSE
+      (SELECT CASE WHEN ${s}.softmax(q.z) IS NULL THEN NULL ELSE
+         (SELECT model->'state'->'classes'->>(t.i::int - 1)
+          FROM unnest(q.z) WITH ORDINALITY AS t(v, i) ORDER BY t.v DESC, t.i LIMIT 1) END
+       FROM (SELECT ${s}.decision_function(model, x, c) AS z) q)
+  END
+$fn$;
+
+CREATE OR REPLACE FUNCTION ${s}.predict_value(model jsonb, x float8[], c text[])
+RETURNS float8 LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $fn$
+  SELECT CASE WHEN model->'state'->'classes' IS NULL THEN
+                (SELECT CASE WHEN abs(z) < 'Infinity'::float8 THEN z END FROM (SELECT (${s}.decision_function(model, x, c))[1] AS z) q)
+              WHEN jsonb_typeof(model->'state'->'classes'->0) = 'number' THEN (${s}.predict_label(model, x, c))::float8
          END
 $fn$;
 `;
