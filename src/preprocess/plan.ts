@@ -46,7 +46,11 @@ export function asksPreprocessing(o: PreprocessOptions): boolean {
 }
 
 /** Checks the options' values, before anything is read. */
-export function checkPreprocessOptions(o: PreprocessOptions & { strategy?: string }): void {
+export function checkPreprocessOptions(o: PreprocessOptions & { strategy?: string; inference?: boolean }): void {
+  if (o.weight !== undefined && o.inference === true) {
+    // the inference statistics are those of an unweighted fit (inference/stats.ts)
+    throw new UsageError('inference statistics are not computed for a weighted fit', 'train without weight to store inference statistics, or without inference to weight the rows', 'INVALID_OPTION');
+  }
   if (o.impute !== undefined && !(IMPUTE as readonly string[]).includes(o.impute)) {
     throw new UsageError(`impute must be one of ${IMPUTE.join(', ')}, got ${JSON.stringify(o.impute)}`, 'impute fills NULL number features per group: mean, median or zero', 'INVALID_OPTION');
   }
