@@ -46,7 +46,11 @@ export function asksPreprocessing(o: PreprocessOptions): boolean {
 }
 
 /** Checks the options' values, before anything is read. */
-export function checkPreprocessOptions(o: PreprocessOptions & { strategy?: string; inference?: boolean }): void {
+export function checkPreprocessOptions(o: PreprocessOptions & { strategy?: string; inference?: boolean; pool?: string }): void {
+  if (o.pool === 'global' && (asksPreprocessing(o) || o.weight !== undefined)) {
+    // each group's preprocessing has its own feature space (its categories, its scale): no shared prior centre
+    throw new UsageError('partial pooling (pool global) does not combine with preprocessing or sample weights', 'pool numeric features without standardize, impute, categorical or weight, or train without pool', 'INVALID_OPTION');
+  }
   if (o.weight !== undefined && o.inference === true) {
     // the inference statistics are those of an unweighted fit (inference/stats.ts)
     throw new UsageError('inference statistics are not computed for a weighted fit', 'train without weight to store inference statistics, or without inference to weight the rows', 'INVALID_OPTION');

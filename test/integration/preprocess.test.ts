@@ -261,6 +261,9 @@ for (const backend of backends) {
         [{ weight: 'c', features: ['a', 'b'] }, 'FEATURES_NOT_NUMERIC', /weight column "c" is not numeric/],
         [{ weight: 'a', features: ['a', 'b'] }, 'NAME_CLASH', /column "a" is both the weight and a feature/],
         [{ standardize: true, strategy: 'in-database', features: ['a', 'b'] }, 'INVALID_OPTION', /the in-database strategy does not preprocess features or weight rows \(standardize given\)/],
+        [{ standardize: true, pool: 'global', features: ['a', 'b'] }, 'INVALID_OPTION', /partial pooling \(pool global\) does not combine with preprocessing or sample weights/],
+        [{ pool: 'global' }, 'INVALID_OPTION', /partial pooling \(pool global\) needs number features, but "c" is one-hot encoded per group/],
+        [{ inference: true, weight: 'w' }, 'INVALID_OPTION', /inference statistics are not computed for a weighted fit/],
         [{ strategy: 'in-database' }, 'FEATURES_NOT_NUMERIC', /the in-database strategy needs number features, but "c" is one-hot encoded/],
       ];
       for (const [opts, code, message] of cases) {
