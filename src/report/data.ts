@@ -2,6 +2,7 @@ import type { Database } from '../db/connection.js';
 import { DatabaseError } from '../errors.js';
 import { LogisticRegression } from '../estimators/logistic-regression.js';
 import { decodeModel } from '../model-io/document.js';
+import { preprocessor } from '../preprocess/preprocessor.js';
 import { CATALOG_SCHEMA, readTableMeta, type TableMeta } from '../pipeline/catalog.js';
 import { readModelsMeta } from '../pipeline/predict.js';
 import { resolveSource, type TableRef, tableName } from '../pipeline/source.js';
@@ -447,14 +448,22 @@ async function responseCurves(
   const curves: Response['curves'] = [];
   const steps = 40;
   for (const row of sample.rows) {
-    const model = decodeModel(row.mm_model as string);
-    if (model.nFeaturesIn_ !== features.length) continue;
+    const doc = JSON.parse(row.mm_model as string) as unknown;
+    const model = decodeModel(doc);
+    // a model with stored preprocessing reads the raw columns through it (one-hot columns have no mean to hold)
+    const prep = preprocessor(doc, model.nFeaturesIn_);
+    if (prep !== null ? prep.doc.columns.length !== features.length || prep.doc.columns.some((c) => c.kind === 'category') : model.nFeaturesIn_ !== features.length) continue;
     const data = new Float64Array((steps + 1) * features.length);
     for (let i = 0; i <= steps; i++) {
       for (let k = 0; k < features.length; k++) data[i * features.length + k] = stats.means[k] ?? 0;
       data[i * features.length + j] = lo + ((hi - lo) * i) / steps;
     }
-    const mat = { data, rows: steps + 1, cols: features.length };
+    let mat = { data, rows: steps + 1, cols: features.length };
+    if (prep !== null) {
+      const out = new Float64Array((steps + 1) * model.nFeaturesIn_);
+      for (let i = 0; i <= steps; i++) out.set(prep.apply(data.subarray(i * features.length, (i + 1) * features.length), true, null) ?? new Float64Array(model.nFeaturesIn_).fill(NaN), i * model.nFeaturesIn_);
+      mat = { data: out, rows: steps + 1, cols: model.nFeaturesIn_ };
+    }
     let ys: ArrayLike<number>;
     if (model instanceof LogisticRegression) {
       if (model.classes_.length !== 2) continue;
