@@ -94,6 +94,22 @@ for (const backend of backends) {
       assert.throws(() => ridge.predictProba(1, [1, 1]), { code: 'INVALID_OPTION' });
     });
 
+    it('partially pooled models (train pool: global) score as predict scores them', async () => {
+      await db.train({ from: 'offer', group: 'userid', features: ['asktimes', 'askbackoffdays'], label: 'bought_offer', into: 'm_pool', pool: 'global', poolC: 0.5 });
+      const s = await db.loadModels('m_pool');
+      assert.equal(s.size, 25, 'the one-class user gets a pooled model too');
+      let n = 0;
+      for (const r of await oracle('m_pool')) {
+        const p = s.predictProba(r.userid, x(r));
+        if (r.probability === null) assert.equal(p, null);
+        else {
+          n++;
+          assert.ok(p !== null && close(p[1], r.probability), `user ${r.userid}: ${p} vs ${r.probability}`);
+        }
+      }
+      assert.ok(n >= 25 * 3);
+    });
+
     it('a composite key with a boolean label: keys as arrays, classes as booleans', async () => {
       const s = await db.loadModels('m_bool');
       await db.exec(`CREATE TABLE tests2 AS SELECT CASE WHEN userid % 2 = 0 THEN 'north' ELSE 'south' END AS region, * FROM tests`);
