@@ -75,7 +75,7 @@ const G = arg('groups', 2000);
 const D = arg('features', 3);
 const SEEDS = arg('seeds', 3);
 const SPREAD = arg('spread', 1);
-console.log(`partial pooling: ${G} groups, ${D} features, 5–20 training rows and 200 held-out rows per group, coefficient spread ${SPREAD}`);
+if (SEEDS > 0) console.log(`partial pooling: ${G} groups, ${D} features, 5–20 training rows and 200 held-out rows per group, coefficient spread ${SPREAD}`);
 const rows: Record<string, number[]> = { alone: [], global: [], c1: [], perGroup: [], shared: [] };
 const notes: string[] = [];
 for (let seed = 1; seed <= SEEDS; seed++) {
@@ -149,7 +149,8 @@ if (PIPE > 0) {
   const res = await db.train({ from: 'sim', group: 'g', features: cols, label: 'y', into: 'pooled', pool: 'global' });
   const t2 = performance.now();
   const rss2 = process.resourceUsage().maxRSS / 1024;
-  console.log(`\npipeline on PGlite (in memory), ${PIPE} groups, ${rows} rows, ${D} features:`);
+  const { loadavg } = await import('node:os');
+  console.log(`\npipeline on PGlite (in memory), ${PIPE} groups, ${rows} rows, ${D} features (load average ${loadavg()[0].toFixed(1)}):`);
   console.log(`| train | seconds | peak RSS so far |`);
   console.log(`| --- | --- | --- |`);
   console.log(`| per-group models (default) | ${((t1 - t0) / 1000).toFixed(2)} | ${rss1.toFixed(0)} MiB |`);

@@ -70,7 +70,7 @@ export function checkPoolOptions(opts: TrainOptions, estimator: string, params: 
 }
 
 /** The CV over all groups reads at most this many groups (evenly spaced in key order above it). */
-const CV_MAX_GROUPS = 20_000;
+const CV_MAX_GROUPS = 5_000;
 
 /**
  * Partial pooling with the streaming strategy. The rows are read once (COPY, cut into groups and
@@ -91,12 +91,18 @@ export async function trainPooled(
   for (const sql of streamingSetupSql(plan, staging, dialect)) await db.main.exec(sql);
   await faultPoint('staging-created');
   const progress = new ProgressTracker('train', await estimateRows(db, opts.from), opts.onProgress, undefined, opts.signal);
+  const t0 = performance.now();
+  const trace = (what: string): void => {
+    if (process.env.MANYMODELS_TRACE) process.stderr.write(`trace: pooled ${what} ${((performance.now() - t0) / 1000).toFixed(3)}\n`);
+  };
   const { batches, nullKeyRows } = await readAll(db, plan, opts);
+  trace('read done');
 
   // 1. the global model, on every usable row
   const global = fitGlobal(batches, plan.fitSpec.params);
   const prior = priorOf(global);
   const d = prior.coef.length;
+  trace('global model fitted');
   // 2. the shared strength
   let choice: PoolChoice;
   const Cb = opts.poolIntercept ?? 'same';
@@ -106,6 +112,7 @@ export async function trainPooled(
     choice = { C: opts.poolC, interceptC: Cb === 'same' ? opts.poolC : Cb, chosenBy: 'given' };
   }
   const pool: PoolSpec = { prior, C: choice.C, interceptC: choice.interceptC, chosenBy: choice.chosenBy };
+  trace('strength chosen');
   // 3. every group, centred on the global model, written back as the streaming strategy writes
   const totals = { ok: 0, failed: 0, used: 0, skipped: 0, notConverged: 0 };
   const failures: FailureTally = {};
@@ -148,6 +155,7 @@ export async function trainPooled(
     if (writer !== null) await writer.close();
   }
   await faultPoint('copy-done');
+  trace('groups fitted and written');
   progress.finish();
   const summary: PoolSummary = { centre: 'global', global: encodeModel(global), C: choice.C, interceptC: choice.interceptC, chosenBy: choice.chosenBy };
   if (choice.chosenBy === 'cv') Object.assign(summary, { folds: choice.folds, groups: choice.groups, rows: choice.rows, curve: choice.curve });
