@@ -233,6 +233,31 @@ for (const backend of backends) {
       assert.ok(doc.preprocess.columns[0].scale !== 1 && doc.preprocess.columns[1].scale === 1, 'k is constant in a group: scale 1, as StandardScaler');
     });
 
+    it('the two engines agree on extreme inputs through a stored scaler (NaN, ±Infinity, beyond float8 after scaling, subnormals)', async () => {
+      // group 1: a tiny scale (~1e-150), so a large input overflows once divided; groups 2 and 3: a large scale
+      // (group 3 centred on 0), so a tiny input's quotient is subnormal or rounds to 0 (where PostgreSQL's / would raise)
+      await db.exec(`CREATE TABLE ext_tr AS SELECT g, (CASE WHEN g = 1 THEN i * 1e-150 WHEN g = 2 THEN i * 1e150 ELSE (CASE WHEN i % 2 = 0 THEN 1 ELSE -1 END) * ceil(i / 2.0) * 1e150 END)::float8 AS a,
+                     (i % 3)::float8 AS b, (i % 2) AS y FROM generate_series(1, 3) g, generate_series(1, 8) i`);
+      await db.exec(`CREATE TABLE ext_sc AS SELECT g * 100 + k AS id, g, v AS a, 1::float8 AS b
+                     FROM generate_series(1, 3) g, unnest(ARRAY[NULL, 'NaN', 'Infinity', '-Infinity', 1.7e308, -1.7e308, 1e-310, -5e-324, 0, 4e-200, 1e150, 1e200, 3]::float8[]) WITH ORDINALITY AS u(v, k)`);
+      await db.train({ from: 'ext_tr', group: 'g', features: ['a', 'b'], label: 'y', into: 'ext_m', standardize: true, impute: 'mean' });
+      const got: Record<string, (number | null)[]> = {};
+      for (const engine of ['sql', 'ts'] as const) {
+        await db.predict({ models: 'ext_m', from: 'ext_sc', into: `ext_p_${engine}`, engine });
+        got[engine] = (await db.sql<{ p: number | null }>(`SELECT probability AS p FROM ext_p_${engine} ORDER BY id`)).rows.map((r) => r.p);
+      }
+      assert.equal(got.sql.length, 39);
+      got.sql.forEach((v, i) => assert.ok(v === got.ts[i] || (v !== null && got.ts[i] !== null && Math.abs(v - (got.ts[i] as number)) <= 1e-12), `row ${i + 1}: sql ${v} ts ${got.ts[i]}`));
+      // NULL and NaN are imputed (scored); ±Infinity are not; ±1.7e308 / 1e-150 overflows (not scored) in group 1
+      for (const g of [0, 13, 26]) {
+        assert.notEqual(got.ts[g], null, `group ${g / 13 + 1}: NULL imputed`);
+        assert.notEqual(got.ts[g + 1], null, `group ${g / 13 + 1}: NaN imputed`);
+        assert.deepEqual([got.ts[g + 2], got.ts[g + 3]], [null, null], `group ${g / 13 + 1}: ±Infinity not scored`);
+      }
+      assert.deepEqual([got.ts[4], got.ts[5]], [null, null], 'group 1: ±1.7e308 overflows once scaled');
+      assert.ok(got.ts.slice(26).filter((v) => v !== null).length === 11, 'group 3: tiny inputs scored');
+    });
+
     it('a model with one-hot columns called without its categories scores NULL, never a guess', async () => {
       const r = await db.sql(`SELECT manymodels.predict_proba(model, ARRAY[1, 2, 3, NULL, NULL]::float8[]) AS p FROM m0 WHERE g = 1`);
       assert.equal(r.rows[0].p, null);
