@@ -1,9 +1,9 @@
-import { ManyModelsError } from '../errors.js';
 import type { Label } from '../estimators/input.js';
 import { LogisticRegression, argmax, softmaxInto } from '../estimators/logistic-regression.js';
 import type { Estimator } from '../estimators/registry.js';
 import { sigmoid } from '../loss/objective.js';
 import { decodeModel } from '../model-io/document.js';
+import { type Preprocessor, preprocessor } from '../preprocess/preprocessor.js';
 
 /** A prediction: a class label (a boolean for a boolean label column) or a regressor's value. */
 export type Prediction = number | string | boolean;
@@ -25,13 +25,43 @@ export interface CompiledModel {
   readonly classes: readonly Prediction[];
   /** The estimator the document decodes to (for model(key)). */
   readonly estimator: Estimator;
+  /** The document's stored preprocessing (imputer, scaler, one-hot), applied to raw rows before scoring; null when none. */
+  readonly prep: Preprocessor | null;
+  /** Values a raw row holds: the preprocessing's input columns, else nFeatures. */
+  readonly nInputs: number;
+}
+
+/** A raw input value: a number, a category (text, or a boolean read as one), or null for missing. */
+export type RawValue = number | string | boolean | null;
+
+/**
+ * The model's features of one raw row: the row itself without preprocessing; else the stored
+ * preprocessing applied (numbers in x, NaN for NULL; text in c), null when the row cannot be
+ * scored (a missing number with no imputer), as both predict engines do. The result of a
+ * preprocessed row is a buffer reused by the next call.
+ */
+export function featuresOf(m: CompiledModel, row: ArrayLike<RawValue>): ArrayLike<number> | null {
+  if (m.prep === null) return row as ArrayLike<number>;
+  const n = row.length;
+  const x = new Float64Array(n);
+  let c: (string | null)[] | null = null;
+  for (let j = 0; j < n; j++) {
+    const v = row[j];
+    if (typeof v === 'number') x[j] = v;
+    else {
+      x[j] = NaN;
+      c ??= new Array<string | null>(n).fill(null);
+      c[j] = v === null || v === undefined ? null : typeof v === 'boolean' ? (v ? 'true' : 'false') : v;
+    }
+  }
+  return m.prep.apply(x, true, c ?? new Array<string | null>(n).fill(null));
 }
 
 /**
- * Decodes a model document for scoring. A document with a preprocessing step this version cannot
- * apply is refused with MODEL_NOT_SUPPORTED rather than scored on the raw features.
+ * Decodes a model document for scoring, with its stored preprocessing (`preprocess`, checked by
+ * preprocess/document.ts) when it has one.
  */
-export function compileModel(doc: unknown, opts: { booleanLabel?: boolean; where?: string } = {}): CompiledModel {
+export function compileModel(doc: unknown, opts: { booleanLabel?: boolean } = {}): CompiledModel {
   let parsed = doc;
   if (typeof parsed === 'string') {
     try {
@@ -40,23 +70,18 @@ export function compileModel(doc: unknown, opts: { booleanLabel?: boolean; where
       parsed = doc; // decodeModel reports it
     }
   }
-  if (parsed !== null && typeof parsed === 'object' && (parsed as Record<string, unknown>).preprocess !== undefined) {
-    throw new ManyModelsError(
-      'MODEL_NOT_SUPPORTED',
-      `the model${opts.where === undefined ? '' : ` of ${opts.where}`} has a preprocessing step (preprocess) that this scorer and the exports do not apply yet`,
-      'score it with manymodels predict, which applies it, or train without preprocessing',
-    );
-  }
   const est = decodeModel(parsed);
   const d = est.nFeaturesIn_;
+  const prep = preprocessor(parsed, d);
+  const nInputs = prep === null ? d : prep.doc.columns.length;
   if (est instanceof LogisticRegression) {
     const R = est.coef_.length;
     const coef = new Float64Array(R * d);
     for (let r = 0; r < R; r++) coef.set(est.coef_[r], r * d);
     const classes = opts.booleanLabel === true ? est.classes_.map((c) => c === 1) : (est.classes_.slice() as Label[]);
-    return Object.freeze({ kind: R === 1 ? 'binary' : 'multiclass', nFeatures: d, coef, intercept: Float64Array.from(est.intercept_), classes, estimator: est });
+    return Object.freeze({ kind: R === 1 ? 'binary' : 'multiclass', nFeatures: d, coef, intercept: Float64Array.from(est.intercept_), classes, estimator: est, prep, nInputs });
   }
-  return Object.freeze({ kind: 'regressor', nFeatures: d, coef: Float64Array.from(est.coef_), intercept: Float64Array.of(est.intercept_), classes: [], estimator: est });
+  return Object.freeze({ kind: 'regressor', nFeatures: d, coef: Float64Array.from(est.coef_), intercept: Float64Array.of(est.intercept_), classes: [], estimator: est, prep, nInputs });
 }
 
 function allFinite(x: ArrayLike<number>, d: number): boolean {

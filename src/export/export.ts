@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import type { Database } from '../db/connection.js';
-import { ModelDocumentError, UsageError } from '../errors.js';
+import { ManyModelsError, ModelDocumentError, UsageError } from '../errors.js';
 import type { TableRef } from '../pipeline/source.js';
 import { displayName, ident, qident } from '../sql/ident.js';
 import { type CompiledModel, compileModel } from './compiled.js';
@@ -56,7 +56,15 @@ export function fileStem(parts: readonly (string | null)[]): string {
 function compileFor(t: ModelsTable, doc: string, parts: readonly (string | null)[]): CompiledModel {
   const where = `group ${JSON.stringify(Object.fromEntries(t.meta.group.map((g, i) => [g, parts[i]])))} in ${displayName(t.name)}`;
   try {
-    return compileModel(doc, { booleanLabel: t.meta.labelType === 'boolean', where });
+    const m = compileModel(doc, { booleanLabel: t.meta.labelType === 'boolean' });
+    if (m.prep !== null) {
+      throw new ManyModelsError(
+        'MODEL_NOT_SUPPORTED',
+        `the model of ${where} stores preprocessing (${m.prep.doc.columns.map((c) => (c.kind === 'category' ? `one-hot ${c.name}` : [c.fill !== undefined ? `impute ${c.name}` : '', c.mean !== undefined ? `standardize ${c.name}` : ''].filter((x) => x).join(', '))).filter((x) => x).join('; ')}), which the ONNX and scikit-learn exports do not write yet`,
+        'score these models with manymodels predict or db.loadModels (both apply it), or train without --standardize / --impute / one-hot columns to export',
+      );
+    }
+    return m;
   } catch (e) {
     if (e instanceof ModelDocumentError) throw new ModelDocumentError(`the model of ${where} is invalid: ${e.message.split('\n')[0]}`, e.hint);
     throw e;

@@ -55,7 +55,7 @@ function describeKey(t: ModelsTable, parts: readonly (string | null)[]): string 
 
 function compile(t: ModelsTable, doc: string, parts: readonly (string | null)[]): CompiledModel {
   try {
-    return compileModel(doc, { booleanLabel: t.meta.labelType === 'boolean', where: describeKey(t, parts) });
+    return compileModel(doc, { booleanLabel: t.meta.labelType === 'boolean' });
   } catch (e) {
     if (e instanceof ModelDocumentError) throw new ModelDocumentError(`the model of ${describeKey(t, parts)} is invalid: ${e.message.split('\n')[0]}`, e.hint);
     throw e;

@@ -1,7 +1,7 @@
 import { InvalidInputError, ManyModelsError, UsageError } from '../errors.js';
 import type { Estimator } from '../estimators/registry.js';
 import { sigmoid } from '../loss/objective.js';
-import { type CompiledModel, type Prediction, predictOf, probaOf } from './compiled.js';
+import { type CompiledModel, featuresOf, type Prediction, predictOf, probaOf, type RawValue } from './compiled.js';
 
 /**
  * A group key as the scorer takes it: the value of the one key column, or an array with one value
@@ -96,7 +96,7 @@ export class Scorer {
       let d = -1;
       let same = true;
       for (const m of this.cache.values()) {
-        if (m === null || m.kind !== 'binary' || (d >= 0 && m.nFeatures !== d)) {
+        if (m === null || m.kind !== 'binary' || m.prep !== null || (d >= 0 && m.nFeatures !== d)) {
           same = false;
           break;
         }
@@ -153,16 +153,19 @@ export class Scorer {
     );
   }
 
-  private features(m: CompiledModel, x: ArrayLike<number>): ArrayLike<number> {
-    if (x.length !== m.nFeatures) throw this.countError(m.nFeatures, x.length);
-    return x;
+  /** The model's features of a raw row (its stored preprocessing applied), or null when the row cannot be scored. */
+  private features(m: CompiledModel, x: ArrayLike<RawValue>): ArrayLike<number> | null {
+    if (x.length !== m.nInputs) throw this.countError(m.nInputs, x.length);
+    return featuresOf(m, x);
   }
 
   /**
-   * Class probabilities, in the order of the model's classes_, of one feature vector with its
-   * group's model; null when the group has no ok model or a feature is NULL / NaN / ±Infinity.
+   * Class probabilities, in the order of the model's classes_, of one row with its group's model;
+   * null when the group has no ok model or the row cannot be scored (a NULL / NaN / ±Infinity
+   * feature, or a missing one with no imputer). A model trained with preprocessing takes the raw
+   * input columns (numbers, text for one-hot columns, null for missing) and applies it.
    */
-  predictProba(key: GroupKey, x: ArrayLike<number>): number[] | null {
+  predictProba(key: GroupKey, x: ArrayLike<RawValue>): number[] | null {
     const packed = this.packed;
     if (packed !== null) {
       const slot =
@@ -176,7 +179,7 @@ export class Scorer {
       const o = slot * (d + 1);
       let z = packed[o];
       for (let j = 0; j < d; j++) {
-        const v = x[j];
+        const v = x[j] as number;
         if (!Number.isFinite(v)) return null;
         z += v * packed[o + 1 + j];
       }
@@ -187,13 +190,16 @@ export class Scorer {
     const m = this.lookup(key);
     if (m === null) return null;
     if (m.kind === 'regressor') throw new UsageError(`${this.info.estimator} is a regressor: it has no class probabilities`, 'use predict', 'INVALID_OPTION');
-    return probaOf(m, this.features(m, x));
+    const f = this.features(m, x);
+    return f === null ? null : probaOf(m, f);
   }
 
   /** The predicted class (a boolean for a boolean label) or value of one feature vector; null as for predictProba. */
-  predict(key: GroupKey, x: ArrayLike<number>): Prediction | null {
+  predict(key: GroupKey, x: ArrayLike<RawValue>): Prediction | null {
     const m = this.lookup(key);
-    return m === null ? null : predictOf(m, this.features(m, x));
+    if (m === null) return null;
+    const f = this.features(m, x);
+    return f === null ? null : predictOf(m, f);
   }
 
   /** The group's classes (classes_ order), [] for a regressor, null when the group has no ok model. */
@@ -233,7 +239,7 @@ export class Scorer {
     }
   }
 
-  private async batch<T>(keys: readonly GroupKey[], rows: readonly ArrayLike<number>[], one: (key: GroupKey, x: ArrayLike<number>) => T): Promise<T[]> {
+  private async batch<T>(keys: readonly GroupKey[], rows: readonly ArrayLike<RawValue>[], one: (key: GroupKey, x: ArrayLike<RawValue>) => T): Promise<T[]> {
     if (keys.length !== rows.length) throw new InvalidInputError('LENGTH_MISMATCH', `${keys.length} keys but ${rows.length} feature rows`, 'pass one key per row');
     const out: T[] = new Array(rows.length);
     // a bounded scorer fetches per chunk, so that one batch never needs more models than it holds
@@ -247,12 +253,12 @@ export class Scorer {
   }
 
   /** predictProba for many rows, row i with the model of keys[i]. */
-  predictProbaBatch(keys: readonly GroupKey[], rows: readonly ArrayLike<number>[]): Promise<(number[] | null)[]> {
+  predictProbaBatch(keys: readonly GroupKey[], rows: readonly ArrayLike<RawValue>[]): Promise<(number[] | null)[]> {
     return this.batch(keys, rows, (k, x) => this.predictProba(k, x));
   }
 
   /** predict for many rows, row i with the model of keys[i]. */
-  predictBatch(keys: readonly GroupKey[], rows: readonly ArrayLike<number>[]): Promise<(Prediction | null)[]> {
+  predictBatch(keys: readonly GroupKey[], rows: readonly ArrayLike<RawValue>[]): Promise<(Prediction | null)[]> {
     return this.batch(keys, rows, (k, x) => this.predict(k, x));
   }
 }

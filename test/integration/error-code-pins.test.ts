@@ -188,7 +188,7 @@ describe('docs/errors.md and the tests', () => {
     EMPTY_INPUT: '../unit/core-error-pins', INVALID_INPUT: '../unit/core-error-pins', RAGGED_INPUT: '../unit/core-error-pins',
     SHAPE_MISMATCH: '../unit/core-error-pins', LENGTH_MISMATCH: '../unit/core-error-pins', INVALID_LABEL: '../unit/core-error-pins',
     INVALID_SAMPLE_WEIGHT: '../unit/core-error-pins', COPY_FORMAT: '../unit/core-error-pins',
-    MODEL_NOT_LOADED: 'scorer', MODEL_NOT_SUPPORTED: 'scorer', OUTPUT_EXISTS: 'export',
+    MODEL_NOT_LOADED: 'scorer', MODEL_NOT_SUPPORTED: 'export', OUTPUT_EXISTS: 'export',
     GROUP_NOT_FOUND: 'show', TOO_MANY_FAILED: 'show',
   };
   /** Codes no test can provoke on purpose, with the reason. */

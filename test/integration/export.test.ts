@@ -202,16 +202,14 @@ for (const backend of backends) {
     });
 
     it('a failed export leaves the table and the directory as they were (MODEL_NOT_SUPPORTED, OUTPUT_EXISTS)', async () => {
-      await db.exec(`CREATE TABLE m_prep AS SELECT * FROM m_bin`);
-      const c = (await db.sql<{ c: string }>(`SELECT obj_description('m_bin'::regclass, 'pg_class') AS c`)).rows[0].c;
-      await db.exec(`COMMENT ON TABLE m_prep IS '${c.replaceAll("'", "''")}'`);
-      await db.exec(`ALTER TABLE m_prep DROP COLUMN pickle`);
-      await db.exec(`UPDATE m_prep SET model = jsonb_set(model, '{preprocess}', '[{"kind":"standardize"}]') WHERE userid = 11`);
+      // models with stored preprocessing are refused by both exports (the scorer applies it: scorer.test.ts)
+      await db.train({ from: 'offer', group: 'userid', features: ['asktimes', 'askbackoffdays'], label: 'bought_offer', into: 'm_prep', standardize: true });
       const dir = join(tmp(), 'out');
       await db.exportModels({ models: 'm_bin', format: 'onnx', out: dir });
       const filesBefore = readdirSync(dir).sort();
       const before = await snapshot(db);
-      await assert.rejects(db.exportModels({ models: 'm_prep', format: 'sklearn', out: dir, intoColumn: true, replace: true }), { code: 'MODEL_NOT_SUPPORTED' });
+      await assert.rejects(db.exportModels({ models: 'm_prep', format: 'sklearn', out: dir, intoColumn: true, replace: true }), { code: 'MODEL_NOT_SUPPORTED', message: /stores preprocessing \(standardize asktimes; standardize askbackoffdays\)/ });
+      await assert.rejects(db.exportModels({ models: 'm_prep', format: 'onnx', out: join(tmp(), 'p') }), { code: 'MODEL_NOT_SUPPORTED' });
       assert.deepEqual(await snapshot(db), before, 'no pickle column, nothing changed');
       assert.deepEqual(readdirSync(dir).sort(), filesBefore, 'the directory is as it was');
       assert.equal(readdirSync(join(dir, '..')).length, 1, 'no temporary directory left beside it');
