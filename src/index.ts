@@ -19,6 +19,6 @@ export { VERSION } from './version.js';
 export { Scorer, type GroupKey, type ScorerInfo } from './export/scorer.js';
 export type { LoadModelsOptions } from './export/load.js';
 export type { ExportOptions, ExportResult, ExportFormat } from './export/export.js';
-export type { Prediction } from './export/compiled.js';
+export type { Prediction, RawValue } from './export/compiled.js';
 export { runDemo, DEMO_SCHEMA, DEMO_SETUP_SQL, DEMO_TESTS_SQL, type DemoOptions, type DemoOutput } from './demo.js';
 export { parseQualifiedName, parseNameList } from './sql/ident.js';
