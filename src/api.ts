@@ -8,7 +8,11 @@ import { type PredictOptions, type PredictResult, predict } from './pipeline/pre
 import { listRuns, type RunRecord } from './pipeline/runs.js';
 import { type ModelView, type ShowOptions, showModel } from './pipeline/show-model.js';
 import type { TableRef } from './pipeline/source.js';
-import { explainTraining, type TrainOptions, type TrainResult, train } from './pipeline/train.js';
+import { explainTraining, type TrainOptions, type TrainResult } from './pipeline/train.js';
+import { type DiffOptions, type DiffResult, diffVersions } from './lifecycle/diff.js';
+import { type HistoryEntry, modelsHistory } from './lifecycle/history.js';
+import { type RollbackOptions, type RollbackResult, rollback } from './lifecycle/rollback.js';
+import { trainWithLifecycle } from './lifecycle/train.js';
 import { type ReportResult, writeReport } from './report/report.js';
 import type { ReportOptions } from './report/data.js';
 import { VERSION } from './version.js';
@@ -35,9 +39,27 @@ export class ManyModels {
     return this.database.kind;
   }
 
-  /** Trains one model per group into a models table. */
+  /**
+   * Trains one model per group into a models table. The state it replaces is kept as a version
+   * (`keep`, default 3); with `incremental`, only the groups whose rows changed are refitted.
+   */
   train(opts: TrainOptions): Promise<TrainResult> {
-    return this.database.session((db) => train(db, opts, VERSION));
+    return this.database.session((db) => trainWithLifecycle(db, opts, VERSION));
+  }
+
+  /** Restores an earlier state of a models table (default: the one before the latest run), in one transaction. */
+  rollback(opts: RollbackOptions): Promise<RollbackResult> {
+    return this.database.session((db) => rollback(db, opts, VERSION));
+  }
+
+  /** What changed between the states two runs wrote to a models table: groups added, removed, refitted, the largest changes. */
+  diff(opts: DiffOptions): Promise<DiffResult> {
+    return this.database.exclusive((db) => diffVersions(db, opts));
+  }
+
+  /** The runs that wrote a models table, newest first, with what is left of each state (current, kept, gone). */
+  history(models: TableRef, limit = 50): Promise<HistoryEntry[]> {
+    return this.database.exclusive((db) => modelsHistory(db, models, limit));
   }
 
   /** The statements train(opts) would execute, without running them (nothing is written). */

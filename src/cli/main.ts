@@ -13,6 +13,8 @@ import { recommendCommand } from './recommend.js';
 import { reportCommand } from './report.js';
 import { runsCommand } from './runs.js';
 import { showCommand } from './show.js';
+import { diffCommand } from './diff.js';
+import { rollbackCommand } from './rollback.js';
 import { sqlCommand } from './sql.js';
 import { trainCommand } from './train.js';
 
@@ -30,7 +32,7 @@ export async function main(argv: readonly string[]): Promise<number> {
     .option('-q, --quiet', 'no progress output')
     .showHelpAfterError()
     .exitOverride();
-  for (const add of [demoCommand, trainCommand, predictCommand, exportCommand, recommendCommand, reportCommand, importCommand, sqlCommand, modelsCommand, showCommand, runsCommand]) add(program);
+  for (const add of [demoCommand, trainCommand, predictCommand, exportCommand, recommendCommand, reportCommand, importCommand, sqlCommand, modelsCommand, showCommand, runsCommand, rollbackCommand, diffCommand]) add(program);
   try {
     await program.parseAsync(argv as string[], { from: 'user' });
     return 0;

@@ -36,6 +36,10 @@ interface TrainCliOptions {
   impute?: string;
   categorical?: string;
   weight?: string;
+  incremental?: boolean;
+  changedSince?: string;
+  vanished?: string;
+  keep: string;
 }
 
 export function trainCommand(program: Command): void {
@@ -69,6 +73,10 @@ export function trainCommand(program: Command): void {
     .option('--impute <how>', 'fill NULL number features with the group\'s mean, median or zero instead of skipping the row')
     .option('--categorical <cols>', 'boolean feature columns to one-hot encode too (text feature columns always are), comma-separated')
     .option('--weight <col>', 'a numeric column of sample weights')
+    .option('--incremental', 'refit only the groups whose rows changed since the models table was written (per-group fingerprints computed in SQL); the others keep their row')
+    .option('--changed-since <col>', 'with --incremental: find changed groups by this timestamp column (rows above the previous run\'s highest value) instead of fingerprints')
+    .option('--vanished <keep|drop>', 'with --incremental: what happens to groups that have no rows any more (default drop, as a full retrain)')
+    .option('--keep <n>', 'earlier versions of the models table to keep (0: none)', '3')
     .action(async (o: TrainCliOptions, cmd: Command) => {
       const g = cmd.optsWithGlobals<GlobalOptions>();
       if (o.strategy !== 'streaming' && o.strategy !== 'in-database') throw new UsageError(`--strategy must be streaming or in-database, got ${JSON.stringify(o.strategy)}`);
@@ -102,6 +110,10 @@ export function trainCommand(program: Command): void {
           impute: o.impute as 'mean' | 'median' | 'zero' | undefined,
           categorical: o.categorical === undefined ? undefined : parseNameList(o.categorical),
           weight: o.weight === undefined ? undefined : parseNameList(o.weight)[0],
+          incremental: o.incremental === true || o.changedSince !== undefined,
+          changedSince: o.changedSince === undefined ? undefined : parseNameList(o.changedSince)[0],
+          vanished: o.vanished as 'keep' | 'drop' | undefined,
+          keep: intOption('--keep', o.keep, 0),
           onProgress: progress.listener,
           ...poolOptions(o),
         };
@@ -113,10 +125,18 @@ export function trainCommand(program: Command): void {
         progress.stop();
         if (format === 'json') printJson(r);
         const lines = [
-          `trained ${r.groupsOk} model${r.groupsOk === 1 ? '' : 's'} into ${o.into} in ${r.seconds.toFixed(2)} s (run ${r.runId})`,
+          `${r.incremental?.mode === 'incremental' ? 'refitted' : 'trained'} ${r.groupsOk} model${r.groupsOk === 1 ? '' : 's'} into ${o.into} in ${r.seconds.toFixed(2)} s (run ${r.runId})`,
           `  groups: ${r.groupsOk} ok, ${r.groupsFailed} failed${r.notConverged > 0 ? `, ${r.notConverged} not converged` : ''}`,
           `  rows: ${r.rowsUsed} used, ${r.rowsSkipped} skipped (NULL feature or label)${r.nullKeyRows > 0 ? `, ${r.nullKeyRows} with a NULL group key` : ''}`,
         ];
+        const inc = r.incremental;
+        if (inc !== undefined) {
+          lines.push(
+            inc.mode === 'full'
+              ? `  incremental: every group fitted (${inc.reason}); fingerprints recorded`
+              : `  incremental (${inc.detection}): ${inc.refitted} refitted (${inc.added} new), ${inc.unchanged} unchanged, ${inc.vanishedDropped} vanished and dropped${inc.vanishedKept > 0 ? `, ${inc.vanishedKept} vanished and kept` : ''}`,
+          );
+        }
         lines.push(...failureLines(r.failures, '  ', (n) => `failed ${n}×`, 10));
         lines.push(...failureLines(r.notes, '  ', (n) => `warning ${n}×`, 10));
         if (r.pool !== undefined) {
@@ -124,7 +144,7 @@ export function trainCommand(program: Command): void {
           lines.push(`  pooled towards one global model: C = ${r.pool.C} ${how}, intercept C = ${r.pool.interceptC}`);
         }
         if (format === 'text') process.stdout.write(`${lines.join('\n')}\n`);
-        if (r.groupsOk === 0) {
+        if (r.groupsOk === 0 && r.incremental?.mode !== 'incremental') {
           throw new DatabaseError('NO_MODEL_FITTED', `no group could be fitted: all ${r.groupsFailed} failed (the reasons are in the error column of ${o.into})`, 'see the failures above: manymodels models ' + o.into);
         }
       } finally {

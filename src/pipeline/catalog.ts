@@ -34,6 +34,27 @@ CREATE TABLE IF NOT EXISTS ${S}.runs (
   error           text
 );
 ALTER TABLE ${S}.runs ADD COLUMN IF NOT EXISTS staging_table text[];
+-- the tables manymodels wrote, with what predict needs to read them (earlier versions kept this in
+-- the table's COMMENT only, where a user's COMMENT ON TABLE replaced it); an entry holds for the
+-- table whose oid it names, so a table dropped and made again by someone else is not taken for ours
+CREATE TABLE IF NOT EXISTS ${S}.tables (
+  table_name      text PRIMARY KEY,
+  table_oid       oid NOT NULL,
+  meta            jsonb NOT NULL,
+  run_id          uuid
+);
+-- earlier states of models tables (lifecycle/versions.ts): the state a run wrote, kept when a later
+-- run replaced it, in an archive table beside the models table: 'full' (every row) or 'delta' (the
+-- rows of the groups the replacing run touched; mm_present false for a group that run added)
+CREATE TABLE IF NOT EXISTS ${S}.versions (
+  run_id          uuid PRIMARY KEY,
+  models_table    text NOT NULL,
+  kind            text NOT NULL,
+  archive         text[] NOT NULL,
+  replaced_by     uuid NOT NULL,
+  archived_at     timestamptz NOT NULL,
+  meta            jsonb NOT NULL
+);
 `;
 
 /** Creates the catalog schema, the runs table and the scoring functions, once per database and version. */
@@ -60,7 +81,7 @@ export async function ensureCatalog(conn: Connection, version: string): Promise<
 
 export interface RunStart {
   runId: string;
-  kind: 'train' | 'predict' | 'recommend';
+  kind: 'train' | 'predict' | 'recommend' | 'rollback';
   source: string;
   outputTable: QualifiedName;
   modelsTable?: QualifiedName;
@@ -136,6 +157,13 @@ export interface TableMeta {
   candidate?: string[];
   /** Models trained with pool 'global': the global model (predict --fallback global scores with it), the shared C and how it was chosen. */
   pool?: PoolSummary;
+  /**
+   * Models: what the fit depended on besides the rows (estimator, parameters, minRows, features, ...),
+   * as canonical JSON; an incremental run refits only changed groups when it is the same.
+   */
+  fit?: string;
+  /** Models written with changedSince: the highest value of that column the run saw (as text). */
+  watermark?: { column: string; value: string };
 }
 
 export const META_PREFIX = 'manymodels:';
@@ -144,14 +172,29 @@ export function metaComment(meta: TableMeta): string {
   return META_PREFIX + JSON.stringify(meta);
 }
 
-/** Reads the manymodels metadata of a table; null when it has none (not written by manymodels), undefined when the table does not exist. */
+/** The statements (inside the swap's transaction) that record `table` (now the table of that name) as written by manymodels with `meta`. */
+export function tableRecordStatements(table: QualifiedName, meta: TableMeta): [string, unknown[]][] {
+  return [
+    [`DELETE FROM ${S}.tables WHERE table_name = $1 OR table_oid = to_regclass($1)::oid`, [qident(table)]],
+    [`INSERT INTO ${S}.tables (table_name, table_oid, meta, run_id) VALUES ($1, to_regclass($1)::oid, $2::jsonb, $3::uuid)`, [qident(table), JSON.stringify(meta), meta.runId]],
+  ];
+}
+
+/**
+ * Reads the manymodels metadata of a table; null when it has none (not written by manymodels), undefined when the table does not exist.
+ * The catalog's entry (manymodels.tables) comes first; tables written before it existed have theirs in their COMMENT.
+ */
 export async function readTableMeta(conn: Connection, name: QualifiedName): Promise<TableMeta | null | undefined> {
-  const r = await conn.query<{ oid: number | null; c: string | null }>(
-    `SELECT to_regclass($1)::oid AS oid, obj_description(to_regclass($1)::oid, 'pg_class') AS c`,
-    [qident(name)],
+  const r = await conn.query<{ oid: number | null; c: string | null; cat: boolean }>(
+    `SELECT to_regclass($1)::oid AS oid, obj_description(to_regclass($1)::oid, 'pg_class') AS c, to_regclass($2) IS NOT NULL AS cat`,
+    [qident(name), qident([CATALOG_SCHEMA, 'tables'])],
   );
   const row = r.rows[0];
   if (row === undefined || row.oid === null) return undefined;
+  if (row.cat) {
+    const m = await conn.query<{ meta: TableMeta }>(`SELECT meta FROM ${S}.tables WHERE table_oid = $1::oid`, [row.oid]);
+    if (m.rows.length > 0) return m.rows[0].meta;
+  }
   if (row.c === null || !row.c.startsWith(META_PREFIX)) return null;
   try {
     return JSON.parse(row.c.slice(META_PREFIX.length)) as TableMeta;

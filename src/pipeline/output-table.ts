@@ -3,7 +3,7 @@ import { DatabaseError } from '../errors.js';
 import { displayName, ident, literal, qident, type QualifiedName } from '../sql/ident.js';
 import { redactUrls } from '../db/errors.js';
 import { faultPoint } from './fault.js';
-import { META_PREFIX, type RunEnd, metaComment, readTableMeta, runEndStatement, type TableMeta } from './catalog.js';
+import { META_PREFIX, type RunEnd, metaComment, readTableMeta, runEndStatement, tableRecordStatements, type TableMeta } from './catalog.js';
 import { checkKeepable, type OutputColumn, readOutputTable } from './attached.js';
 
 /**
@@ -47,6 +47,23 @@ export interface SwapSpec {
   columns: readonly OutputColumn[];
   /** The group key: the models table's primary key. Absent for predictions (a row per source row). */
   primaryKey?: readonly string[];
+  /** Models tables: keeps the state the swap replaces as a version (lifecycle/versions.ts). */
+  keeper?: PreviousKeeper;
+}
+
+/**
+ * What keeps the previous state of a table when a run replaces it, inside the swap's transaction
+ * (so a failed or killed swap keeps nothing and loses nothing).
+ */
+export interface PreviousKeeper {
+  /**
+   * The target exists, is locked, and is about to be replaced: 'rename' when nothing is attached
+   * to it (the keeper may move it away with a RENAME, no row copied), 'rows' when it stays and its
+   * rows are replaced (the keeper copies what it keeps).
+   */
+  beforeReplace(conn: Connection, target: QualifiedName, how: 'rename' | 'rows'): Promise<void>;
+  /** After the replacement, in the same transaction: record the version, drop those beyond retention. */
+  afterReplace(conn: Connection, target: QualifiedName, runId: string): Promise<void>;
 }
 
 /** The swap, as --explain shows it. */
@@ -64,7 +81,8 @@ export function swapStatements(s: Staging, spec?: SwapSpec): string[] {
     `TRUNCATE ${qident(s.target)}`,
     `INSERT INTO ${qident(s.target)} (...) SELECT ... FROM ${qident(s.staging)}`,
     `DROP TABLE ${qident(s.staging)}`,
-    `COMMENT ON TABLE ${qident(s.target)} IS '${META_PREFIX}{...}'`,
+    `COMMENT ON TABLE ${qident(s.target)} IS '${META_PREFIX}{...}' -- unless a user's comment is on it (kept)`,
+    `-- the table is recorded in manymodels.tables; the replaced state of a models table is kept as a version`,
     `UPDATE manymodels.runs SET status = 'succeeded', ... WHERE run_id = $1`,
     'COMMIT',
   ];
@@ -95,7 +113,11 @@ export async function swapIn(conn: Connection, s: Staging, meta: TableMeta, runI
     if (exists) await conn.exec(`LOCK TABLE ${qident(s.target)} IN ACCESS EXCLUSIVE MODE`);
     // read again under the lock: what was attached during the run counts too
     const state = await readOutputTable(conn, s.target, pk ?? []);
+    // a comment a user put on the table stays on it (manymodels' own description is in its catalog)
+    const comment = state.oid === null ? null : (await conn.query<{ c: string | null }>(`SELECT obj_description($1::oid, 'pg_class') AS c`, [state.oid])).rows[0]?.c ?? null;
+    const userComment = comment !== null && !comment.startsWith(META_PREFIX) ? comment : null;
     if (state.oid === null || state.attached.length === 0) {
+      if (state.oid !== null) await spec.keeper?.beforeReplace(conn, s.target, 'rename');
       await conn.exec(`DROP TABLE IF EXISTS ${qident(s.target)}`);
       await faultPoint('swap:dropped');
       await conn.exec(`ALTER TABLE ${qident(s.staging)} RENAME TO ${ident(name)}`);
@@ -103,6 +125,7 @@ export async function swapIn(conn: Connection, s: Staging, meta: TableMeta, runI
       await faultPoint('swap:renamed');
     } else {
       checkKeepable(state, s.target, spec.columns);
+      await spec.keeper?.beforeReplace(conn, s.target, 'rows');
       const cols = (await conn.query<{ name: string }>(
         `SELECT attname AS name FROM pg_attribute WHERE attrelid = to_regclass($1) AND attnum > 0 AND NOT attisdropped ORDER BY attnum`,
         [qident(s.staging)],
@@ -114,7 +137,9 @@ export async function swapIn(conn: Connection, s: Staging, meta: TableMeta, runI
       if (pk !== undefined && pk.length > 0 && !state.hasPrimaryKey && !(await keyHasNull(conn, s.target, pk))) await conn.exec(`ALTER TABLE ${qident(s.target)} ADD PRIMARY KEY (${pk.map(ident).join(', ')})`);
       await faultPoint('swap:renamed');
     }
-    await conn.exec(`COMMENT ON TABLE ${qident(s.target)} IS ${literal(metaComment(meta))}`);
+    await conn.exec(`COMMENT ON TABLE ${qident(s.target)} IS ${literal(userComment ?? metaComment(meta))}`);
+    for (const [sql, params] of tableRecordStatements(s.target, meta)) await conn.query(sql, params);
+    await spec.keeper?.afterReplace(conn, s.target, runId);
     const [sql, params] = runEndStatement(runId, end);
     await conn.query(sql, params);
     await faultPoint('swap:catalogued');

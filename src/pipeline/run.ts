@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { Database } from '../db/connection.js';
+import type { Connection, Database } from '../db/connection.js';
 import { CancelledError } from '../errors.js';
 import type { QualifiedName } from '../sql/ident.js';
 import { ensureCatalog, recordRunStart, type RunEnd, type RunStart, type TableMeta } from './catalog.js';
@@ -26,6 +26,11 @@ export interface RunOptions {
   record: Omit<RunStart, 'runId' | 'staging' | 'outputTable' | 'version'>;
   /** The columns the run writes and the models table's primary key; checked against the target before any work. */
   output: SwapSpec;
+  /**
+   * Puts the staging table's rows in place and closes the run, in one transaction (default swapIn,
+   * which replaces the table); an incremental run replaces only the rows of the groups it refitted.
+   */
+  swap?: (conn: Connection, s: Staging, meta: TableMeta, runId: string, end: RunEnd, spec: SwapSpec) => Promise<void>;
 }
 
 /**
@@ -63,7 +68,7 @@ export async function withRun<T>(
     const { result, meta, end } = await body({ runId, staging, checkCancelled: cancelled });
     cancelled();
     await faultPoint('swap:begin');
-    await swapIn(conn, staging, { ...meta, runId } as TableMeta, runId, end, o.output);
+    await (o.swap ?? swapIn)(conn, staging, { ...meta, runId } as TableMeta, runId, end, o.output);
     await faultPoint('done');
     return result;
   } catch (e) {

@@ -4,7 +4,7 @@ import { CATALOG_SCHEMA } from './catalog.js';
 
 export interface RunRecord {
   runId: string;
-  kind: 'train' | 'predict' | 'recommend';
+  kind: 'train' | 'predict' | 'recommend' | 'rollback';
   status: 'running' | 'succeeded' | 'failed' | 'cancelled' | 'abandoned';
   startedAt: Date;
   finishedAt: Date | null;
@@ -19,16 +19,16 @@ export interface RunRecord {
   libraryVersion: string;
 }
 
-/** The latest runs of the run catalog, newest first (none when the catalog does not exist yet). */
-export async function listRuns(db: Database, limit = 20): Promise<RunRecord[]> {
+/** The latest runs of the run catalog, newest first (none when the catalog does not exist yet); only those that wrote `output` when given. */
+export async function listRuns(db: Database, limit = 20, output?: readonly string[]): Promise<RunRecord[]> {
   const exists = await db.main.query<{ t: string | null }>(`SELECT to_regclass($1)::text AS t`, [qident([CATALOG_SCHEMA, 'runs'])]);
   if (exists.rows[0].t === null) return [];
   const r = await db.main.query<Record<string, unknown>>(
     `SELECT run_id::text AS run_id, kind, status, started_at, finished_at, source, output_table, estimator,
             groups_ok::float8 AS groups_ok, groups_failed::float8 AS groups_failed, rows_used::float8 AS rows_used,
             rows_skipped::float8 AS rows_skipped, error, library_version
-     FROM ${qident([CATALOG_SCHEMA, 'runs'])} ORDER BY started_at DESC LIMIT $1`,
-    [limit],
+     FROM ${qident([CATALOG_SCHEMA, 'runs'])} ${output === undefined ? '' : 'WHERE output_table = $2'} ORDER BY started_at DESC LIMIT $1`,
+    output === undefined ? [limit] : [limit, qident(output)],
   );
   return r.rows.map((x) => ({
     runId: x.run_id as string,

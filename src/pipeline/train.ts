@@ -12,7 +12,7 @@ import { ident } from '../sql/ident.js';
 import { float8Sql } from '../sql/scoring.js';
 import { CATALOG_SCHEMA, type TableMeta } from './catalog.js';
 import type { RowLayout } from './group-cutter.js';
-import { checkTarget, stagingFor, type SwapSpec, swapStatements } from './output-table.js';
+import { checkTarget, type PreviousKeeper, stagingFor, type SwapSpec, swapStatements } from './output-table.js';
 import { faultPoint } from './fault.js';
 import { withRun } from './run.js';
 import type { ProgressListener } from './progress.js';
@@ -95,6 +95,23 @@ export interface TrainOptions extends PreprocessOptions {
    * nothing is replaced (the previous models table stays as it was), the run is marked failed.
    */
   maxFailedFraction?: number;
+  /**
+   * Refit only the groups whose rows changed since the models table was written (lifecycle/incremental.ts):
+   * a per-group fingerprint of the rows, computed in SQL, against the one stored in the table's
+   * `fingerprint` column; the other groups keep their row. The result is the models a full retrain
+   * would write. The first incremental run into a table fits every group and records the fingerprints.
+   */
+  incremental?: boolean;
+  /**
+   * With incremental: find changed groups by a timestamp (or any ordered) column instead of
+   * fingerprints: groups with a row newer than the highest value the previous run saw. Rows deleted
+   * from the source, and groups that vanished, are not seen this way.
+   */
+  changedSince?: string;
+  /** With incremental: groups of the models table that have no rows any more are 'drop'ped (default, as a full retrain) or 'keep'-t. */
+  vanished?: 'keep' | 'drop';
+  /** Earlier versions of the models table to keep (default 3; 0 keeps none). See lifecycle/versions.ts. */
+  keep?: number;
 }
 
 export interface FailureSummary {
@@ -127,12 +144,31 @@ export interface TrainResult {
   seconds: number;
   /** With pool 'global': the global model, the shared pooling strength and how it was chosen (also in the models table's catalog entry). */
   pool?: PoolSummary;
+  /** An incremental run: what it refitted and kept (the counts above are of the groups it fitted). */
+  incremental?: IncrementalSummary;
+}
+
+export interface IncrementalSummary {
+  /** 'incremental': only changed groups were fitted; 'full': every group (the reason says why). */
+  mode: 'incremental' | 'full';
+  reason?: string;
+  /** Groups fitted because their rows changed (or they are new). */
+  refitted: number;
+  /** Of those, groups the models table did not have. */
+  added: number;
+  /** Groups whose row was kept as it was. */
+  unchanged: number;
+  /** Groups with no rows any more: dropped, or kept (vanished: 'keep'). */
+  vanishedDropped: number;
+  vanishedKept: number;
+  /** How changes were found: 'fingerprint' or 'changed-since'. */
+  detection: 'fingerprint' | 'changed-since';
 }
 
 
 
 /** A tally as FailureSummary[]: codes by count, each with its most frequent kinds of reason. */
-function summarize(t: FailureTally): FailureSummary[] {
+export function summarize(t: FailureTally): FailureSummary[] {
   return Object.entries(t)
     .map(([code, f]): FailureSummary => {
       const { reasons, otherKinds } = topReasons(f.kinds);
@@ -345,7 +381,7 @@ async function checkKeysOrderable(db: Database, src: ResolvedSource, group: read
 }
 
 /** The plan for a dialect: new tables co-located with the source only where the engine allows it. */
-async function placeTraining(db: Database, plan: TrainPlan, dialect: Dialect): Promise<TrainPlan> {
+export async function placeTraining(db: Database, plan: TrainPlan, dialect: Dialect): Promise<TrainPlan> {
   const sourceTable = await colocationSource(db, dialect, plan.sourceTable, plan.group);
   return { ...plan, sourceTable, distributeBy: await distributeByFor(db, dialect, sourceTable, plan.fromSql, plan.group, 'groups', plan.keyType) };
 }
@@ -366,8 +402,13 @@ export async function explainTraining(db: Database, opts: TrainOptions): Promise
   return [`-- manymodels train, ${opts.strategy ?? 'streaming'} strategy, ${dialect.name} dialect`, ...body, ...swapStatements(staging, plan.output)];
 }
 
+/** What the lifecycle adds to a train: keeping the state it replaces (lifecycle/versions.ts). */
+export interface TrainHooks {
+  keeper?: (dialect: Dialect, plan: TrainPlan) => PreviousKeeper;
+}
+
 /** Trains one model per group and swaps the models table in. See TrainOptions. */
-export async function train(db: Database, opts: TrainOptions, version: string): Promise<TrainResult> {
+export async function train(db: Database, opts: TrainOptions, version: string, hooks: TrainHooks = {}): Promise<TrainResult> {
   const t0 = performance.now();
   const planned = await planTraining(db, opts);
   const strategy = opts.strategy ?? 'streaming';
@@ -389,7 +430,7 @@ export async function train(db: Database, opts: TrainOptions, version: string): 
         version,
         wait: opts.wait,
         signal: opts.signal,
-        output: plan.output,
+        output: { ...plan.output, keeper: hooks.keeper?.(dialect, plan) },
         record: {
           kind: 'train',
           source: plan.source,

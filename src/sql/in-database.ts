@@ -405,6 +405,7 @@ export function modelsTableSql(o: InDbSpec): string[] {
     `CASE WHEN ${ok} THEN c.train_score END AS train_score`,
     `now() AS serialized_on`,
     `${literal(o.runId)}::uuid AS run_id`,
+    `NULL::text AS fingerprint`,
   ];
   return o.dialect.createTableAs(o.staging, `SELECT ${cols.join(', ')} FROM ${qident(o.groupTable)} AS c`, o.distributeBy ?? o.group, o.dataTable);
 }
