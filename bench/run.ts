@@ -18,6 +18,8 @@
  *   --retrain                also time two retrains: nothing attached (DROP + RENAME), an index attached (rows replaced)
  *   --pglite-copy m[,m]      PGlite's binary COPY out: cursor (default), blob (the whole read as one Blob,
  *                            as before); several alternate, case by case, for a side-by-side comparison
+ *   --incremental            time train --incremental after 1% of the groups changed, against a full retrain of the
+ *                            same rows, side by side (no predict, no baseline)
  *   --out FILE               JSON results (default bench/results/<time>.json)
  */
 import { spawnSync, execFileSync } from 'node:child_process';
@@ -45,6 +47,7 @@ const predictTs = arg('predict-ts') === 'true';
 const strategies = (arg('strategy', 'streaming') as string).split(',');
 const retrain = arg('retrain') === 'true';
 const pgliteCopies = (arg('pglite-copy', 'cursor') as string).split(',');
+const incremental = arg('incremental') === 'true';
 const DEBIAN = '/usr/lib/postgresql/15/bin';
 
 interface Server {
@@ -125,7 +128,7 @@ try {
           dir = join(tmpdir(), `manymodels-bench-pglite-${randomBytes(4).toString('hex')}`);
           target = dir;
         }
-        const caseArgs = { backend, target, users, rows, workers, baselineUsers: strategy === 'streaming' ? baselineUsers : 0, predictTs, retrain, strategy: strategy === 'streaming' ? undefined : strategy };
+        const caseArgs = { backend, target, users, rows, workers, baselineUsers: strategy === 'streaming' && !incremental ? baselineUsers : 0, predictTs, retrain, incremental, strategy: strategy === 'streaming' ? undefined : strategy };
         process.stderr.write(`bench: ${backend} ${users} users × ${rows} rows (${strategy}${pgliteCopy === '-' ? '' : `, COPY out by ${pgliteCopy}`})... load ${loadAverage()}\n`);
         const env = pgliteCopy === '-' ? process.env : { ...process.env, MANYMODELS_PGLITE_COPY_OUT: pgliteCopy };
         const load = loadAverage();
@@ -193,3 +196,13 @@ const outFile = arg('out') ?? join('bench', 'results', `${new Date().toISOString
 mkdirSync(join(outFile, '..'), { recursive: true });
 writeFileSync(outFile, JSON.stringify({ date: new Date().toISOString(), machine: { cpus: cpus().length, model: cpus()[0]?.model, memGiB: totalmem() / 2 ** 30, node: process.version }, results }, null, 2));
 console.log(`results: ${outFile}`);
+if (incremental) {
+  const ih = ['backend', 'users', 'full train s', 'first incremental s (fits all, records fingerprints)', 'groups refitted', 'incremental s', 'full retrain s', 'incremental / full', 'models differing > 1e-10'];
+  const it = results.map((r) => [String(r.backend) + (r.server ? ` (${r.server})` : ''), String(r.users), f(r.trainSeconds), f(r.incrementalFirstSeconds), String(r.incrementalRefitted ?? '-'), f(r.incrementalSeconds), f(r.fullRetrainSeconds), typeof r.incrementalOverFull === 'number' ? `${(100 * r.incrementalOverFull).toFixed(1)}%` : '-', String(r.incrementalMismatches ?? '-')]);
+  const iw = ih.map((h, i) => Math.max(h.length, ...it.map((row) => row[i].length)));
+  const il = (cells: string[]) => cells.map((c, i) => c.padEnd(iw[i])).join(' | ');
+  console.log('\nincremental retrain after 1% of the groups changed (one row each), side by side with a full retrain of the same rows:');
+  console.log(il(ih));
+  console.log(iw.map((w) => '-'.repeat(w)).join('-|-'));
+  for (const row of it) console.log(il(row));
+}
