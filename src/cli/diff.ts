@@ -34,6 +34,7 @@ export function diffCommand(program: Command): void {
         ];
         if (d.coefficientChanges.length > 0) lines.push('  largest coefficient changes:', ...d.coefficientChanges.map((c) => `    ${key(c.key)}: ${c.maxAbsChange.toPrecision(4)}`));
         if (d.scoreChanges.length > 0) lines.push('  largest train_score changes:', ...d.scoreChanges.map((c) => `    ${key(c.key)}: ${c.before.toFixed(4)} → ${c.after.toFixed(4)}`));
+        if (d.metricChanges.length > 0) lines.push('  largest metric changes:', ...d.metricChanges.map((c) => `    ${key(c.key)}: ${c.metric} ${c.before.toPrecision(4)} → ${c.after.toPrecision(4)}`));
         if (d.statusChanges.length > 0) lines.push('  status changes:', ...d.statusChanges.map((c) => `    ${key(c.key)}: ${c.before} → ${c.after}`));
         process.stdout.write(`${lines.join('\n')}\n`);
       } finally {

@@ -42,6 +42,11 @@ export interface DiffResult {
   scoreChanges: { key: DiffKey; before: number; after: number; change: number }[];
   /** Groups whose status changed (ok → failed, failed → ok). */
   statusChanges: { key: DiffKey; before: string; after: string }[];
+  /**
+   * When both states have a `metrics` column (jsonb of numbers, e.g. cross-validated scores): refitted
+   * groups by the largest absolute change of one metric, largest first.
+   */
+  metricChanges: { key: DiffKey; metric: string; before: number; after: number; change: number }[];
 }
 
 /** The models table a run wrote, from the run catalog. */
@@ -73,6 +78,9 @@ export async function diffVersions(db: Database, opts: DiffOptions): Promise<Dif
     throw new UsageError(`runs ${runA} and ${runB} wrote ${displayName(target)} with different group keys (${a.meta.group.join(', ')} / ${group.join(', ')})`, 'compare states of one group key', 'INVALID_OPTION');
   }
   const nullSafe = group.map(() => group.length > 1);
+  const conn = db.main;
+  const hasMetrics = async (src: string) => (await conn.query(`SELECT * FROM ${src} AS v LIMIT 0`)).fields.some((f) => f.name === 'metrics');
+  const metrics = (await hasMetrics(a.sql)) && (await hasMetrics(b.sql));
   const keyOut = group.map((g, i) => `CASE WHEN a.mm_in THEN a.${ident(g)} ELSE b.${ident(g)} END AS k${i}`);
   const keyText = group.map((_, i) => `k${i}::text AS ${ident(group[i])}`);
   const order = group.map((_, i) => `k${i}`).join(', ');
@@ -82,9 +90,9 @@ export async function diffVersions(db: Database, opts: DiffOptions): Promise<Dif
       UNION ALL SELECT v #>> '{}', 1000000 + i FROM jsonb_path_query(${m}, 'lax $.state.intercept[*]') WITH ORDINALITY AS c(v, i)) AS ${alias}`;
   const joined = `(SELECT ${keyOut.join(', ')}, a.mm_in AS in_a, b.mm_in AS in_b,
       a.status AS status_a, b.status AS status_b, a.train_score AS score_a, b.train_score AS score_b, a.model AS model_a, b.model AS model_b,
+      ${metrics ? 'a.metrics::jsonb AS metrics_a, b.metrics::jsonb AS metrics_b' : 'NULL::jsonb AS metrics_a, NULL::jsonb AS metrics_b'},
       (a.mm_in AND b.mm_in AND (a.run_id IS DISTINCT FROM b.run_id OR a.serialized_on IS DISTINCT FROM b.serialized_on)) AS refit
     FROM (SELECT s.*, true AS mm_in FROM ${a.sql} AS s) AS a FULL JOIN (SELECT s.*, true AS mm_in FROM ${b.sql} AS s) AS b ON ${keyMatch('a', 'b', group, nullSafe)}) AS j`;
-  const conn = db.main;
   const counts = (await conn.query<{ added: number; removed: number; refitted: number; unchanged: number }>(
     `SELECT count(*) FILTER (WHERE in_a IS NULL)::float8 AS added, count(*) FILTER (WHERE in_b IS NULL)::float8 AS removed,
             count(*) FILTER (WHERE refit)::float8 AS refitted, count(*) FILTER (WHERE in_a AND in_b AND NOT refit)::float8 AS unchanged FROM ${joined}`,
@@ -104,6 +112,17 @@ export async function diffVersions(db: Database, opts: DiffOptions): Promise<Dif
   const statusRows = (await conn.query<Record<string, unknown>>(
     `SELECT ${keyText.join(', ')}, status_a, status_b FROM ${joined} WHERE in_a AND in_b AND status_a IS DISTINCT FROM status_b ORDER BY ${order} LIMIT ${limit}`,
   )).rows;
+  // per refitted group, its metric that changed most (numbers only, keys present in both)
+  const metricRows = metrics
+    ? (await conn.query<Record<string, unknown>>(
+        `SELECT ${keyText.join(', ')}, metric, va, vb FROM (
+           SELECT DISTINCT ON (${order}) j.*, m.key AS metric, (m.value #>> '{}')::float8 AS va, (metrics_b -> m.key #>> '{}')::float8 AS vb
+           FROM ${joined}, jsonb_each(CASE WHEN jsonb_typeof(metrics_a) = 'object' THEN metrics_a ELSE '{}' END) AS m
+           WHERE refit AND jsonb_typeof(m.value) = 'number' AND jsonb_typeof(metrics_b -> m.key) = 'number'
+           ORDER BY ${order}, abs((metrics_b -> m.key #>> '{}')::float8 - (m.value #>> '{}')::float8) DESC, m.key) AS q
+         WHERE va <> vb ORDER BY abs(vb - va) DESC, ${order} LIMIT ${limit}`,
+      )).rows
+    : [];
   return {
     table: displayName(target),
     runA,
@@ -118,5 +137,6 @@ export async function diffVersions(db: Database, opts: DiffOptions): Promise<Dif
     coefficientChanges: coefRows.map((r) => ({ key: keyOf(r), maxAbsChange: Number(r.d) })),
     scoreChanges: scoreRows.map((r) => ({ key: keyOf(r), before: Number(r.score_a), after: Number(r.score_b), change: Number(r.score_b) - Number(r.score_a) })),
     statusChanges: statusRows.map((r) => ({ key: keyOf(r), before: String(r.status_a), after: String(r.status_b) })),
+    metricChanges: metricRows.map((r) => ({ key: keyOf(r), metric: String(r.metric), before: Number(r.va), after: Number(r.vb), change: Number(r.vb) - Number(r.va) })),
   };
 }

@@ -45,6 +45,7 @@ export function fitSignature(plan: TrainPlan, opts: TrainOptions): string {
     estimator: plan.fitSpec.estimator,
     params,
     minRows: plan.fitSpec.minRows,
+    inference: plan.fitSpec.inference === true,
     maxGroupRows: opts.maxGroupRows ?? 1_000_000,
     group: plan.group,
     features: plan.meta.features,

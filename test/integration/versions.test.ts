@@ -125,6 +125,18 @@ for (const backend of backends) {
       assert.equal(await rowsOf(db, 'models'), states.get(inc1.runId));
     });
 
+    it('diff reports the largest metric changes when both states have a metrics column', async () => {
+      const a = await db.train({ ...TRAIN, into: 'mt' });
+      await db.exec(`ALTER TABLE mt ADD COLUMN metrics jsonb; UPDATE mt SET metrics = jsonb_build_object('auc', 0.5 + userid / 100.0, 'note', 'x')`);
+      const b = await db.train({ ...TRAIN, into: 'mt', params: { C: 0.3 } });
+      const [archive] = (await db.sql<Row>(`SELECT archive FROM manymodels.versions WHERE run_id = $1`, [a.runId])).rows[0].archive;
+      await db.exec(`ALTER TABLE mt ADD COLUMN metrics jsonb; UPDATE mt AS m SET metrics = CASE WHEN m.userid = 3 THEN '{"auc": 0.9}' WHEN m.userid = 4 THEN '{"auc": 0.50}' ELSE v.metrics END FROM "${archive}" AS v WHERE v.userid = m.userid`);
+      const d = await db.diff({ runA: a.runId, runB: b.runId });
+      assert.deepEqual(d.metricChanges.map((c) => [c.key.userid, c.metric, c.before, c.after]), [['3', 'auc', 0.53, 0.9], ['4', 'auc', 0.54, 0.5]]);
+      const none = await db.diff({ runA: a.runId, runB: b.runId, models: 'mt', limit: 0 });
+      assert.deepEqual([none.metricChanges, none.refitted], [[], 30]);
+    });
+
     it('VERSION_NOT_FOUND: a run with no kept state, and nothing changes', async () => {
       const before = await snapshot(db);
       for (const run of [() => db.rollback({ models: 'models', to: '00000000-0000-4000-8000-00000000dead' }), () => db.diff({ runA: 'ffffffff', runB: 'eeeeeeee', models: 'models' })]) {
