@@ -1,4 +1,8 @@
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { type ManyModels, ManyModelsError, open } from 'manymodels';
 import { backends, cluster, freshDatabaseUrl } from '../helpers/backends.js';
@@ -134,7 +138,8 @@ for (const backend of backends) {
       const d = await db.diff({ runA: a.runId, runB: b.runId });
       assert.deepEqual(d.metricChanges.map((c) => [c.key.userid, c.metric, c.before, c.after]), [['3', 'auc', 0.53, 0.9], ['4', 'auc', 0.54, 0.5]]);
       const none = await db.diff({ runA: a.runId, runB: b.runId, models: 'mt', limit: 0 });
-      assert.deepEqual([none.metricChanges, none.refitted], [[], 30]);
+      const groups = (await db.sql<Row>(`SELECT count(*)::int AS n FROM mt`)).rows[0].n;
+      assert.deepEqual([none.metricChanges, none.refitted, none.unchanged], [[], groups, 0]);
     });
 
     it('VERSION_NOT_FOUND: a run with no kept state, and nothing changes', async () => {
@@ -204,5 +209,40 @@ describe('SIGKILL during incremental runs and rollbacks loses nothing', { skip: 
       assert.equal(next.incremental?.mode, 'incremental');
       assert.equal((await db.sql<Row>(`SELECT count(*)::int AS n FROM pg_class WHERE relname LIKE 'mm_stage_%'`)).rows[0].n, 0, point);
     }
+  });
+});
+
+describe('the lifecycle on the command line', () => {
+  const CLI = new URL('../../dist/cli/main.js', import.meta.url).pathname;
+  const dir = mkdtempSync(join(tmpdir(), 'manymodels-life-'));
+  const mm = (...args: string[]) => spawnSync(process.execPath, [CLI, '--db', join(dir, 'db'), '--quiet', ...args], { encoding: 'utf8', timeout: 120_000 });
+  after(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('train --incremental, runs --models, diff and rollback with --format json, and their exit codes', () => {
+    writeFileSync(join(dir, 'o.csv'), `userid,x,y\n${Array.from({ length: 60 }, (_, i) => `${1 + (i % 6)},${i % 7},${i % 4 < 2 ? 1 : 0}`).join('\n')}\n`);
+    assert.equal(mm('import', join(dir, 'o.csv'), '--into', 'o').status, 0);
+    const train = ['train', '--from', 'o', '--group', 'userid', '--features', 'x', '--label', 'y', '--into', 'models', '--incremental'];
+    const first = mm(...train);
+    assert.equal(first.status, 0, first.stderr);
+    assert.match(first.stdout, /incremental: every group fitted \(the models table does not exist yet\)/);
+    assert.equal(mm('sql', 'UPDATE o SET x = x + 1 WHERE userid = 2').status, 0);
+    const second = mm(...train);
+    assert.equal(second.status, 0, second.stderr);
+    assert.match(second.stdout, /refitted 1 model .*\n[\s\S]*incremental \(fingerprint\): 1 refitted \(0 new\), 5 unchanged, 0 vanished and dropped/);
+    const runs = mm('runs', '--models', 'models');
+    assert.match(runs.stdout, /current/);
+    assert.match(runs.stdout, /kept \(delta\)/);
+    const ids = JSON.parse(mm('sql', `SELECT run_id::text AS id FROM manymodels.runs ORDER BY started_at`, '--format', 'json').stdout).map((r: Row) => r.id);
+    const d = mm('diff', ids[0], ids[1].slice(0, 8), '--format', 'json');
+    assert.equal(d.status, 0, d.stderr);
+    assert.deepEqual((({ added, removed, refitted, unchanged, refittedGroups }) => ({ added, removed, refitted, unchanged, refittedGroups }))(JSON.parse(d.stdout)), { added: 0, removed: 0, refitted: 1, unchanged: 5, refittedGroups: [{ userid: '2' }] });
+    const rb = mm('rollback', '--models', 'models', '--format', 'json');
+    assert.equal(rb.status, 0, rb.stderr);
+    assert.deepEqual([JSON.parse(rb.stdout).restored, JSON.parse(rb.stdout).replaced], [ids[0], ids[1]]);
+    const missing = mm('rollback', '--models', 'models', '--to', 'abcdef12');
+    assert.equal(missing.status, 1);
+    assert.match(missing.stderr, /error \[VERSION_NOT_FOUND\]/);
+    assert.equal(mm('diff', ids[0], ids[1], '--format', 'yaml').status, 2);
+    assert.equal(mm('train', '--from', 'o', '--group', 'userid', '--features', 'x', '--label', 'y', '--into', 'models', '--vanished', 'keep').status, 2);
   });
 });
