@@ -224,5 +224,15 @@ for (const backend of backends) {
       const again = await db.train({ ...base, changedSince: undefined, incremental: true });
       assert.deepEqual([again.incremental?.mode, again.incremental?.refitted], ['incremental', 0]);
     });
+
+    it('TOO_MANY_FAILED counts the whole table an incremental run would leave, and replaces nothing', async () => {
+      await db.exec(`INSERT INTO ev VALUES (30, NULL, 1, timestamptz '2026-03-01')`);
+      const before = (await db.sql<Row>(`SELECT md5(string_agg(m::text, '|' ORDER BY m.u)) AS h FROM models AS m`)).rows[0].h;
+      // one failed group of 22 after the run: more than 0.04 of them, not more than 0.05
+      await assert.rejects(db.train({ ...base, changedSince: undefined, incremental: true, maxFailedFraction: 0.04 }), (e: { code?: string; message: string }) => e.code === 'TOO_MANY_FAILED' && /1 of 22 groups/.test(e.message));
+      assert.equal((await db.sql<Row>(`SELECT md5(string_agg(m::text, '|' ORDER BY m.u)) AS h FROM models AS m`)).rows[0].h, before);
+      const ok = await db.train({ ...base, changedSince: undefined, incremental: true, maxFailedFraction: 0.05 });
+      assert.deepEqual([ok.incremental?.refitted, ok.groupsFailed], [1, 1]);
+    });
   });
 }
