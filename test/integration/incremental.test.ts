@@ -29,6 +29,9 @@ interface Case {
   keySql: string;
   /** Each row as the model reads it. */
   rowSql: string;
+  /** More train options, and the columns after the label (in the table's order). */
+  extra?: Record<string, unknown>;
+  rest?: string;
 }
 
 const CASES: Case[] = [
@@ -56,6 +59,20 @@ const CASES: Case[] = [
     estimator: 'linear',
     keySql: `concat_ws('|', coalesce(a::text, 'NULL'), coalesce(b, 'NULL'))`,
     rowSql: `concat_ws(',', coalesce(x1::text, 'NULL'), x2::float8, y::float8)`,
+  },
+  {
+    name: 'sample weights, a one-hot text feature, standardized',
+    setup: `CREATE TABLE obs (u int, x1 float8, x2 float8, c text, y int, w float8);
+      INSERT INTO obs SELECT 1 + g % 25, (g * 37) % 11, (g * 7) % 5, 'c' || (g % 3), CASE WHEN (g * 7 + g / 25) % 3 = 0 THEN 1 ELSE 0 END, 1 + (g % 4) / 2.0 FROM generate_series(0, 399) AS g;`,
+    table: 'obs',
+    group: ['u'],
+    features: ['x1', 'x2', 'c'],
+    label: 'y',
+    estimator: 'logistic',
+    keySql: `u::text`,
+    rowSql: `concat_ws(',', x1::float8, x2::float8, c, y::float8, w::float8)`,
+    extra: { weight: 'w', standardize: true },
+    rest: ', w',
   },
 ];
 
@@ -87,7 +104,7 @@ async function change(db: ManyModels, c: Case, r: () => number, round: number): 
   const f = c.features;
   for (let i = 0; i < 3; i++) {
     const k = pickKey();
-    switch (Math.floor(r() * 7)) {
+    switch (Math.floor(r() * 8)) {
       case 0:
         await db.exec(`UPDATE ${c.table} SET ${f[0]} = ${f[0]} + 1 WHERE ctid = (SELECT min(ctid) FROM ${c.table} WHERE ${where(k)})`);
         done.push('changed a row');
@@ -111,8 +128,17 @@ async function change(db: ManyModels, c: Case, r: () => number, round: number): 
         done.push('removed a group');
         break;
       case 5:
-        await db.exec(`INSERT INTO ${c.table} SELECT ${c.group.map((g, j) => (j === 0 ? `${1000 + round * 10 + i}` : `${g}`)).join(', ')}, ${f.join(', ')}, ${c.label} FROM ${c.table} WHERE ${where(k)}`);
+        await db.exec(`INSERT INTO ${c.table} SELECT ${c.group.map((g, j) => (j === 0 ? `${1000 + round * 10 + i}` : `${g}`)).join(', ')}, ${f.join(', ')}, ${c.label}${c.rest ?? ''} FROM ${c.table} WHERE ${where(k)}`);
         done.push('added a group');
+        break;
+      case 6:
+        if (c.rest !== undefined) {
+          await db.exec(`UPDATE ${c.table} SET w = w + 0.5 WHERE ctid = (SELECT min(ctid) FROM ${c.table} WHERE ${where(k)})`);
+          done.push('changed a weight');
+        } else {
+          await db.exec(`UPDATE ${c.table} SET ${f[1]} = ${f[1]} * 1 WHERE ${where(k)}`);
+          done.push('rewrote a group unchanged');
+        }
         break;
       default:
         // a spelling the model cannot see: float8 values read the same
@@ -127,7 +153,7 @@ for (const backend of backends) {
   for (const c of CASES) {
     describe(`incremental retraining equals a full retrain on ${backend.name}: ${c.name}`, () => {
       let db: ManyModels;
-      const base = () => ({ from: c.table, group: c.group, features: c.features, label: c.label, estimator: c.estimator, into: 'models' });
+      const base = () => ({ from: c.table, group: c.group, features: c.features, label: c.label, estimator: c.estimator, into: 'models', ...(c.extra ?? {}) });
       before(async () => {
         db = await backend.open();
         await db.exec(c.setup);
