@@ -103,6 +103,7 @@ interface Case {
 const CASES: Case[] = [
   { name: 'logistic, standardize, impute mean, weights', estimator: 'logistic', params: { C: 0.7 }, options: { standardize: true, impute: 'mean', weight: 'w', categorical: ['flag'] }, label: 'y', tol: 1e-6 },
   { name: 'ridge, standardize, impute median, weights', estimator: 'ridge', params: { alpha: 2 }, options: { standardize: true, impute: 'median', weight: 'w', categorical: 'flag' }, label: 'v', tol: 1e-8 },
+  { name: 'linear (one-hot columns collinear with the intercept: the minimum-norm solution), standardize, impute zero, weights', estimator: 'linear', params: {}, options: { standardize: true, impute: 'zero', weight: 'w', categorical: ['flag'] }, label: 'v', tol: 1e-8 },
   { name: 'logistic, impute zero, no scaler, no weights', estimator: 'logistic', params: { C: 3 }, options: { impute: 'zero', categorical: ['flag'] }, label: 'y', tol: 1e-6 },
   { name: 'logistic, standardize, no imputer (NULL rows skipped, NULL features unscored)', estimator: 'logistic', params: { C: 1 }, options: { standardize: true, weight: 'w', categorical: ['flag'] }, label: 'y', tol: 1e-6 },
 ];
