@@ -41,3 +41,6 @@ export {
   type FitPooledResult,
 } from './estimators/pooling.js';
 export { PriorCentredObjective } from './loss/prior-centred.js';
+export { GroupSearch, expandGrid, type EvaluationSpec, type Evaluation, type SearchRecord, type GroupSearchResult, type Scoring } from './evaluation/search.js';
+export { assignFolds, type SplitSpec, type FoldAssignment } from './evaluation/folds.js';
+export { logLoss, rocAuc, brier, accuracy, regressionMetrics, CLASSIFICATION_METRICS, REGRESSION_METRICS, type MetricName } from './evaluation/metrics.js';

@@ -8,6 +8,7 @@ export type { ReportResult } from './report/report.js';
 export type { TrainOptions, TrainResult, FailureSummary } from './pipeline/train.js';
 export type { ImportOptions, ImportResult } from './pipeline/import-csv.js';
 export type { ModelsSummary } from './pipeline/models-summary.js';
+export type { EvaluationOptions } from './evaluation/plan.js';
 export type { RunRecord } from './pipeline/runs.js';
 export type { ShowOptions, ModelView, CoefficientRow, KeyValue } from './pipeline/show-model.js';
 export type { IncrementalSummary } from './pipeline/train.js';

@@ -4,7 +4,7 @@
  * pipeline installs its own handler and records the condition per group instead.
  */
 /** Codes of warnings (and of the notes a fitted group keeps in its row); docs/errors.md describes each. */
-export const WARNING_CODES = ['CONVERGENCE', 'PERFECT_SEPARATION', 'POOLED'] as const;
+export const WARNING_CODES = ['CONVERGENCE', 'PERFECT_SEPARATION', 'POOLED', 'NOT_EVALUATED'] as const;
 export type WarningCode = (typeof WARNING_CODES)[number];
 
 export interface CoreWarning {

@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { parseQualifiedName } from '../sql/ident.js';
 import { type GlobalOptions, openFromOptions, outputFormat, printJson } from './options.js';
 import { failureLines } from './failures.js';
+import type { HeldOutSummary } from '../pipeline/models-summary.js';
 
 function num(v: number | null, digits = 4): string {
   return v === null ? '-' : Number.isInteger(v) ? String(v) : v.toFixed(digits);
@@ -38,6 +39,7 @@ export function modelsCommand(program: Command): void {
           const how = pool.chosenBy === 'cv' ? `chosen by ${pool.folds}-fold CV over ${pool.groups} groups` : 'given';
           lines.push(`  pooled:      towards one global model, C = ${pool.C} (${how}), intercept C = ${pool.interceptC}; ${s.pooled ?? 0} group${s.pooled === 1 ? '' : 's'} could not be fitted alone (POOLED)`);
         }
+        if (s.heldOut != null) lines.push(...heldOutLines(s.heldOut));
         if (s.failures.length > 0) {
           lines.push('  failures:');
           lines.push(...failureLines(s.failures, '    ', (n) => `${String(n).padStart(8)} ×`));
@@ -47,4 +49,14 @@ export function modelsCommand(program: Command): void {
         await db.close();
       }
     });
+}
+
+/** The held-out metrics' quantiles across groups, and the parameters the searches chose. */
+function heldOutLines(h: HeldOutSummary): string[] {
+  const out = [`  held out:    ${h.split}, ${h.groups} group${h.groups === 1 ? '' : 's'} evaluated${h.notEvaluated > 0 ? `, ${h.notEvaluated} too small to split (NOT_EVALUATED)` : ''}`];
+  for (const [name, q] of Object.entries(h.metrics)) {
+    out.push(`    ${name.padEnd(9)} min ${num(q.min)}, 25% ${num(q.q25)}, median ${num(q.median)}, 75% ${num(q.q75)}, max ${num(q.max)}, mean ${num(q.mean)}${q.groups < h.groups ? ` (${q.groups} groups; undefined in the others)` : ''}`);
+  }
+  if (h.chosen.length > 0) out.push(`  chosen:      ${h.chosen.map((c) => `${JSON.stringify(c.params)} ${c.groups}×`).join(', ')}`);
+  return out;
 }

@@ -80,3 +80,42 @@ export function outputFormat(v: string | undefined): 'text' | 'json' {
 export function printJson(value: unknown): void {
   process.stdout.write(`${JSON.stringify(value, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v), 2)}\n`);
 }
+
+/** A fraction flag (--holdout 0.2): strictly between 0 and 1. */
+export function fractionOption(flag: string, text: string | undefined): number | undefined {
+  if (text === undefined) return undefined;
+  const v = /^\s*\d*\.?\d+([eE][+-]?\d+)?\s*$/.test(text) ? Number(text) : Number.NaN;
+  if (!(v > 0 && v < 1)) throw new UsageError(`${flag} must be a fraction between 0 and 1 (exclusive), got ${JSON.stringify(text)}`, 'for example --holdout 0.2', 'INVALID_OPTION');
+  return v;
+}
+
+/**
+ * --param-grid NAME=V1,V2,...: each value read as --param reads one (numbers, true, false, null and
+ * JSON objects parsed, the rest text); commas inside {...}, [...] or "..." do not split.
+ */
+export function parseParamGrid(items: readonly string[]): Record<string, unknown[]> {
+  const out: Record<string, unknown[]> = {};
+  for (const item of items) {
+    const eq = item.indexOf('=');
+    if (eq <= 0) throw new UsageError(`--param-grid ${JSON.stringify(item)} is not NAME=V1,V2,...`, 'for example --param-grid C=0.01,0.1,1,10');
+    const name = item.slice(0, eq).trim();
+    const parts: string[] = [];
+    let depth = 0;
+    let quoted = false;
+    let cur = '';
+    for (const ch of item.slice(eq + 1)) {
+      if (ch === '"') quoted = !quoted;
+      else if (!quoted && (ch === '{' || ch === '[')) depth++;
+      else if (!quoted && (ch === '}' || ch === ']')) depth--;
+      if (ch === ',' && depth === 0 && !quoted) {
+        parts.push(cur);
+        cur = '';
+      } else cur += ch;
+    }
+    parts.push(cur);
+    if (parts.some((p) => p.trim() === '')) throw new UsageError(`--param-grid ${name}: an empty value in ${JSON.stringify(item.slice(eq + 1))}`, 'separate the values with single commas');
+    if (name in out) throw new UsageError(`--param-grid ${name} is given twice`, 'give all its values in one flag: --param-grid C=0.1,1,10', 'INVALID_OPTION');
+    out[name] = parts.map((p) => parseParams([`${name}=${p}`])[name]);
+  }
+  return out;
+}

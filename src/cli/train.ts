@@ -4,7 +4,8 @@ import type { EstimatorChoice } from '../estimators/registry.js';
 import type { TrainOptions } from '../index.js';
 import { cancellably } from './interrupt.js';
 import { parseNameList, parseQualifiedName } from '../sql/ident.js';
-import { collect, type GlobalOptions, intOption, openFromOptions, outputFormat, parseParams, parseSource, printJson } from './options.js';
+import { collect, fractionOption, type GlobalOptions, intOption, openFromOptions, outputFormat, parseParamGrid, parseParams, parseSource, printJson } from './options.js';
+import type { Scoring } from '../index.js';
 import { progressRenderer } from './progress.js';
 import { failureLines } from './failures.js';
 
@@ -40,6 +41,12 @@ interface TrainCliOptions {
   changedSince?: string;
   vanished?: string;
   keep: string;
+  cv?: string;
+  folds?: string;
+  holdout?: string;
+  seed?: string;
+  paramGrid: string[];
+  scoring?: string;
 }
 
 export function trainCommand(program: Command): void {
@@ -77,6 +84,12 @@ export function trainCommand(program: Command): void {
     .option('--changed-since <col>', 'with --incremental: find changed groups by this timestamp column (rows above the previous run\'s highest value) instead of fingerprints')
     .option('--vanished <keep|drop>', 'with --incremental: what happens to groups that have no rows any more (default drop, as a full retrain)')
     .option('--keep <n>', 'earlier versions of the models table to keep (0: none)', '3')
+    .option('--cv <k>', 'held-out evaluation: stratified K-fold inside each group (K-fold for regressors); metrics go to the metrics column')
+    .option('--folds <col>', "held-out evaluation on your own fold ids (a numeric column; -1 never held out), as scikit-learn's PredefinedSplit")
+    .option('--holdout <f>', 'held-out evaluation: hold out this fraction of each group (stratified by class)')
+    .option('--seed <n>', 'seed of the --cv / --holdout split (default 0)')
+    .option('--param-grid <name=v1,v2,...>', 'per-group grid search over an estimator parameter, repeatable (e.g. --param-grid C=0.01,0.1,1,10); refits each group with its best values', collect, [])
+    .option('--scoring <s>', 'what the search maximises: neg_log_loss, roc_auc, accuracy (classifiers; default accuracy), r2, neg_mean_squared_error (regressors; default r2)')
     .action(async (o: TrainCliOptions, cmd: Command) => {
       const g = cmd.optsWithGlobals<GlobalOptions>();
       if (o.strategy !== 'streaming' && o.strategy !== 'in-database') throw new UsageError(`--strategy must be streaming or in-database, got ${JSON.stringify(o.strategy)}`);
@@ -114,6 +127,12 @@ export function trainCommand(program: Command): void {
           changedSince: o.changedSince === undefined ? undefined : parseNameList(o.changedSince)[0],
           vanished: o.vanished as 'keep' | 'drop' | undefined,
           keep: intOption('--keep', o.keep, 0),
+          cv: intOption('--cv', o.cv, 2),
+          folds: o.folds === undefined ? undefined : parseNameList(o.folds)[0],
+          holdout: fractionOption('--holdout', o.holdout),
+          seed: intOption('--seed', o.seed, 0),
+          paramGrid: o.paramGrid.length > 0 ? parseParamGrid(o.paramGrid) : undefined,
+          scoring: o.scoring as Scoring | undefined,
           onProgress: progress.listener,
           ...poolOptions(o),
         };

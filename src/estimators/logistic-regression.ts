@@ -97,7 +97,12 @@ export class LogisticRegression {
     };
   }
 
-  fit(X: MatrixInput, y: LabelInput, sampleWeight?: readonly number[] | Float64Array | null): this {
+  /**
+   * `init`: where the solver starts (rows of coef_ each followed by its intercept), for a warm
+   * start along a parameter grid; ignored unless it has the problem's length. The optimum is the
+   * same from any start: only the iterations change.
+   */
+  fit(X: MatrixInput, y: LabelInput, sampleWeight?: readonly number[] | Float64Array | null, init?: Float64Array | null): this {
     const m = toMatrix(X);
     const { classes, index } = encodeLabels(y, m.rows);
     checkDiscrete(classes);
@@ -118,6 +123,7 @@ export class LogisticRegression {
       obj = new MultinomialLogisticLoss(m.data, m.rows, d, index, K, sw, this.C, this.penalty, this.fitIntercept);
     }
     const w = new Float64Array(obj.dim);
+    if (init != null && init.length === obj.dim) w.set(init);
     const res = this.minimize(obj, w);
     let finite = Number.isFinite(res.value);
     for (let j = 0; j < w.length; j++) if (w[j] - w[j] !== 0) finite = false;

@@ -4,6 +4,7 @@
  * cutter, consumed by fitBatch (in this thread or a worker).
  */
 import type { FeatureSpec } from '../model-io/document.js';
+import type { EvaluationSpec } from '../evaluation/search.js';
 import type { FailureTally } from './failure-tally.js';
 import type { PoolPrior } from '../estimators/pooling.js';
 import type { PreprocessPlan } from '../preprocess/transform.js';
@@ -26,6 +27,8 @@ export interface GroupBatch {
   w?: Float64Array | null;
   /** The values of one-hot (category) feature columns, which x holds as indexes into this list (NaN for NULL); null when there are none. */
   strings?: string[] | null;
+  /** The fold column's value per row (as labels, from rowStart[g]; NaN for NULL), when the run has one (train's folds). */
+  fold?: Float64Array | null;
   /** Rows skipped for a NULL feature or label, per group. */
   nSkipped: Int32Array;
   /** A reason the group cannot be fitted, found while reading it (ragged arrays, too many rows), or null. */
@@ -76,6 +79,8 @@ export interface BatchResult {
   converged: Int8Array;
   /** Accuracy (classifiers) or R² (regressors) on the training rows; NaN for failed groups. */
   trainScore: Float64Array;
+  /** Held-out metrics as JSON text (the metrics column; null without an evaluation, or for failed groups). */
+  metrics: (string | null)[];
 }
 
 /** What to fit: an estimator by name and its parameters. */
@@ -92,6 +97,8 @@ export interface FitSpec {
   pool?: PoolSpec;
   /** Preprocessing fitted per group and stored with its model (preprocess/transform.ts); absent: none. */
   preprocess?: PreprocessPlan | null;
+  /** Held-out evaluation and grid search per group (src/evaluation/), or none. */
+  evaluation?: EvaluationSpec | null;
 }
 
 /** The global model as the prior's centre, and the pooling strength chosen for every group. */

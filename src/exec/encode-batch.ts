@@ -4,8 +4,8 @@ import { emptyBatchResult, fitBatch } from './fit-batch.js';
 import { tallyFailure } from './failure-tally.js';
 
 /** The models table's columns after the group key, in the order encodeBatch writes them. */
-export const MODEL_COLUMNS = ['model', 'status', 'error', 'n_rows', 'n_skipped', 'n_iter', 'converged', 'train_score', 'serialized_on', 'run_id', 'fingerprint'] as const;
-export const MODEL_COLUMN_TYPES = ['jsonb', 'text', 'text', 'integer', 'integer', 'integer', 'boolean', 'double precision', 'timestamptz', 'uuid', 'text'] as const;
+export const MODEL_COLUMNS = ['model', 'status', 'error', 'n_rows', 'n_skipped', 'n_iter', 'converged', 'train_score', 'serialized_on', 'run_id', 'fingerprint', 'metrics'] as const;
+export const MODEL_COLUMN_TYPES = ['jsonb', 'text', 'text', 'integer', 'integer', 'integer', 'boolean', 'double precision', 'timestamptz', 'uuid', 'text', 'jsonb'] as const;
 
 /**
  * Fits a batch and encodes its rows of the models table as binary COPY data, so that the thread
@@ -40,6 +40,7 @@ function encodeBatch(batch: GroupBatch, spec: EncodeSpec, res: BatchResult): Bat
     enc.uuid(spec.runId);
     // the group's rows' fingerprint: filled in SQL by incremental runs (lifecycle/fingerprint.ts)
     enc.text(null);
+    enc.jsonb(ok ? res.metrics[g] : null);
     out.rowsSkipped += batch.nSkipped[g];
     if (ok) {
       out.ok++;

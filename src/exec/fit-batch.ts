@@ -7,6 +7,7 @@ import { inferenceStats } from '../inference/stats.js';
 import { groupInput } from '../preprocess/group-input.js';
 import { expandedNames } from '../preprocess/transform.js';
 import { setWarningHandler } from '../warnings.js';
+import { GroupSearch } from '../evaluation/search.js';
 import type { BatchResult, FitSpec, GroupBatch } from './batch.js';
 import { fitPooledBatch } from './fit-pooled.js';
 
@@ -22,6 +23,7 @@ export function fitBatch(batch: GroupBatch, spec: FitSpec): BatchResult {
   // one estimator fits every group of the batch: fit starts afresh each time
   const est = createEstimator(spec.estimator, spec.params);
   const encoder = new ModelJsonEncoder(est, spec.features);
+  const search = spec.evaluation != null ? new GroupSearch(spec.estimator, spec.params, spec.evaluation, spec.features) : null;
   // non-convergence is recorded per group (converged = false), not printed
   const prev = setWarningHandler(() => undefined);
   try {
@@ -37,16 +39,22 @@ export function fitBatch(batch: GroupBatch, spec: FitSpec): BatchResult {
         const y = batch.yNum !== null ? batch.yNum.subarray(r0, r0 + rows) : (batch.yText as string[]).slice(r0, r0 + rows);
         // the rows as the estimator sees them (preprocessed when the run asks), and their weights
         const { m, w, preprocess } = groupInput(batch, g, spec);
-        est.fit(m, y, w);
+        // with an evaluation (never with weights or preprocessing: refused when planned), the group is
+        // fitted on its folds (and grid) first, then refitted on all its rows
+        const evaluated = search?.run(m, y, batch.fold?.subarray(r0, r0 + rows) ?? null);
+        const fitted = evaluated?.est ?? est.fit(m, y, w);
         // with sample weights, the weighted score (scikit-learn's score(X, y, sample_weight))
-        res.trainScore[g] = est instanceof LogisticRegression ? (w === null ? est.accuracyFlat(m, y) : est.score(m, y, w)) : r2Score(y as Float64Array, est.predictFlat(m), w);
+        res.trainScore[g] = fitted instanceof LogisticRegression ? (w === null ? fitted.accuracyFlat(m, y) : fitted.score(m, y, w)) : r2Score(y as Float64Array, fitted.predictFlat(m), w);
         const names = preprocess !== null ? expandedNames(preprocess) : spec.features === undefined ? undefined : featureNames(spec.features, d);
-        res.model[g] = encoder.json(est, spec.inference === true ? inferenceStats(est, m, y, names) : undefined, preprocess);
-        res.nIter[g] = est.nIter_ ?? -1;
-        res.converged[g] = est.converged_ ? 1 : 0;
+        const inference = spec.inference === true ? inferenceStats(fitted, m, y, names) : undefined;
+        res.model[g] = evaluated === undefined ? encoder.json(fitted, inference, preprocess) : (search as GroupSearch).json(evaluated, inference);
+        if (evaluated !== undefined) res.metrics[g] = JSON.stringify(evaluated.evaluation);
+        res.nIter[g] = fitted.nIter_ ?? -1;
+        res.converged[g] = fitted.converged_ ? 1 : 0;
         res.ok[g] = 1;
-        // a usable model, but its row says why its coefficients are not an optimum
-        if (est instanceof LogisticRegression && est.separated_) res.error[g] = `PERFECT_SEPARATION: ${SEPARATION_MESSAGE}`;
+        // a usable model, but its row says why its coefficients are not an optimum (or why it was not evaluated)
+        if (fitted instanceof LogisticRegression && fitted.separated_) res.error[g] = `PERFECT_SEPARATION: ${SEPARATION_MESSAGE}`;
+        else if (evaluated?.evaluation.reason !== undefined) res.error[g] = `NOT_EVALUATED: ${evaluated.evaluation.reason}`;
       } catch (e) {
         res.error[g] = e instanceof ManyModelsError ? `${e.code}: ${e.message.split('\n')[0]}` : `INTERNAL: ${(e as Error)?.message ?? String(e)}`;
       }
@@ -66,6 +74,7 @@ export function emptyBatchResult(n: number, reason: string | null): BatchResult 
     nIter: new Int32Array(n).fill(-1),
     converged: new Int8Array(n).fill(-1),
     trainScore: new Float64Array(n).fill(NaN),
+    metrics: new Array(n).fill(null),
   };
 }
 

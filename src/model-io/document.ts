@@ -1,3 +1,4 @@
+import type { Evaluation, SearchRecord } from '../evaluation/search.js';
 import { ModelDocumentError } from '../errors.js';
 import type { Label } from '../estimators/input.js';
 import { LinearRegression } from '../estimators/linear-regression.js';
@@ -45,6 +46,10 @@ export interface ModelDocument {
    * coefficients are over its expanded columns.
    */
   preprocess?: PreprocessDoc;
+  /** Held-out evaluation (optional; train's cv, folds, holdout): see src/evaluation/search.ts. Written after `state`. */
+  evaluation?: Evaluation;
+  /** Per-group grid search (optional; train's paramGrid): the chosen parameters and every candidate's score. */
+  search?: SearchRecord;
 }
 
 /** What a document says besides the fitted estimator. */

@@ -25,6 +25,8 @@ export interface RowLayout {
   label: 'number' | 'text' | 'int8';
   /** One float8 field after the label: the row's sample weight (a row with a NULL weight is skipped). */
   weight?: boolean;
+  /** A float8 fold id after the label (train's folds, long form only): kept per row beside the label. */
+  fold?: boolean;
 }
 
 export interface CutterLimits {
@@ -64,6 +66,8 @@ export class GroupCutter {
   private w: Float64Array | null;
   private strings: string[] = [];
   private stringIndex = new Map<string, number>();
+  /** Fold ids, indexed as labels (when the layout has them). */
+  private fold: Float64Array | null;
   private xStart: number[] = [];
   private rowStart: number[] = [];
   private nRows: number[] = [];
@@ -84,6 +88,7 @@ export class GroupCutter {
     this.yNum = layout.label !== 'text' ? new Float64Array(1 << 12) : null;
     this.yText = layout.label === 'text' ? [] : null;
     this.w = layout.weight === true ? new Float64Array(1 << 12) : null;
+    this.fold = layout.fold === true ? new Float64Array(1 << 12) : null;
   }
 
   /** Batches completed so far; the caller takes them. */
@@ -167,6 +172,7 @@ export class GroupCutter {
       yText: this.yText !== null ? this.yText.slice(0, this.yLen) : null,
       w: this.w !== null ? shared(this.w, this.yLen) : null,
       strings: this.strings.length > 0 ? this.strings : null,
+      ...(this.fold !== null ? { fold: shared(this.fold, this.yLen) } : {}),
       rowStart: Int32Array.from(this.rowStart),
       nSkipped: Int32Array.from(this.nSkipped),
       preError: this.preError,
@@ -232,6 +238,17 @@ export class GroupCutter {
     } else {
       (this.yText as string[])[this.yLen++] = v as string;
     }
+  }
+
+  /** The fold id of the row whose label was just pushed. */
+  private pushFold(v: number): void {
+    const f = this.fold as Float64Array;
+    if (this.yLen > f.length) {
+      const next = new Float64Array(Math.max(f.length * 2, this.yLen));
+      next.set(f);
+      this.fold = next;
+    }
+    (this.fold as Float64Array)[this.yLen - 1] = v;
   }
 
   private fail(reason: string): void {
@@ -318,6 +335,7 @@ export class GroupCutter {
       this.pushWeight(row.view.getFloat64(row.start[labelField + 1]));
       this.yLen++;
     }
+    if (this.fold !== null) this.pushFold(row.len[labelField + 1 + (this.w !== null ? 1 : 0)] < 0 ? NaN : row.view.getFloat64(row.start[labelField + 1 + (this.w !== null ? 1 : 0)]));
     this.gRows++;
   }
 

@@ -70,7 +70,7 @@ export async function trainStreaming(
     cutter = new GroupCutter(plan.layout, limits);
     const c = cutter;
     // keys, features, label, and the group's size
-    const decoder = new BinaryCopyDecoder(plan.layout.keyFields + (plan.layout.features.kind === 'columns' ? plan.layout.features.count : 1) + 2 + (plan.layout.weight === true ? 1 : 0));
+    const decoder = new BinaryCopyDecoder(plan.layout.keyFields + (plan.layout.features.kind === 'columns' ? plan.layout.features.count : 1) + 2 + (plan.layout.weight === true ? 1 : 0) + (plan.layout.fold === true ? 1 : 0));
     const tally = (batch: GroupBatch, out: BatchOutput): void => {
       totals.ok += out.ok;
       totals.failed += out.failed;

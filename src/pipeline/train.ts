@@ -26,8 +26,13 @@ import type { FeatureSpec } from '../model-io/document.js';
 import type { PreprocessMeta } from '../preprocess/plan.js';
 import type { PreprocessPlan } from '../preprocess/transform.js';
 import { asksPreprocessing, checkPreprocessOptions, planFeatureColumns, type PreprocessOptions, weightSql } from '../preprocess/plan.js';
+import { type EvaluationOptions, evaluationSpec } from '../evaluation/plan.js';
 
-export interface TrainOptions extends PreprocessOptions {
+/**
+ * Train's options. Held-out evaluation and grid search per group (EvaluationOptions: cv, folds,
+ * holdout, seed, paramGrid, scoring) are in src/evaluation/plan.ts.
+ */
+export interface TrainOptions extends PreprocessOptions, EvaluationOptions {
   /** The training data: a table or view name, or { query: 'SELECT ...' }. */
   from: SourceRef;
   /** Group key column(s): one model per distinct value. */
@@ -242,6 +247,18 @@ export async function planTraining(db: Database, opts: TrainOptions): Promise<Tr
     if (group.includes(f.name) || f.name === opts.label) throw new UsageError(`column ${ident(f.name)} is both a feature and the ${group.includes(f.name) ? 'group key' : 'label'}`, 'a column can play one part only', 'NAME_CLASH');
   }
   const packed = labelCol.kind.endsWith('[]');
+  const evaluation = evaluationSpec(opts, entry.kind, Object.keys(known), (p) => entry.create(p), params);
+  if (evaluation !== null && (weightCol !== null || asksPreprocessing(opts))) {
+    throw new UsageError('held-out evaluation and grid search do not take sample weights or preprocessing yet: each fold would need its own fitted imputer and scaler, and weighted scores', 'train without weight / standardize / impute / categorical to evaluate or search', 'INVALID_OPTION');
+  }
+  let foldSql: string[] = [];
+  if (evaluation?.split.kind === 'folds') {
+    const fc = column(src, evaluation.split.column, 'fold');
+    if (group.includes(fc.name) || fc.name === opts.label || features.includes(fc.name)) throw new UsageError(`column ${ident(fc.name)} is both the fold column and a ${group.includes(fc.name) ? 'group key' : fc.name === opts.label ? 'label' : 'feature'}`, 'a column can play one part only', 'NAME_CLASH');
+    if (packed) throw new UsageError('folds needs one row per observation, and the training data is packed (one row per group)', 'use cv K or holdout F with packed data, or unpack it in a query', 'INVALID_OPTION');
+    if (fc.kind !== 'number') throw new UsageError(`the fold column ${ident(fc.name)} is not numeric`, 'fold ids are numbers (−1: never held out), as scikit-learn\'s PredefinedSplit takes them; cast it in a query', 'INVALID_OPTION');
+    foldSql = [float8Sql(`s.${ident(fc.name)}`, fc.oid === OID.numeric ? 'numeric' : 'other', ident(CATALOG_SCHEMA))];
+  }
   let layout: RowLayout;
   let featureSql: string[];
   let selectFeatures: string[];
@@ -316,12 +333,13 @@ export async function planTraining(db: Database, opts: TrainOptions): Promise<Tr
     meta = { ...meta, weight: weightCol.name };
   }
   if (labelCol.kind.startsWith('boolean') && entry.kind !== 'regressor') meta = { ...meta, labelType: 'boolean' };
+  if (foldSql.length > 0) layout = { ...layout, fold: true };
   const keySql = group.map((g) => `s.${ident(g)}`);
   await checkKeysOrderable(db, src, group);
   // Each row also carries the size of its SQL group, under the key's own equality: the group
   // cutter ends a group after that many rows instead of comparing key bytes (see group-cutter.ts).
   const groupSize = `count(*) OVER (PARTITION BY ${keySql.join(', ')})`;
-  const selectSql = `SELECT ${[...keySql, ...selectFeatures, labelSql, ...(weightCol !== null ? [weightSql(weightCol, S)] : []), groupSize].join(', ')} FROM ${src.fromSql} ORDER BY ${keySql.join(', ')}`;
+  const selectSql = `SELECT ${[...keySql, ...selectFeatures, labelSql, ...(weightCol !== null ? [weightSql(weightCol, S)] : []), ...foldSql, groupSize].join(', ')} FROM ${src.fromSql} ORDER BY ${keySql.join(', ')}`;
   const mff = opts.maxFailedFraction;
   if (mff !== undefined && !(typeof mff === 'number' && mff >= 0 && mff <= 1)) throw new UsageError(`maxFailedFraction must be a number from 0 to 1, got ${mff}`, undefined, 'INVALID_OPTION');
   const minRows = opts.minRows ?? 1;
@@ -330,7 +348,7 @@ export async function planTraining(db: Database, opts: TrainOptions): Promise<Tr
     if (v !== undefined && (!Number.isInteger(v) || v < (name === 'workers' ? 0 : 1))) throw new UsageError(`${name} must be an integer ≥ ${name === 'workers' ? 0 : 1}, got ${v}`, undefined, 'INVALID_OPTION');
   }
   return {
-    fitSpec: { estimator: entry.name, params, minRows, features: featureSpec, ...(opts.inference === true ? { inference: true } : {}), ...(prepPlan !== null ? { preprocess: prepPlan } : {}) },
+    fitSpec: { estimator: entry.name, params, minRows, features: featureSpec, ...(opts.inference === true ? { inference: true } : {}), ...(prepPlan !== null ? { preprocess: prepPlan } : {}), ...(evaluation !== null ? { evaluation } : {}) },
     layout,
     group,
     featureNames: features,
@@ -413,6 +431,12 @@ export async function train(db: Database, opts: TrainOptions, version: string, h
   const planned = await planTraining(db, opts);
   const strategy = opts.strategy ?? 'streaming';
   if (strategy !== 'streaming' && strategy !== 'in-database') throw new UsageError(`unknown strategy '${strategy}'`, "use 'streaming' or 'in-database'");
+  if (strategy === 'in-database' && planned.fitSpec.evaluation != null) {
+    throw new UsageError('the in-database strategy does not evaluate or search: cv, folds, holdout and paramGrid need the streaming strategy', 'drop --strategy in-database (the streaming strategy is the default)', 'INVALID_OPTION');
+  }
+  if ((opts.pool ?? 'none') !== 'none' && planned.fitSpec.evaluation != null) {
+    throw new UsageError('partial pooling (pool) is not evaluated per group: cv, folds, holdout and paramGrid train each group alone', 'train without pool to evaluate or search per group', 'INVALID_OPTION');
+  }
   const dialect = await resolveDialect(db, opts.dialect);
   const plan = await placeTraining(db, planned, dialect);
   const pooled = checkPoolOptions(opts, plan.fitSpec.estimator, plan.fitSpec.params);

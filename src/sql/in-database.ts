@@ -406,6 +406,8 @@ export function modelsTableSql(o: InDbSpec): string[] {
     `now() AS serialized_on`,
     `${literal(o.runId)}::uuid AS run_id`,
     `NULL::text AS fingerprint`,
+    // held-out metrics: the streaming strategy's (the in-database strategy refuses evaluation options)
+    `NULL::jsonb AS metrics`,
   ];
   return o.dialect.createTableAs(o.staging, `SELECT ${cols.join(', ')} FROM ${qident(o.groupTable)} AS c`, o.distributeBy ?? o.group, o.dataTable);
 }

@@ -183,7 +183,7 @@ describe('docs/errors.md and the tests', () => {
     NON_FINITE_INPUT: 'train-predict', INVALID_GROUP: 'train-predict', UNSUPPORTED: 'in-database',
     KEY_NOT_ORDERABLE: 'group-keys', KEY_PARTLY_NULL: 'group-keys', MULTIPLE_STATEMENTS: 'cli-sql-output', KEY_TYPE_MISMATCH: 'error-messages',
     INVALID_VALUE: 'bad-input', INVALID_DATABASE_URL: 'cli-database-target', DATABASE_NOT_FOUND: 'cli-database-target',
-    CONNECTION_TIMEOUT: 'cli-database-target', CONTINUOUS_LABEL: 'labels', PERFECT_SEPARATION: 'labels', NOT_FITTED: '../unit/estimator-api',
+    CONNECTION_TIMEOUT: 'cli-database-target', CONTINUOUS_LABEL: 'labels', PERFECT_SEPARATION: 'labels', NOT_EVALUATED: 'evaluation', NOT_FITTED: '../unit/estimator-api',
     CONVERGENCE: '../unit/estimator-api', TOO_MANY_FEATURES: 'wide-models', NOT_A_RECOMMENDATIONS_TABLE: 'report', VALUE_OUT_OF_RANGE: 'training-extremes', OUTPUT_TABLE_DEPENDENCY: 'retrain-keeps', DEMO_SCHEMA_EXISTS: 'demo-own-schema', POOLED: 'pooling', VERSION_NOT_FOUND: 'versions',
     EMPTY_INPUT: '../unit/core-error-pins', INVALID_INPUT: '../unit/core-error-pins', RAGGED_INPUT: '../unit/core-error-pins',
     SHAPE_MISMATCH: '../unit/core-error-pins', LENGTH_MISMATCH: '../unit/core-error-pins', INVALID_LABEL: '../unit/core-error-pins',
