@@ -33,6 +33,8 @@ export interface EvaluationSpec {
   /** Parameter sets in ParameterGrid order, each merged over the run's parameters; null: no search. */
   grid: Record<string, unknown>[] | null;
   scoring: Scoring;
+  /** Start each fit from the previous candidate's solution (default true; false for the benchmark's side-by-side). */
+  warmStart?: boolean;
 }
 
 /** A group's held-out evaluation, as stored in the `metrics` column and the document's `evaluation`. */
@@ -148,50 +150,34 @@ export class GroupSearch {
     const scores = new Float64Array(C * nFolds * nm).fill(NaN);
     const warm: (Float64Array | null)[] = new Array(C).fill(null);
     let heldOut = 0;
+    const parts: FoldData[] = [];
     for (let f = 0; f < nFolds; f++) {
-      let nTest = 0;
-      for (let i = 0; i < n; i++) if (fold[i] === f) nTest++;
-      heldOut += nTest;
-      const nTrain = n - nTest;
-      const xTr = new Float64Array(nTrain * d);
-      const xTe = new Float64Array(nTest * d);
-      const numeric = y instanceof Float64Array;
-      const yTr: Float64Array | string[] = numeric ? new Float64Array(nTrain) : new Array<string>(nTrain);
-      const yTe: Float64Array | string[] = numeric ? new Float64Array(nTest) : new Array<string>(nTest);
-      const clsTe = new Int32Array(nTest);
-      let a = 0;
-      let b = 0;
-      for (let i = 0; i < n; i++) {
-        if (fold[i] === f) {
-          xTe.set(m.data.subarray(i * d, i * d + d), b * d);
-          yTe[b] = y[i] as never;
-          if (cls !== null) clsTe[b] = cls[i];
-          b++;
-        } else {
-          xTr.set(m.data.subarray(i * d, i * d + d), a * d);
-          yTr[a] = y[i] as never;
-          a++;
-        }
-      }
-      const train: Matrix = { data: xTr, rows: nTrain, cols: d };
-      const test: Matrix = { data: xTe, rows: nTest, cols: d };
-      let prev: Float64Array | null = null;
-      for (let c = 0; c < C; c++) {
-        const est = this.cands[c].est;
+      const p = foldData(m, y, cls, fold, f);
+      heldOut += p.test.rows;
+      parts.push(p);
+    }
+    // candidates outer, folds inner: a fit starts from the same candidate's solution on the
+    // previous fold (training rows mostly shared, so it is nearly the optimum), the first fold
+    // from the previous candidate's
+    const noWarm = this.spec.warmStart === false;
+    let first: Float64Array | null = null;
+    for (let c = 0; c < C; c++) {
+      const est = this.cands[c].est;
+      let prev: Float64Array | null = first;
+      for (let f = 0; f < nFolds; f++) {
+        const { train, yTr, test, yTe, clsTe } = parts[f];
         const at = (c * nFolds + f) * nm;
-        if (nTrain === 0 || nTest === 0) continue;
+        if (train.rows === 0 || test.rows === 0) continue;
         try {
           if (est instanceof LogisticRegression) {
-            est.fit(train, yTr, null, prev);
+            est.fit(train, yTr, null, noWarm ? null : prev);
             prev = solution(est);
+            if (f === 0) first = prev;
             warm[c] = prev;
           } else est.fit(train, yTr as Float64Array);
         } catch (e) {
           // a fold that cannot be fitted (its training rows have one class) is not scored: NaN, as scikit-learn's error_score
-          if (e instanceof ManyModelsError) {
-            prev = null;
-            continue;
-          }
+          if (e instanceof ManyModelsError) continue;
           throw e;
         }
         if (est instanceof LogisticRegression) {
@@ -237,7 +223,7 @@ export class GroupSearch {
     }
     const est = this.cands[best].est;
     const start = warm[best];
-    if (est instanceof LogisticRegression) est.fit(m, y, null, start !== null && start.length === solutionLength(est, d, classes.length) ? start : null);
+    if (est instanceof LogisticRegression) est.fit(m, y, null, this.spec.warmStart !== false && start !== null && start.length === solutionLength(est, d, classes.length) ? start : null);
     else est.fit(m, y as Float64Array);
     return { est, evaluation, search };
   }
@@ -271,6 +257,45 @@ export class GroupSearch {
     if (reason !== undefined) out.reason = reason;
     return out;
   }
+}
+
+interface FoldData {
+  train: Matrix;
+  yTr: Float64Array | string[];
+  test: Matrix;
+  yTe: Float64Array | string[];
+  /** The held-out rows' class indices in the group's classes (classifiers). */
+  clsTe: Int32Array;
+}
+
+/** Fold f's training rows (fold ≠ f) and held-out rows (fold = f), copied out of the group's. */
+function foldData(m: Matrix, y: Float64Array | readonly string[], cls: Int32Array | null, fold: Int32Array, f: number): FoldData {
+  const n = m.rows;
+  const d = m.cols;
+  let nTest = 0;
+  for (let i = 0; i < n; i++) if (fold[i] === f) nTest++;
+  const nTrain = n - nTest;
+  const xTr = new Float64Array(nTrain * d);
+  const xTe = new Float64Array(nTest * d);
+  const numeric = y instanceof Float64Array;
+  const yTr: Float64Array | string[] = numeric ? new Float64Array(nTrain) : new Array<string>(nTrain);
+  const yTe: Float64Array | string[] = numeric ? new Float64Array(nTest) : new Array<string>(nTest);
+  const clsTe = new Int32Array(nTest);
+  let a = 0;
+  let b = 0;
+  for (let i = 0; i < n; i++) {
+    if (fold[i] === f) {
+      xTe.set(m.data.subarray(i * d, i * d + d), b * d);
+      yTe[b] = y[i] as never;
+      if (cls !== null) clsTe[b] = cls[i];
+      b++;
+    } else {
+      xTr.set(m.data.subarray(i * d, i * d + d), a * d);
+      yTr[a] = y[i] as never;
+      a++;
+    }
+  }
+  return { train: { data: xTr, rows: nTrain, cols: d }, yTr, test: { data: xTe, rows: nTest, cols: d }, yTe, clsTe };
 }
 
 function finite(v: number): number | null {

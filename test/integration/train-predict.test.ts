@@ -102,7 +102,7 @@ for (const backend of backends) {
         { column_name: 'store', data_type: 'text' },
         { column_name: 'day', data_type: 'date' },
       ]);
-      assert.deepEqual(types.slice(2).map((t) => t.column_name), ['model', 'status', 'error', 'n_rows', 'n_skipped', 'n_iter', 'converged', 'train_score', 'serialized_on', 'run_id', 'fingerprint']);
+      assert.deepEqual(types.slice(2).map((t) => t.column_name), ['model', 'status', 'error', 'n_rows', 'n_skipped', 'n_iter', 'converged', 'train_score', 'serialized_on', 'run_id', 'fingerprint', 'metrics']);
       const keys = (await db.sql<{ store: string; n: number }>(`SELECT store, sum(n_rows)::int AS n FROM models_multi GROUP BY store ORDER BY store`)).rows;
       const expect = (await db.sql<{ store: string; n: number }>(`SELECT store, count(*)::int AS n FROM visits GROUP BY store ORDER BY store`)).rows;
       assert.deepEqual(keys, expect);
