@@ -15,7 +15,8 @@
  */
 import { ManyModelsError } from '../errors.js';
 import { encodeLabels, type Label, type Matrix } from '../estimators/input.js';
-import { LogisticRegression } from '../estimators/logistic-regression.js';
+import { LogisticRegression, softmaxInto } from '../estimators/logistic-regression.js';
+import { sigmoid } from '../loss/objective.js';
 import { snakeCase } from '../estimators/params.js';
 import { createEstimator, type Estimator } from '../estimators/registry.js';
 import type { InferenceStats } from '../inference/stats.js';
@@ -160,6 +161,9 @@ export class GroupSearch {
     // previous fold (training rows mostly shared, so it is nearly the optimum), the first fold
     // from the previous candidate's
     const noWarm = this.spec.warmStart === false;
+    const scoreMetric = SCORE_METRIC[this.spec.scoring].metric;
+    const lazy = this.classifier && C > 1;
+    const kept: ({ z: Float64Array; yIdx: Int32Array; K: number } | null)[] = lazy ? new Array(C * nFolds).fill(null) : [];
     let first: Float64Array | null = null;
     for (let c = 0; c < C; c++) {
       const est = this.cands[c].est;
@@ -184,11 +188,11 @@ export class GroupSearch {
           const K = est.classes_.length;
           const yIdx = K === classes.length ? clsTe : indexIn(est.classes_, yTe);
           const z = est.decisionFlat(test);
-          const proba = est.predictProbaFlat(test);
-          scores[at] = logLoss(yIdx, proba, K);
-          scores[at + 1] = rocAuc(yIdx, proba, z, K);
-          scores[at + 2] = brier(yIdx, proba, K);
-          scores[at + 3] = accuracy(yIdx, z, K);
+          if (lazy) {
+            // only the scoring's metric now; the others for the chosen candidate, from its kept decision values
+            kept[c * nFolds + f] = { z, yIdx, K };
+            classificationMetrics(scores, at, yIdx, z, K, scoreMetric);
+          } else classificationMetrics(scores, at, yIdx, z, K, -1);
         } else {
           const r = regressionMetrics(yTe as Float64Array, est.predictFlat(test));
           scores[at] = r.r2;
@@ -213,6 +217,10 @@ export class GroupSearch {
     const search = this.spec.grid === null ? null : this.record(mean, std, undefined);
     if (search === null) this.best = 0;
     const best = this.best;
+    for (let f = 0; f < nFolds && lazy; f++) {
+      const k = kept[best * nFolds + f];
+      if (k !== null) classificationMetrics(scores, (best * nFolds + f) * nm, k.yIdx, k.z, k.K, -1);
+    }
     // the best candidate's held-out metrics, each the mean over the folds
     const names = this.classifier ? CLASSIFICATION_METRICS : REGRESSION_METRICS;
     evaluation.heldOut = heldOut;
@@ -296,6 +304,36 @@ function foldData(m: Matrix, y: Float64Array | readonly string[], cls: Int32Arra
     }
   }
   return { train: { data: xTr, rows: nTrain, cols: d }, yTr, test: { data: xTe, rows: nTest, cols: d }, yTe, clsTe };
+}
+
+/** A classifier's metrics of one fold into scores[at ..]: all four, or only `only` (0 log loss, 1 ROC AUC, 2 Brier, 3 accuracy). */
+function classificationMetrics(scores: Float64Array, at: number, yIdx: Int32Array, z: Float64Array, K: number, only: number): void {
+  if (only === 3) {
+    scores[at + 3] = accuracy(yIdx, z, K);
+    return;
+  }
+  const proba = probaOf(z, yIdx.length, K);
+  if (only === -1 || only === 0) scores[at] = logLoss(yIdx, proba, K);
+  if (only === -1 || only === 1) scores[at + 1] = rocAuc(yIdx, proba, z, K);
+  if (only === -1) {
+    scores[at + 2] = brier(yIdx, proba, K);
+    scores[at + 3] = accuracy(yIdx, z, K);
+  }
+}
+
+/** The probabilities of n rows from their decision values, as LogisticRegression.predictProbaFlat computes them. */
+function probaOf(z: Float64Array, n: number, K: number): Float64Array {
+  const out = new Float64Array(n * K);
+  if (K === 2) {
+    for (let i = 0; i < n; i++) {
+      const p1 = sigmoid(z[i]);
+      out[2 * i] = 1 - p1;
+      out[2 * i + 1] = p1;
+    }
+    return out;
+  }
+  for (let i = 0; i < n; i++) softmaxInto(z, i * K, K, out);
+  return out;
 }
 
 function finite(v: number): number | null {
