@@ -166,6 +166,8 @@ for (const backend of backends) {
       await assert.rejects(db.train({ ...base, folds: 'nope' }), { code: 'COLUMN_NOT_FOUND' });
       await assert.rejects(db.train({ ...base, cv: 3, paramGrid: { gamma: [1] } }), { code: 'INVALID_PARAMETER', message: /paramGrid names 'gamma'/ });
       await assert.rejects(db.train({ ...base, cv: 3, paramGrid: { C: [1, -1] } }), { code: 'INVALID_PARAMETER', message: /'C' must be a finite number > 0, got -1/ });
+      await assert.rejects(db.train({ ...base, cv: 3, weight: 'fold' }), { code: 'INVALID_OPTION', message: /do not take sample weights or preprocessing yet/ });
+      await assert.rejects(db.train({ ...base, cv: 3, standardize: true }), { code: 'INVALID_OPTION', message: /do not take sample weights or preprocessing yet/ });
       await db.exec(`CREATE TABLE sales_textfold AS SELECT "Store ID", x1, x2, y, fold::text AS fold FROM "Sales"`);
       await assert.rejects(db.train({ ...base, from: 'sales_textfold', folds: 'fold' }), { code: 'INVALID_OPTION', message: /fold column "fold" is not numeric/ });
       assert.deepEqual((await db.sql<{ run_id: string }>('SELECT DISTINCT run_id::text FROM keep')).rows, before);
