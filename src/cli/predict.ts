@@ -16,6 +16,7 @@ interface PredictCliOptions {
   wait: boolean;
   fallback?: string;
   format?: string;
+  view?: boolean;
 }
 
 export function predictCommand(program: Command): void {
@@ -28,6 +29,7 @@ export function predictCommand(program: Command): void {
     .option('--features <cols>', 'feature column(s) of --from (default: those the models were trained on)')
     .option('--group <cols>', 'group key column(s) (default: the models table\'s)')
     .option('--engine <engine>', 'sql (score in the database) or ts (stream the rows through TypeScript)', 'sql')
+    .option('--view', 'make --into a view that scores the rows when it is read (SQL engine): for reading a few groups at a time')
     .option('--replace', 'overwrite the output table even if manymodels did not write it')
     .option('--no-wait', 'fail at once (OUTPUT_LOCKED) if another run is writing the output table')
     .option('--fallback <model>', "global: score rows of groups without a usable model with the global model of a table trained with --pool global (marked in a column fallback); none (default): leave them NULL")
@@ -51,11 +53,16 @@ export function predictCommand(program: Command): void {
           replace: o.replace === true,
           wait: o.wait,
           fallback: o.fallback as 'global' | 'none' | undefined,
+          view: o.view === true,
           onProgress: progress.listener,
         }));
         progress.stop();
         if (format === 'json') {
           printJson(r);
+          return;
+        }
+        if (r.view === true) {
+          process.stdout.write(`created the view ${o.into}: its rows are scored when it is read, with the models as they are then (run predict without --view for a table)\n`);
           return;
         }
         process.stdout.write(

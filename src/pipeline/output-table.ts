@@ -116,9 +116,11 @@ export async function swapIn(conn: Connection, s: Staging, meta: TableMeta, runI
     // a comment a user put on the table stays on it (manymodels' own description is in its catalog)
     const comment = state.oid === null ? null : (await conn.query<{ c: string | null }>(`SELECT obj_description($1::oid, 'pg_class') AS c`, [state.oid])).rows[0]?.c ?? null;
     const userComment = comment !== null && !comment.startsWith(META_PREFIX) ? comment : null;
-    if (state.oid === null || state.attached.length === 0) {
-      if (state.oid !== null) await spec.keeper?.beforeReplace(conn, s.target, 'rename');
-      await conn.exec(`DROP TABLE IF EXISTS ${qident(s.target)}`);
+    // a predictions view (predict --view) at the target is replaced by the table (a view that others depend on stops the DROP)
+    const view = (await conn.query<{ v: boolean }>(`SELECT relkind = 'v' AS v FROM pg_class WHERE oid = to_regclass($1)`, [qident(s.target)])).rows[0]?.v === true;
+    if (state.oid === null || state.attached.length === 0 || view) {
+      if (state.oid !== null && !view) await spec.keeper?.beforeReplace(conn, s.target, 'rename');
+      await conn.exec(`DROP ${view ? 'VIEW' : 'TABLE'} IF EXISTS ${qident(s.target)}`);
       await faultPoint('swap:dropped');
       await conn.exec(`ALTER TABLE ${qident(s.staging)} RENAME TO ${ident(name)}`);
       if (pk !== undefined && pk.length > 0) await renamePrimaryKey(conn, s, runId);

@@ -19,6 +19,7 @@ import { withRun } from './run.js';
 import { type ProgressListener, ProgressTracker } from './progress.js';
 import { column, estimateRows, type ResolvedSource, resolveSource, type SourceRef, type TableRef, tableName } from './source.js';
 import { colocationSource, distributeByFor, resolveDialect } from './dialect.js';
+import { predictIntoView } from './predict-view.js';
 
 export interface PredictOptions {
   /** A models table written by train. */
@@ -50,6 +51,11 @@ export interface PredictOptions {
    * Default 'none': such rows get NULL predictions.
    */
   fallback?: 'none' | 'global';
+  /**
+   * Make `into` a view that scores on read instead of a table scored now (SQL engine only): a
+   * query of a few groups scores only their rows, with the models as they are when it runs.
+   */
+  view?: boolean;
 }
 
 export interface PredictResult {
@@ -68,6 +74,8 @@ export interface PredictResult {
   /** With fallback 'global': rows whose group has no usable model, scored by the global model (their `fallback` column is true). */
   rowsFallback?: number;
   seconds: number;
+  /** True when `into` was made a view that scores on read: nothing was scored yet, and the counts are 0. */
+  view?: boolean;
 }
 
 const OUTPUT = ['probability', 'prediction', 'probabilities'] as const;
@@ -306,8 +314,56 @@ async function validateDocuments(db: Database, models: readonly string[], meta: 
   }
 }
 
+/** Whether the SQL engine scores with the inline SELECT (linear binary or regression models of one width) or the scoring functions. */
+function inlineScoring(p: PredictPlan): boolean {
+  return !p.multiclass && p.nFeatures !== null;
+}
+
+/**
+ * The SQL engine's SELECT: the source rows plus probability and prediction (and probabilities for
+ * multiclass models, fallback with a fallback model), scored in SQL. Inline arithmetic where every
+ * model has the same number of features and at most two classes (guarded: through
+ * manymodels.ieee_dot, which never raises), else the scoring functions. The predictions table is
+ * made from it, and a predictions view (predict-view.ts) is it.
+ */
+export function scoringSelect(p: PredictPlan, o: { fence?: string; tableFence?: string; guarded: boolean }): string {
+  const S = ident(CATALOG_SCHEMA);
+  const fb = p.fallback;
+  if (inlineScoring(p)) {
+    return inlineScoringSql({
+      fromSql: p.src.fromSql,
+      models: p.modelsName,
+      group: p.group,
+      features: p.featureSql,
+      nFeatures: p.nFeatures as number,
+      kind: p.classifier ? 'binary' : 'regressor',
+      labelKind: p.labelKind,
+      fence: o.fence,
+      nullSafeKeys: p.nullSafeKeys,
+      guarded: o.guarded,
+      schema: S,
+      tableFence: o.tableFence,
+      ...(fb === null ? {} : { fallback: { intercept: fb.intercept_[0], coef: fb.coef_[0], classes: [fb.classes_[0], fb.classes_[1]] }, extra: [`(m.mm_b IS NULL) AS ${ident(FALLBACK)}`] }),
+    });
+  }
+  const on = keyMatch('m', 's', p.group, p.nullSafeKeys);
+  const models = `(SELECT * FROM ${qident(p.modelsName)} WHERE status = 'ok') AS m`;
+  // the group's model, or (fallback) the global model's document, written in as a literal
+  const model = fb === null ? 'm.model' : `coalesce(m.model, ${literal(JSON.stringify(encodeModel(fb)))}::jsonb)`;
+  // the functions' input: the features, and the category columns' text for one-hot preprocessing
+  const args = p.categoriesExpr !== null ? `${model}, f.x, f.c` : `${model}, f.x`;
+  const predExpr = p.classifier && p.labelKind === 'text' ? `${S}.predict_label(${args})` : `${S}.predict_value(${args})`;
+  const cols = [`${S}.predict_proba(${args}) AS ${ident('probability')}`, `${predExpr} AS ${ident('prediction')}`];
+  if (p.multiclass) cols[0] = `CASE WHEN jsonb_array_length(${model}->'state'->'classes') = 2 THEN ${S}.predict_proba(${args}) ELSE (SELECT max(v) FROM unnest(${S}.predict_proba_all(${args})) AS u(v)) END AS ${ident('probability')}`;
+  if (p.multiclass) cols.push(`${S}.predict_proba_all(${args}) AS ${ident('probabilities')}`);
+  if (!p.classifier) cols[0] = `NULL::float8 AS ${ident('probability')}`;
+  if (fb !== null) cols.push(`(m.model IS NULL) AS ${ident(FALLBACK)}`);
+  return `SELECT s.*, ${cols.join(', ')} FROM ${p.src.fromSql} LEFT JOIN ${models} ON ${on} CROSS JOIN LATERAL (SELECT ${p.featuresExpr} AS x${p.categoriesExpr !== null ? `, ${p.categoriesExpr} AS c` : ''}) AS f`;
+}
+
 /** Scores the source rows with their group's model and swaps the predictions table in. */
 export async function predict(db: Database, opts: PredictOptions, version: string): Promise<PredictResult> {
+  if (opts.view === true) return predictIntoView(db, opts, version);
   const t0 = performance.now();
   const p = await plan(db, opts);
   const engine = scoringEngine(opts.engine);
@@ -327,7 +383,6 @@ export async function predict(db: Database, opts: PredictOptions, version: strin
     async ({ runId, staging }) => {
     const predType = p.classifier && p.labelKind === 'text' ? 'text' : 'float8';
     const on = keyMatch('m', 's', p.group, p.nullSafeKeys);
-    const models = `(SELECT * FROM ${qident(p.modelsName)} WHERE status = 'ok') AS m`;
     const extra = [`NULL::float8 AS ${ident('probability')}`, `NULL::${predType} AS ${ident('prediction')}`];
     if (p.multiclass) extra.push(`NULL::float8[] AS ${ident('probabilities')}`);
     if (p.fallback !== null) extra.push(`NULL::boolean AS ${ident(FALLBACK)}`);
@@ -336,47 +391,17 @@ export async function predict(db: Database, opts: PredictOptions, version: strin
     // the predictions are spread like the source rows: by the group key, co-located with the source where it is distributed on it
     const colocateWith = await colocationSource(db, dialect, p.sourceTable, p.group);
     const by = await distributeByFor(db, dialect, colocateWith, p.src.fromSql, p.group, 'every row', p.src.columns.get(p.group[0])?.dataTypeID ?? 0);
-    const S = ident(CATALOG_SCHEMA);
-    if (engine === 'sql' && !p.multiclass && p.nFeatures !== null) {
-      const nFeatures = p.nFeatures;
-      const select = (guarded: boolean): string =>
-        inlineScoringSql({
-          fromSql: p.src.fromSql,
-          models: p.modelsName,
-          group: p.group,
-          features: p.featureSql,
-          nFeatures,
-          kind: p.classifier ? 'binary' : 'regressor',
-          labelKind: p.labelKind,
-          fence: dialect.fence,
-          nullSafeKeys: p.nullSafeKeys,
-          guarded,
-          schema: S,
-          tableFence: dialect.tableFence,
-          ...(fb === null ? {} : { fallback: { intercept: fb.intercept_[0], coef: fb.coef_[0], classes: [fb.classes_[0], fb.classes_[1]] }, extra: [`(m.mm_b IS NULL) AS ${ident(FALLBACK)}`] }),
-        });
+    if (engine === 'sql') {
+      const select = (guarded: boolean): string => scoringSelect(p, { fence: dialect.fence, tableFence: dialect.tableFence, guarded });
       try {
         for (const sql of dialect.createTableAs(staging.staging, select(false), by, colocateWith)) await db.main.exec(sql);
       } catch (e) {
         // PostgreSQL's float8 arithmetic raised on an overflow or underflow (a huge or tiny feature):
         // score again with the IEEE-754 arithmetic of manymodels.ieee_dot, which gives each row its own answer
-        if (!(e instanceof DatabaseError && e.sqlState === '22003')) throw e;
+        if (!(e instanceof DatabaseError && e.sqlState === '22003') || !inlineScoring(p)) throw e;
         await db.main.exec(`DROP TABLE IF EXISTS ${qident(staging.staging)}`);
         for (const sql of dialect.createTableAs(staging.staging, select(true), by, colocateWith)) await db.main.exec(sql);
       }
-    } else if (engine === 'sql') {
-      // the group's model, or (fallback) the global model's document, written in as a literal
-      const model = fb === null ? 'm.model' : `coalesce(m.model, ${literal(JSON.stringify(encodeModel(fb)))}::jsonb)`;
-      // the functions' input: the features, and the category columns' text for one-hot preprocessing
-      const args = p.categoriesExpr !== null ? `${model}, f.x, f.c` : `${model}, f.x`;
-      const predExpr = p.classifier && p.labelKind === 'text' ? `${S}.predict_label(${args})` : `${S}.predict_value(${args})`;
-      const cols = [`${S}.predict_proba(${args}) AS ${ident('probability')}`, `${predExpr} AS ${ident('prediction')}`];
-      if (p.multiclass) cols[0] = `CASE WHEN jsonb_array_length(${model}->'state'->'classes') = 2 THEN ${S}.predict_proba(${args}) ELSE (SELECT max(v) FROM unnest(${S}.predict_proba_all(${args})) AS u(v)) END AS ${ident('probability')}`;
-      if (p.multiclass) cols.push(`${S}.predict_proba_all(${args}) AS ${ident('probabilities')}`);
-      if (!p.classifier) cols[0] = `NULL::float8 AS ${ident('probability')}`;
-      if (fb !== null) cols.push(`(m.model IS NULL) AS ${ident(FALLBACK)}`);
-      const select = `SELECT s.*, ${cols.join(', ')} FROM ${p.src.fromSql} LEFT JOIN ${models} ON ${on} CROSS JOIN LATERAL (SELECT ${p.featuresExpr} AS x${p.categoriesExpr !== null ? `, ${p.categoriesExpr} AS c` : ''}) AS f`;
-      for (const sql of dialect.createTableAs(staging.staging, select, by, colocateWith)) await db.main.exec(sql);
     } else {
       for (const sql of dialect.createEmptyTableAs(staging.staging, `SELECT s.*, ${extra.join(', ')} FROM ${p.src.fromSql}`, by, colocateWith)) await db.main.exec(sql);
       await streamScores(db, p, staging, progress, opts.signal);
@@ -418,7 +443,7 @@ export async function predict(db: Database, opts: PredictOptions, version: strin
 }
 
 /** The columns predict adds: probability, prediction, probabilities (multiclass), fallback (with fallback 'global'). */
-function outputColumns(p: PredictPlan): string[] {
+export function outputColumns(p: PredictPlan): string[] {
   return [...OUTPUT.slice(0, p.multiclass ? 3 : 2), ...(p.fallback !== null ? [FALLBACK] : [])];
 }
 
