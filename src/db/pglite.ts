@@ -149,6 +149,32 @@ class PgliteConnection implements StreamConnection {
    * concurrent copyIn on this same connection land in it; it commits when the read ends, and rolls
    * back if the read is abandoned), unless the caller is already in one.
    */
+  /**
+   * The backend's messages for one protocol message, as bytes. Through execProtocolRawStream: the
+   * plain execProtocolRaw also parses every message into an object (a DataRow per row) on the way.
+   */
+  private async fetchRaw(message: Uint8Array): Promise<Uint8Array> {
+    const parts: Uint8Array[] = [];
+    let size = 0;
+    await this.pg.runExclusive(() =>
+      this.pg.execProtocolRawStream(message, {
+        syncToFs: false,
+        onRawData: (bytes: Uint8Array) => {
+          parts.push(bytes.slice());
+          size += bytes.length;
+        },
+      }),
+    );
+    if (parts.length === 1) return parts[0];
+    const out = new Uint8Array(size);
+    let at = 0;
+    for (const p of parts) {
+      out.set(p, at);
+      at += p.length;
+    }
+    return out;
+  }
+
   private async *binaryOut(source: string): AsyncIterable<Uint8Array> {
     const cursor = `mm_out_${++cursorSerial}`;
     const select = /^\s*\(/.test(source) ? source : `SELECT * FROM ${source}`;
@@ -160,7 +186,7 @@ class PgliteConnection implements StreamConnection {
       yield BINARY_COPY_HEADER;
       let count = FETCH_FIRST_ROWS;
       for (;;) {
-        const raw = await this.pg.runExclusive(() => this.pg.execProtocolRaw(simpleQuery(`FETCH FORWARD ${count} FROM ${cursor}`), { syncToFs: false }));
+        const raw = await this.fetchRaw(simpleQuery(`FETCH FORWARD ${count} FROM ${cursor}`));
         const { rows, bytes } = dataRowsToCopyTuples(raw);
         if (bytes > 0) yield raw.subarray(0, bytes);
         if (rows < count) break;
