@@ -134,6 +134,23 @@ try {
   out.predictFloorSeconds = seconds(t);
   out.predictOverFloor = (out.predictSqlSeconds as number) / (out.predictFloorSeconds as number);
   await db.exec('DROP TABLE predict_floor');
+  // the predictions as a view that scores on read: one user's 9 rows, read 20 times, from the view and from the table
+  // (both with an index on userid: the view's on its source, the table's on itself)
+  await db.exec('CREATE INDEX ON offers_tests (userid); CREATE INDEX ON offer_predictions (userid)');
+  t = performance.now();
+  await db.predict({ models: 'trained_model_by_user', from: 'offers_tests', into: 'offer_predictions_view', features: 'features', view: true });
+  out.predictViewCreateSeconds = seconds(t);
+  for (const [name, table] of [['viewOneUserMs', 'offer_predictions_view'], ['tableOneUserMs', 'offer_predictions']] as const) {
+    const times: number[] = [];
+    for (let k = 0; k < 20; k++) {
+      const u = 1 + ((k * 7919) % args.users);
+      t = performance.now();
+      await db.sql(`SELECT * FROM ${table} WHERE userid = $1`, [u]);
+      times.push(performance.now() - t);
+    }
+    times.sort((a, b) => a - b);
+    out[name] = times[10];
+  }
   if (args.predictTs) {
     t = performance.now();
     await db.predict({ models: 'trained_model_by_user', from: 'offers_tests', into: 'offer_predictions_ts', features: 'features', engine: 'ts', replace: true });
