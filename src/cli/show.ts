@@ -42,7 +42,7 @@ function text(v: ModelView): string {
       const extra = [
         inf.logLikelihood !== undefined ? `log-likelihood ${g(inf.logLikelihood)}` : '',
         inf.r2 !== undefined ? `R² ${g(inf.r2)}` : '',
-        inf.dfResidual !== undefined ? `${inf.dfResidual} residual degrees of freedom` : '',
+        inf.dfResidual !== undefined && inf.dfResidual !== null ? `${inf.dfResidual} residual degrees of freedom` : '',
         `condition number ${inf.conditionNo === null ? 'infinite (singular)' : g(inf.conditionNo)}`,
       ].filter((x) => x !== '');
       lines.push(`  ${extra.join(', ')}`);

@@ -11,7 +11,7 @@ import { failureLines } from './failures.js';
 
 interface TrainCliOptions {
   from: string;
-  group: string;
+  group: string[];
   features: string;
   label: string;
   into: string;
@@ -54,7 +54,7 @@ export function trainCommand(program: Command): void {
     .command('train')
     .description('train one model per group and write them to a models table')
     .requiredOption('--from <table|query>', 'training rows: a table or view (schema.table) or a SELECT query')
-    .requiredOption('--group <cols>', 'group key column(s), comma-separated: one model per distinct value')
+    .requiredOption('--group <cols>', 'group key column(s), comma-separated or repeated (--group a --group b): one model per distinct value', collect)
     .requiredOption('--features <cols>', 'feature columns, comma-separated, or one numeric array column (or a 2-D array column in packed form)')
     .requiredOption('--label <col>', 'label column (an array column in packed form)')
     .requiredOption('--into <table>', 'the models table to write')
@@ -103,7 +103,7 @@ export function trainCommand(program: Command): void {
       try {
         const request = {
           from: parseSource(o.from),
-          group: parseNameList(o.group),
+          group: o.group.flatMap((g) => parseNameList(g)),
           features: parseNameList(o.features),
           label: parseNameList(o.label)[0],
           into: parseQualifiedName(o.into),

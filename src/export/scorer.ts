@@ -90,7 +90,8 @@ export class Scorer {
     this.byNumber = source === null && info.integerKey === true ? new Map() : null;
     for (const [k, m] of models) {
       this.cache.set(k, m);
-      if (this.byNumber !== null) this.byNumber.set(Number(k), m);
+      // only keys a JavaScript number holds exactly: a bigint beyond 2^53 is found by its text
+      if (this.byNumber !== null && Number.isSafeInteger(Number(k))) this.byNumber.set(Number(k), m);
     }
     if (source === null && this.cache.size > 0) {
       let d = -1;
@@ -111,7 +112,7 @@ export class Scorer {
           packed[o] = (m as CompiledModel).intercept[0];
           packed.set((m as CompiledModel).coef, o + 1);
           this.slotByText.set(k, slot);
-          this.slotByNumber?.set(Number(k), slot);
+          if (Number.isSafeInteger(Number(k))) this.slotByNumber?.set(Number(k), slot);
           slot++;
         }
         this.packed = packed;
@@ -126,7 +127,7 @@ export class Scorer {
   }
 
   private lookup(key: GroupKey): CompiledModel | null {
-    if (typeof key === 'number' && this.byNumber !== null) return this.byNumber.get(key) ?? null;
+    if (typeof key === 'number' && this.byNumber !== null && Number.isSafeInteger(key)) return this.byNumber.get(key) ?? null;
     const k = this.width === 1 && (typeof key === 'string' || typeof key === 'number') ? String(key) : canonicalKey(keyParts(key, this.width));
     const m = this.cache.get(k);
     if (m !== undefined) {
@@ -169,7 +170,7 @@ export class Scorer {
     const packed = this.packed;
     if (packed !== null) {
       const slot =
-        typeof key === 'number' && this.slotByNumber !== null
+        typeof key === 'number' && this.slotByNumber !== null && Number.isSafeInteger(key)
           ? this.slotByNumber.get(key)
           : this.slotByText.get(this.width === 1 && (typeof key === 'string' || typeof key === 'number') ? String(key) : canonicalKey(keyParts(key, this.width)));
       if (slot === undefined) return null;

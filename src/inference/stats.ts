@@ -46,8 +46,8 @@ export interface InferenceStats {
   logLikelihood?: number | null;
   /** Coefficient of determination on the training rows (LinearRegression, Ridge). */
   r2?: number | null;
-  /** n − p (LinearRegression, Ridge). */
-  dfResidual?: number;
+  /** n − p (LinearRegression, Ridge); null when there are fewer rows than coefficients. */
+  dfResidual?: number | null;
   conditionNo: number | null;
   varianceCovariance: (number | null)[][];
   nRows: number;
@@ -145,8 +145,9 @@ export function inferenceStats(est: Estimator, X: MatrixInput, y: LabelInput, na
     stdErr: stdErr.map(fin),
     tStats: tStats.map(fin),
     pValues: tStats.map((v) => (df > 0 ? fin(studentTTwoSided(v, df)) : null)),
-    r2: tss === 0 ? (rss === 0 ? 1 : 0) : fin(1 - rss / tss),
-    dfResidual: df,
+    // scikit-learn's r2_score: undefined (null) on fewer than two rows; a constant target gives 1 if fitted exactly, else 0
+    r2: n < 2 ? null : tss === 0 ? (rss === 0 ? 1 : 0) : fin(1 - rss / tss),
+    dfResidual: df >= 0 ? df : null,
     conditionNo: fin(Math.sqrt(cond)),
     varianceCovariance: coef.map((_, a) => coef.map((__, b) => fin(vcov(a, b)))),
     nRows: n,

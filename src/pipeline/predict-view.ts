@@ -25,6 +25,10 @@ import { tableName } from './source.js';
 export async function predictIntoView(db: Database, opts: PredictOptions, version: string): Promise<PredictResult> {
   const t0 = performance.now();
   if (scoringEngine(opts.engine) !== 'sql') throw new UsageError('a predictions view scores in SQL: --view does not go with --engine ts', "leave out --engine, or write a table (leave out --view)");
+  // the global model would be written into the view's text and go stale at the next retrain, while the groups' models would not
+  if (opts.fallback !== undefined && opts.fallback !== 'none') {
+    throw new UsageError('a predictions view does not take --fallback global: the global model would be fixed in the view while a retrain changes it', 'write a table (leave out --view) for fallback scores, or leave out --fallback', 'INVALID_OPTION');
+  }
   const target = tableName(opts.into);
   const p = await plan(db, opts);
   await checkTarget(db.main, target, opts.replace === true, 'predictions');

@@ -75,6 +75,13 @@ describe('the manymodels command', () => {
     r = run(['--db', url, 'sql', 'SELECT count(*) AS n FROM scores WHERE probability IS NOT NULL']);
     assert.match(r.out, /232/);
     assert.ok(!r.out.includes('postgres:postgres@'), 'no password in output');
+    // a repeated --group is a composite key, as `show` takes it: as many models as GROUP BY has groups
+    r = run(['--db', url, '--quiet', 'train', '--from', 'SELECT *, offerid % 2 AS half FROM offer', '--group', 'userid', '--group', 'half', '--features', 'asktimes,askbackoffdays', '--label', 'bought_offer', '--into', 'models3', '--format', 'json']);
+    assert.equal(r.code, 0, r.err);
+    const groups = run(['--db', url, 'sql', 'SELECT count(*) AS n FROM (SELECT 1 FROM offer GROUP BY userid, offerid % 2) AS g', '--format', 'json']);
+    const rows = run(['--db', url, 'sql', 'SELECT count(*) AS n FROM models3', '--format', 'json']);
+    assert.equal(Number(JSON.parse(groups.out)[0].n), 60);
+    assert.deepEqual(JSON.parse(rows.out), JSON.parse(groups.out));
   });
 
   it('an embedded database in use by another process gives DATABASE_BUSY', async () => {

@@ -92,6 +92,9 @@ for (const backend of backends) {
 
     it('refuses the TypeScript engine, and a table it did not write, leaving it as it was', async () => {
       await assert.rejects(db.predict({ models: 'models', from: 'tests', into: 'v_ts', view: true, engine: 'ts' }), (e: any) => e.code === 'USAGE' && /--view/.test(e.message));
+      // a fallback model would be frozen into the view's text while the groups' models follow retrains
+      await assert.rejects(db.predict({ models: 'models', from: 'tests', into: 'v_fb', view: true, fallback: 'global' }), (e: any) => e.code === 'INVALID_OPTION' && /--fallback/.test(e.message));
+      assert.equal((await db.sql(`SELECT to_regclass('v_fb') AS r`)).rows[0].r, null);
       await db.exec('CREATE TABLE mine (x int); INSERT INTO mine VALUES (1)');
       await assert.rejects(db.predict({ models: 'models', from: 'tests', into: 'mine', view: true }), (e: any) => e.code === 'OUTPUT_TABLE_NOT_MANAGED');
       assert.deepEqual(await rows(db, 'SELECT x FROM mine'), [{ x: 1 }]);

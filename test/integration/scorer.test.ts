@@ -71,6 +71,26 @@ for (const backend of backends) {
       assert.equal(scorer.model(7)?.estimatorName, 'LogisticRegression');
     });
 
+    it('bigint keys beyond 2^53: a number finds the group its exact value names, never a neighbour it rounds to', async () => {
+      // two groups whose keys are one apart above 2^53: as JavaScript numbers both would be 2^53
+      await db.exec(`CREATE TABLE big AS SELECT (9007199254740992 + k)::bigint AS g, a::float8 AS x, ((a + k) % 2)::int AS y
+        FROM generate_series(0, 1) AS k, generate_series(1, 8) AS a`);
+      await db.exec(`UPDATE big SET x = x * 3 WHERE g = 9007199254740993`);
+      await db.train({ from: 'big', group: 'g', features: ['x'], label: 'y', into: 'm_big' });
+      await db.exec(`CREATE TABLE big_tests AS SELECT DISTINCT g, 2.5::float8 AS x FROM big`);
+      await db.predict({ models: 'm_big', from: 'big_tests', into: 'big_scored', engine: 'sql' });
+      const want = new Map((await db.sql(`SELECT g::text AS g, probability FROM big_scored`)).rows.map((r: Row) => [r.g, r.probability]));
+      assert.notEqual(want.get('9007199254740992'), want.get('9007199254740993'));
+      for (const opts of [{}, { maxModels: 1 }]) {
+        const scorer = await db.loadModels('m_big', opts);
+        if (scorer.bounded) await scorer.load([9007199254740992]);
+        // 9007199254740992 is 2^53: the number's text is the key's text, so it names group …992
+        assert.ok(close((scorer.predictProba(9007199254740992, [2.5]) as number[])[1], want.get('9007199254740992')), JSON.stringify(opts));
+        assert.deepEqual((await scorer.predictProbaBatch([9007199254740992], [[2.5]]))[0], scorer.predictProba('9007199254740992', [2.5]));
+        if (!scorer.bounded) assert.ok(close((scorer.predictProba('9007199254740993', [2.5]) as number[])[1], want.get('9007199254740993')));
+      }
+    });
+
     it('multiclass (text labels) and ridge agree with the SQL engine', async () => {
       const multi = await db.loadModels('m_multi');
       for (const r of await oracle('m_multi')) {

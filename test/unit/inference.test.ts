@@ -170,6 +170,10 @@ describe("MADlib's linregr_train example (houses)", () => {
     const few = inferenceStats(new LinearRegression().fit([[1], [2]], [1, 3]), [[1], [2]], [1, 3]);
     assert.equal(few?.dfResidual, 0);
     assert.deepEqual(few?.pValues, [null, null]);
+    // one row, three coefficients: no residual degrees of freedom and no R² (scikit-learn's r2_score is undefined on one sample)
+    const one = inferenceStats(new Ridge({ alpha: 1 }).fit([[1, 2]], [3]), [[1, 2]], [3]);
+    assert.equal(one?.dfResidual, null);
+    assert.equal(one?.r2, null);
     assert.equal(inferenceStats(new LogisticRegression().fit([[0], [1], [2]], ['a', 'b', 'c']), [[0], [1], [2]], ['a', 'b', 'c']), null, 'multiclass: none');
   });
 });
