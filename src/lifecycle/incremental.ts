@@ -216,8 +216,15 @@ export async function trainIncremental(db: Database, opts: TrainOptions, version
             vanishedKept,
             detection,
           };
-          // only the changed groups' rows are read
-          const from = `(SELECT s.* FROM ${plan.fromSql} WHERE EXISTS (SELECT 1 FROM ${qident(d)} AS d WHERE d.in_src AND ${keyMatch('s', 'd', group, nullSafe)})) AS s`;
+          // only the changed groups' rows are read. A source the work tables are not co-located with
+          // (a local table, a query, a table spread by another column on Citus, which refuses to join
+          // those with a distributed table directly) joins the changed keys as a result computed once
+          // (the dialect's fence); a co-located source joins them where both are.
+          const changedKeys =
+            plan.sourceTable === undefined
+              ? `JOIN (SELECT ${group.map((k) => `d.${ident(k)}`).join(', ')} FROM ${qident(d)} AS d WHERE d.in_src ${dialect.fence}) AS d ON ${keyMatch('s', 'd', group, nullSafe)}`
+              : `WHERE EXISTS (SELECT 1 FROM ${qident(d)} AS d WHERE d.in_src AND ${keyMatch('s', 'd', group, nullSafe)})`;
+          const from = `(SELECT s.* FROM ${plan.fromSql} ${changedKeys}) AS s`;
           const marker = ` FROM ${plan.fromSql} ORDER BY `;
           if (!plan.selectSql.includes(marker)) throw new Error('internal: the training query has an unexpected shape');
           sub = { ...plan, fromSql: from, selectSql: plan.selectSql.replace(marker, ` FROM ${from} ORDER BY `) };
