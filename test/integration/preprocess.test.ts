@@ -223,7 +223,7 @@ for (const backend of backends) {
       await db.predict({ models: 'num_only', from: 'sc', into: 'num_only_p', engine: 'ts' });
       const rows = (
         await db.sql<{ ts: number; fn: number; fn3: number }>(`SELECT p.probability AS ts, manymodels.predict_proba(m.model, ARRAY[s.a, s.k]) AS fn, manymodels.predict_proba(m.model, ARRAY[s.a, s.k], NULL) AS fn3
-                      FROM sc AS s JOIN num_only AS m ON m.g = s.g JOIN num_only_p AS p ON p.id = s.id ORDER BY s.id`)
+                      FROM sc AS s JOIN num_only AS m ON m.g = s.g JOIN num_only_p AS p ON p.g = m.g AND p.id = s.id ORDER BY s.id`)
       ).rows;
       assert.ok(rows.length > 0);
       for (const r of rows) {
@@ -273,7 +273,7 @@ for (const backend of backends) {
       assert.ok(out[0].length > 0);
       assert.equal(out[0].length, out[1].length);
       out[0].forEach((v, i) => assert.ok(Math.abs(v - out[1][i]) <= 1e-12, `${i}: ${v} vs ${out[1][i]}`));
-      const p = (await db.sql(`SELECT s.id, s.probability FROM m0_sql AS s JOIN rec_sql AS r USING (id) ORDER BY s.id`)).rows;
+      const p = (await db.sql(`SELECT s.id, s.probability FROM m0_sql AS s JOIN rec_sql AS r USING (g, id) ORDER BY s.id`)).rows;
       const rec = (await db.sql(`SELECT id, probability FROM rec_sql ORDER BY id`)).rows;
       assert.deepEqual(rec, p, 'the recommended candidates carry predict’s probabilities');
     });
