@@ -84,15 +84,21 @@ export async function diffVersions(db: Database, opts: DiffOptions): Promise<Dif
   const keyOut = group.map((g, i) => `CASE WHEN a.mm_in THEN a.${ident(g)} ELSE b.${ident(g)} END AS k${i}`);
   const keyText = group.map((_, i) => `k${i}::text AS ${ident(group[i])}`);
   const order = group.map((_, i) => `k${i}`).join(', ');
-  // every coefficient, then every intercept, in order; lax mode reads a 1-D or 2-D coef alike
-  const coefs = (m: string, alias: string) =>
-    `(SELECT v #>> '{}' AS v, i FROM jsonb_path_query(${m}, 'lax $.state.coef[*][*]') WITH ORDINALITY AS c(v, i)
-      UNION ALL SELECT v #>> '{}', 1000000 + i FROM jsonb_path_query(${m}, 'lax $.state.intercept[*]') WITH ORDINALITY AS c(v, i)) AS ${alias}`;
+  // the largest change of a coefficient (in order; lax mode reads a 1-D or 2-D coef alike) or of an
+  // intercept: each list paired by position on its own, the larger of the two (greatest() skips a
+  // NULL); no UNION of table functions, which Citus cannot push down with the query around it
+  const maxChange = (path: string) =>
+    `(SELECT max(abs((x.v #>> '{}')::float8 - (y.v #>> '{}')::float8)) FROM jsonb_path_query(model_a, '${path}') WITH ORDINALITY AS x(v, i) JOIN jsonb_path_query(model_b, '${path}') WITH ORDINALITY AS y(v, i) USING (i))`;
+  // true for a row of the state, NULL for the side a FULL JOIN fills in: a strict expression of a
+  // column every models row has (a run writes a status for each group), not the constant true,
+  // which the planner wraps in a PlaceHolderVar that Citus cannot plan once a WHERE on both sides
+  // turns the FULL JOIN into an inner one ("PlaceHolderVar found where not expected")
+  const present = 's.status = s.status';
   const joined = `(SELECT ${keyOut.join(', ')}, a.mm_in AS in_a, b.mm_in AS in_b,
       a.status AS status_a, b.status AS status_b, a.train_score AS score_a, b.train_score AS score_b, a.model AS model_a, b.model AS model_b,
       ${metrics ? 'a.metrics::jsonb AS metrics_a, b.metrics::jsonb AS metrics_b' : 'NULL::jsonb AS metrics_a, NULL::jsonb AS metrics_b'},
       (a.mm_in AND b.mm_in AND (a.run_id IS DISTINCT FROM b.run_id OR a.serialized_on IS DISTINCT FROM b.serialized_on)) AS refit
-    FROM (SELECT s.*, true AS mm_in FROM ${a.sql} AS s) AS a FULL JOIN (SELECT s.*, true AS mm_in FROM ${b.sql} AS s) AS b ON ${keyMatch('a', 'b', group, nullSafe)}) AS j`;
+    FROM (SELECT s.*, ${present} AS mm_in FROM ${a.sql} AS s) AS a FULL JOIN (SELECT s.*, ${present} AS mm_in FROM ${b.sql} AS s) AS b ON ${keyMatch('a', 'b', group, nullSafe)}) AS j`;
   const counts = (await conn.query<{ added: number; removed: number; refitted: number; unchanged: number }>(
     `SELECT count(*) FILTER (WHERE in_a IS NULL)::float8 AS added, count(*) FILTER (WHERE in_b IS NULL)::float8 AS removed,
             count(*) FILTER (WHERE refit)::float8 AS refitted, count(*) FILTER (WHERE in_a AND in_b AND NOT refit)::float8 AS unchanged FROM ${joined}`,
@@ -101,7 +107,7 @@ export async function diffVersions(db: Database, opts: DiffOptions): Promise<Dif
     (await conn.query<DiffKey>(`SELECT ${keyText.join(', ')} FROM ${joined} WHERE ${where} ORDER BY ${order} LIMIT ${limit}`)).rows;
   const keyOf = (r: Record<string, unknown>): DiffKey => Object.fromEntries(group.map((g) => [g, (r[g] as string | null) ?? null]));
   const coefRows = (await conn.query<Record<string, unknown>>(
-    `SELECT ${keyText.join(', ')}, d FROM (SELECT j.*, (SELECT max(abs(x.v::float8 - y.v::float8)) FROM ${coefs('model_a', 'x')} JOIN ${coefs('model_b', 'y')} USING (i)) AS d
+    `SELECT ${keyText.join(', ')}, d FROM (SELECT j.*, greatest(${maxChange('lax $.state.coef[*][*]')}, ${maxChange('lax $.state.intercept[*]')}) AS d
        FROM ${joined} WHERE refit AND status_a = 'ok' AND status_b = 'ok') AS q
      WHERE d IS NOT NULL ORDER BY d DESC, ${order} LIMIT ${limit}`,
   )).rows;
