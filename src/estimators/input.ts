@@ -67,7 +67,8 @@ export function toMatrix(X: MatrixInput, what = 'X'): Matrix {
   return m;
 }
 
-function checkFinite(data: Float64Array, len: number, cols: number, what: string): void {
+/** Throws NON_FINITE_INPUT naming the first NaN or infinite value of a row-major block. */
+export function checkFinite(data: Float64Array, len: number, cols: number, what: string): void {
   for (let k = 0; k < len; k++) {
     const v = data[k];
     if (v - v !== 0) {

@@ -1,5 +1,5 @@
 import { ManyModelsError } from '../errors.js';
-import type { Label } from '../estimators/input.js';
+import { checkFinite, type Label } from '../estimators/input.js';
 import { encodeAgainst, PooledLogisticRegression } from '../estimators/pooling.js';
 import { ModelJsonEncoder } from '../model-io/document.js';
 import { setWarningHandler } from '../warnings.js';
@@ -31,6 +31,8 @@ export function fitPooledBatch(batch: GroupBatch, spec: FitSpec, pool: PoolSpec)
           throw new ManyModelsError('INVALID_GROUP', `the group has ${batch.nFeatures[g]} features, the global model ${d}: a pooled model needs the global model's features`);
         }
         const x = batch.x.subarray(batch.xStart[g], batch.xStart[g] + rows * d);
+        // as without pooling: a NaN or infinite value fails its group alone (fitEncoded takes validated numbers)
+        checkFinite(x, rows * d, d, 'X');
         const r0 = batch.rowStart[g];
         const y: readonly Label[] | Float64Array = batch.yNum !== null ? batch.yNum.subarray(r0, r0 + rows) : (batch.yText as string[]).slice(r0, r0 + rows);
         est.fitEncoded(x, rows, d, encodeAgainst(pool.prior.classes, y, rows));

@@ -193,15 +193,29 @@ async function readAll(db: Database, plan: TrainPlan, opts: TrainOptions): Promi
   return { batches: out, nullKeyRows: cutter.nullKeyRows };
 }
 
+/**
+ * A group whose rows enter the global model and the choice of C: read without a reason to fail, with
+ * rows, of width d, and every number finite. A group with a NaN or infinite value fails alone when
+ * it is fitted (NON_FINITE_INPUT), as without pooling; it must not fail the global fit of every group.
+ */
+function usable(b: GroupBatch, g: number, d: number): boolean {
+  const n = b.nRows[g];
+  if (b.preError[g] !== null || n === 0 || b.nFeatures[g] !== d) return false;
+  const x = b.x;
+  for (let i = b.xStart[g], end = i + n * d; i < end; i++) if (!Number.isFinite(x[i])) return false;
+  if (b.yNum !== null) for (let i = b.rowStart[g], end = i + n; i < end; i++) if (!Number.isFinite(b.yNum[i])) return false;
+  return true;
+}
+
 /** The global LogisticRegression on every usable row of every readable group (of the first such group's width). */
 function fitGlobal(batches: readonly (GroupBatch | null)[], params: Record<string, unknown>): LogisticRegression {
   let d = -1;
   let total = 0;
   for (const b of batches as GroupBatch[]) {
     for (let g = 0; g < b.count; g++) {
-      if (b.preError[g] !== null || b.nRows[g] === 0) continue;
+      if (!usable(b, g, d < 0 ? b.nFeatures[g] : d)) continue;
       if (d < 0) d = b.nFeatures[g];
-      if (b.nFeatures[g] === d) total += b.nRows[g];
+      total += b.nRows[g];
     }
   }
   if (total === 0) throw new ManyModelsError('NO_GROUPS', 'no group has a usable row: there is no global model to pool towards', 'check the source: rows with a NULL feature or label are skipped');
@@ -213,7 +227,7 @@ function fitGlobal(batches: readonly (GroupBatch | null)[], params: Record<strin
   for (const b of batches as GroupBatch[]) {
     for (let g = 0; g < b.count; g++) {
       const n = b.nRows[g];
-      if (b.preError[g] !== null || n === 0 || b.nFeatures[g] !== d) continue;
+      if (!usable(b, g, d)) continue;
       x.set(b.x.subarray(b.xStart[g], b.xStart[g] + n * d), r * d);
       const r0 = b.rowStart[g];
       if (yNum !== null) yNum.set((b.yNum as Float64Array).subarray(r0, r0 + n), r);
@@ -256,7 +270,7 @@ async function chooseC(
         if (signal?.aborted === true) throw new CancelledError(String(signal.reason ?? 'aborted'));
       }
       const n = b.nRows[g];
-      if (k % stride !== 0 || b.preError[g] !== null || n === 0 || b.nFeatures[g] !== d) continue;
+      if (k % stride !== 0 || !usable(b, g, d)) continue;
       const r0 = b.rowStart[g];
       const y = b.yNum !== null ? b.yNum.subarray(r0, r0 + n) : (b.yText as string[]).slice(r0, r0 + n);
       search.add({ x: b.x.subarray(b.xStart[g], b.xStart[g] + n * d), rows: n, cols: d, y01: encodeAgainst(prior.classes, y, n) });
