@@ -4,6 +4,7 @@ import { redactUrls } from '../db/errors.js';
 import { CancelledError, ManyModelsError, UsageError } from '../errors.js';
 import { VERSION } from '../version.js';
 import { signalled } from './interrupt.js';
+import { printedJson, printJson } from './options.js';
 import { demoCommand } from './demo.js';
 import { exportCommand } from './export.js';
 import { importCommand } from './import.js';
@@ -40,6 +41,11 @@ export async function main(argv: readonly string[]): Promise<number> {
     if (e instanceof CommanderError) return e.exitCode === 0 ? 0 : 2;
     if (e instanceof ManyModelsError) {
       process.stderr.write(`manymodels: error [${e.code}]: ${redactUrls(e.message)}\n`);
+      // --format json: a pipeline reading stdout gets one object either way, here the error's code and words
+      if (wantsJson(argv) && !printedJson()) {
+        const hint = e.hint === undefined ? null : redactUrls(e.hint);
+        printJson({ error: { code: e.code, message: redactUrls(e.message.split('\n  hint: ')[0]), hint } });
+      }
       if (e instanceof CancelledError) return signalled() === 'SIGTERM' ? 143 : 130;
       return e instanceof UsageError ? 2 : 1;
     }
@@ -51,3 +57,8 @@ export async function main(argv: readonly string[]): Promise<number> {
 main(process.argv.slice(2)).then((code) => {
   process.exitCode = code;
 });
+
+/** Whether the command line asks for JSON output (--format json or --format=json). */
+function wantsJson(argv: readonly string[]): boolean {
+  return argv.some((a, i) => a === '--format=json' || (a === '--format' && argv[i + 1] === 'json'));
+}

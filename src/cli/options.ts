@@ -77,7 +77,15 @@ export function outputFormat(v: string | undefined): 'text' | 'json' {
  * A command's result as one JSON object on stdout: numbers as JavaScript's shortest round-trip
  * form (every bit of a float8), dates as ISO 8601 text, a bigint as its decimal text.
  */
+let jsonPrinted = false;
+
+/** Whether this process has printed its JSON result (main then prints an error as JSON only when it has not). */
+export function printedJson(): boolean {
+  return jsonPrinted;
+}
+
 export function printJson(value: unknown): void {
+  jsonPrinted = true;
   process.stdout.write(`${JSON.stringify(value, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v), 2)}\n`);
 }
 

@@ -199,6 +199,14 @@ describe('the pipeline-friendly command line', () => {
       assert.match(r.err, /error \[TOO_MANY_FAILED\]: 1 of 20 groups failed \(SINGLE_CLASS 1×\), more than the allowed fraction 0\.04: nothing was replaced/);
       assert.deepEqual(await snapshot(db), before);
       assert.equal((await db.runs(1))[0].status, 'failed');
+      // with --format json, stdout holds one object for a pipeline to read: the error's code, words and hint
+      r = cli(['--db', url, '--quiet', ...train, '--into', 'models', '--max-failed-fraction', '0.04', '--format', 'json']);
+      assert.equal(r.code, 1, r.err);
+      const out = JSON.parse(r.out);
+      assert.equal(out.error.code, 'TOO_MANY_FAILED');
+      assert.match(out.error.message, /^1 of 20 groups failed/);
+      assert.equal(typeof out.error.hint, 'string');
+      assert.deepEqual(await snapshot(db), before);
       // within the threshold: written
       r = cli(['--db', url, '--quiet', ...train, '--into', 'models', '--max-failed-fraction', '0.05', '--param', 'C=0.5']);
       assert.equal(r.code, 0, r.err);
