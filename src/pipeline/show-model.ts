@@ -118,7 +118,7 @@ export async function showModel(db: Database, opts: ShowOptions): Promise<ModelV
   meta.group.forEach((g, i) => (key[g] = row[`__mm_key_${i}`] as string | null));
   const known = new Set<string>([...meta.group, ...MODEL_COLUMNS, ...meta.group.map((_, i) => `__mm_key_${i}`)]);
   const columns: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(row)) if (!known.has(k)) columns[k] = v;
+  for (const [k, v] of Object.entries(row)) if (!known.has(k)) columns[k] = plainValue(v);
   const raw = row.model;
   const doc = (typeof raw === 'string' ? JSON.parse(raw) : raw ?? null) as ModelDocument | null;
   if (doc !== null) decodeModel(doc); // validates it: INVALID_MODEL_DOCUMENT for a broken one
@@ -174,4 +174,15 @@ export function coefficientRows(doc: ModelDocument): CoefficientRow[] {
     });
   });
   return rows;
+}
+
+/**
+ * A value of one of the row's other columns as text and JSON show it: bytea as PostgreSQL writes it
+ * (\\x and hex digits, not an object of byte indices), a timestamp as ISO 8601; others as they are.
+ */
+function plainValue(v: unknown): unknown {
+  if (v instanceof Uint8Array) return `\\x${Buffer.from(v.buffer, v.byteOffset, v.byteLength).toString('hex')}`;
+  if (v instanceof Date) return Number.isNaN(v.getTime()) ? String(v) : v.toISOString();
+  if (Array.isArray(v)) return v.map(plainValue);
+  return v;
 }

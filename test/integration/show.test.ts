@@ -92,6 +92,11 @@ for (const backend of backends) {
       // a column someone added to the models table comes back as it is
       await db.exec(`ALTER TABLE mcm ADD COLUMN note text DEFAULT 'checked'`);
       assert.deepEqual((await db.show({ models: 'mcm', key: ['1', 'z'] })).columns, { note: 'checked' });
+      // bytea as PostgreSQL's text output writes it, a timestamp in ISO 8601: what encode() and to_char say in SQL
+      await db.exec(`ALTER TABLE mcm ADD COLUMN blob bytea DEFAULT '\\x00ff10'::bytea, ADD COLUMN at timestamptz DEFAULT '2024-01-01 07:00:00+00'`);
+      const cols = (await db.show({ models: 'mcm', key: ['1', 'z'] })).columns;
+      const sqlSays = (await db.sql<Row>(`SELECT '\\x' || encode('\\x00ff10'::bytea, 'hex') AS b, to_char('2024-01-01 07:00:00+00'::timestamptz AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS t`)).rows[0];
+      assert.deepEqual(cols, { note: 'checked', blob: sqlSays.b, at: sqlSays.t });
     });
   });
 }
