@@ -96,25 +96,29 @@ function numbers(model: Row | null): number[] {
 }
 
 /** One round of random changes; returns what it did, for messages. */
-async function change(db: ManyModels, c: Case, r: () => number, round: number): Promise<string> {
+async function change(db: ManyModels, c: Case, r: () => number, round: number, backend: string): Promise<string> {
+  // one row of the table: its ctid, with the segment it is on where ctid alone does not name a row (Greenplum)
+  const cols = backend === 'greenplum' ? ['gp_segment_id', 'ctid'] : ['ctid'];
   const keys = (await db.sql<Row>(`SELECT DISTINCT ${c.group.join(', ')} FROM ${c.table} WHERE NOT (${c.group.map((g) => `${g} IS NULL`).join(' AND ')})`)).rows;
   const pickKey = () => keys[Math.floor(r() * keys.length)];
   const where = (k: Row) => c.group.map((g) => (k[g] === null ? `${g} IS NULL` : `${g} = '${String(k[g]).replaceAll("'", "''")}'`)).join(' AND ');
+  const oneRow = (k: Row, last: boolean) =>
+    `(${cols.join(', ')}) = (SELECT ${cols.join(', ')} FROM ${c.table} WHERE ${where(k)} ORDER BY ${cols.map((x) => `${x}${last ? ' DESC' : ''}`).join(', ')} LIMIT 1)`;
   const done: string[] = [];
   const f = c.features;
   for (let i = 0; i < 3; i++) {
     const k = pickKey();
     switch (Math.floor(r() * 8)) {
       case 0:
-        await db.exec(`UPDATE ${c.table} SET ${f[0]} = ${f[0]} + 1 WHERE ctid = (SELECT min(ctid) FROM ${c.table} WHERE ${where(k)})`);
+        await db.exec(`UPDATE ${c.table} SET ${f[0]} = ${f[0]} + 1 WHERE ${oneRow(k, false)}`);
         done.push('changed a row');
         break;
       case 1:
-        await db.exec(`INSERT INTO ${c.table} SELECT * FROM ${c.table} WHERE ctid = (SELECT max(ctid) FROM ${c.table} WHERE ${where(k)})`);
+        await db.exec(`INSERT INTO ${c.table} SELECT * FROM ${c.table} WHERE ${oneRow(k, true)}`);
         done.push('duplicated a row');
         break;
       case 2:
-        await db.exec(`DELETE FROM ${c.table} WHERE ctid = (SELECT min(ctid) FROM ${c.table} WHERE ${where(k)})`);
+        await db.exec(`DELETE FROM ${c.table} WHERE ${oneRow(k, false)}`);
         done.push('removed a row');
         break;
       case 3:
@@ -133,7 +137,7 @@ async function change(db: ManyModels, c: Case, r: () => number, round: number): 
         break;
       case 6:
         if (c.rest !== undefined) {
-          await db.exec(`UPDATE ${c.table} SET w = w + 0.5 WHERE ctid = (SELECT min(ctid) FROM ${c.table} WHERE ${where(k)})`);
+          await db.exec(`UPDATE ${c.table} SET w = w + 0.5 WHERE ${oneRow(k, false)}`);
           done.push('changed a weight');
         } else {
           await db.exec(`UPDATE ${c.table} SET ${f[1]} = ${f[1]} * 1 WHERE ${where(k)}`);
@@ -169,7 +173,7 @@ for (const backend of backends) {
         for (let round = 1; round <= 6; round++) {
           const rowsBefore = await rowsByGroup(db, c);
           const modelsBefore = await modelRows(db, c, 'models');
-          const what = await change(db, c, r, round);
+          const what = await change(db, c, r, round, backend.name);
           const rowsAfter = await rowsByGroup(db, c);
           const run: TrainResult = await db.train({ ...base(), incremental: true });
           const msg = `round ${round} (${what})`;
