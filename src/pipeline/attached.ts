@@ -50,13 +50,19 @@ export async function readOutputTable(conn: Connection, target: QualifiedName, o
      FROM pg_attribute a WHERE a.attrelid = $1 AND a.attnum > 0 AND NOT a.attisdropped ORDER BY a.attnum`,
     [oid],
   )).rows;
-  const pk = (await conn.query<{ con: number; idx: number; cols: string[] }>(
-    `SELECT con.oid::oid AS con, con.conindid::oid AS idx,
+  const pk = (await conn.query<{ con: number; idx: number; idxname: string; relname: string; cols: string[] }>(
+    `SELECT con.oid::oid AS con, con.conindid::oid AS idx, (SELECT i.relname::text FROM pg_class i WHERE i.oid = con.conindid) AS idxname,
+            (SELECT r.relname::text FROM pg_class r WHERE r.oid = con.conrelid) AS relname,
             array(SELECT a.attname::text FROM unnest(con.conkey) WITH ORDINALITY AS k(n, i) JOIN pg_attribute a ON a.attrelid = con.conrelid AND a.attnum = k.n ORDER BY k.i) AS cols
      FROM pg_constraint con WHERE con.conrelid = $1 AND con.contype = 'p'`,
     [oid],
   )).rows[0];
-  const ours = pk !== undefined && pk.cols.length === ownKey.length && pk.cols.every((c, i) => c === ownKey[i]);
+  // the primary key manymodels put on the group key: on this run's key, or, named as manymodels names it
+  // (<table>_pkey, mm_pkey_<run>), on an earlier run's key when the group key changes
+  const ours =
+    pk !== undefined &&
+    ownKey.length > 0 &&
+    ((pk.cols.length === ownKey.length && pk.cols.every((c, i) => c === ownKey[i])) || pk.idxname === `${pk.relname}_pkey` || pk.idxname.startsWith('mm_pkey_'));
   const attached: string[] = [];
   const blockers: string[] = [];
   // objects that depend on the table, or on its row type (other than its array type)
