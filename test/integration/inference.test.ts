@@ -78,7 +78,25 @@ for (const backend of backends) {
     it('the same statistics from worker threads (one group per batch)', async () => {
       await db.train({ from: 'houses', group: 'bedroom', features: ['tax', 'bath', 'size'], label: 'price', into: 'houses_workers', estimator: 'linear', inference: true, workers: 2, batchGroups: 1 });
       const q = (t: string) => db.sql<Row>(`SELECT bedroom, model->'inference' AS i FROM ${t} ORDER BY bedroom`);
-      assert.deepEqual((await q('houses_workers')).rows, (await q('houses_models')).rows);
+      const workers = (await q('houses_workers')).rows;
+      const inProcess = (await q('houses_models')).rows;
+      if (backend.name !== 'greenplum' && backend.name !== 'citus') {
+        assert.deepEqual(workers, inProcess);
+      } else {
+        // a cluster hands a group's rows over in an order of its own on each read (segments, shards),
+        // and a sum in another order differs in the last bits: the same to 1e-12, relative
+        const same = (a: unknown, b: unknown, at: string): void => {
+          if (typeof a === 'number' && typeof b === 'number') {
+            assert.ok(a === b || Math.abs(a - b) <= 1e-12 * Math.max(Math.abs(a), Math.abs(b)), `${at}: ${a} vs ${b}`);
+          } else if (a !== null && b !== null && typeof a === 'object' && typeof b === 'object') {
+            assert.deepEqual(Object.keys(a as object).sort(), Object.keys(b as object).sort(), at);
+            for (const k of Object.keys(a as object)) same((a as Row)[k], (b as Row)[k], `${at}.${k}`);
+          } else {
+            assert.equal(a, b, at);
+          }
+        };
+        same(workers, inProcess, 'rows');
+      }
     });
 
     it('without inference: no inference field; the in-database strategy refuses it', async () => {
