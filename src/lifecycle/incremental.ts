@@ -12,7 +12,7 @@ import { faultPoint } from '../pipeline/fault.js';
 import { checkTarget, type Staging, type SwapSpec, swapIn, workTablesOf } from '../pipeline/output-table.js';
 import { withRun } from '../pipeline/run.js';
 import { column, resolveSource, tableName } from '../pipeline/source.js';
-import { type IncrementalSummary, placeTraining, planTraining, summarize, type TrainOptions, type TrainPlan, type TrainResult } from '../pipeline/train.js';
+import { type IncrementalSummary, placeTraining, planTraining, runOutcome, tooManyFailed, type TrainOptions, type TrainPlan, type TrainResult } from '../pipeline/train.js';
 import { trainStreaming } from '../pipeline/train-streaming.js';
 import { fingerprintsSelect } from './fingerprint.js';
 import { applyRetention, archiveName, checkKeep, dropVersion, fullVersionKeeper, recordVersion } from './versions.js';
@@ -255,29 +255,12 @@ export async function trainIncremental(db: Database, opts: TrainOptions, version
             all += Number(kept.n);
           }
           if (failed > mff * all) {
-            const top = summarize(failures).slice(0, 3).map((f) => `${f.code} ${f.count}×`).join(', ');
-            throw new DatabaseError(
-              'TOO_MANY_FAILED',
-              `${failed} of ${all} groups would be failed after this run (${top || 'failed groups kept from earlier runs'}), more than the allowed fraction ${mff}: nothing was replaced`,
-              'see why with a run that writes them (without the threshold) and manymodels models T, or raise --max-failed-fraction',
-            );
+            throw tooManyFailed(`${failed} of ${all} groups would be failed after this run`, failures, mff, 'failed groups kept from earlier runs');
           }
         }
-        const result: TrainResult = {
-          runId,
-          table: target,
-          groupsOk: totals.ok,
-          groupsFailed: totals.failed,
-          rowsUsed: totals.used,
-          rowsSkipped: totals.skipped,
-          nullKeyRows,
-          notConverged: totals.notConverged,
-          failures: summarize(failures),
-          notes: summarize(notes),
-          seconds: (performance.now() - t0) / 1000,
-          incremental: summary,
-        };
-        return { result, meta, end: { status: 'succeeded', groupsOk: totals.ok, groupsFailed: totals.failed, rowsUsed: totals.used, rowsSkipped: totals.skipped, nullKeyRows } };
+        const { result, end } = runOutcome(runId, target, totals, nullKeyRows, failures, notes, t0);
+        result.incremental = summary;
+        return { result, meta, end };
       },
     );
   } finally {

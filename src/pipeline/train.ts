@@ -8,7 +8,7 @@ import { MODEL_COLUMNS } from '../exec/encode-batch.js';
 import type { Fitter } from '../exec/fitter.js';
 import { AutoFitter } from '../exec/pool.js';
 import type { Dialect } from '../sql/dialect.js';
-import { ident } from '../sql/ident.js';
+import { ident, type QualifiedName } from '../sql/ident.js';
 import { float8Sql } from '../sql/scoring.js';
 import { CATALOG_SCHEMA, type TableMeta } from './catalog.js';
 import type { RowLayout } from './group-cutter.js';
@@ -173,6 +173,42 @@ export interface IncrementalSummary {
 
 
 /** A tally as FailureSummary[]: codes by count, each with its most frequent kinds of reason. */
+/** A finished run's counts: what train returns, and what its row of the run catalog records. */
+export function runOutcome(
+  runId: string,
+  table: QualifiedName,
+  totals: { ok: number; failed: number; used: number; skipped: number; notConverged: number },
+  nullKeyRows: number,
+  failures: FailureTally,
+  notes: FailureTally,
+  t0: number,
+): { result: TrainResult; end: { status: 'succeeded'; groupsOk: number; groupsFailed: number; rowsUsed: number; rowsSkipped: number; nullKeyRows: number } } {
+  const result: TrainResult = {
+    runId,
+    table,
+    groupsOk: totals.ok,
+    groupsFailed: totals.failed,
+    rowsUsed: totals.used,
+    rowsSkipped: totals.skipped,
+    nullKeyRows,
+    notConverged: totals.notConverged,
+    failures: summarize(failures),
+    notes: summarize(notes),
+    seconds: (performance.now() - t0) / 1000,
+  };
+  return { result, end: { status: 'succeeded', groupsOk: totals.ok, groupsFailed: totals.failed, rowsUsed: totals.used, rowsSkipped: totals.skipped, nullKeyRows } };
+}
+
+/** TOO_MANY_FAILED: `counts` says how many of how many, then the three most frequent reasons (or `noneListed`). */
+export function tooManyFailed(counts: string, failures: FailureTally, fraction: number, noneListed: string): DatabaseError {
+  const top = summarize(failures).slice(0, 3).map((f) => `${f.code} ${f.count}×`).join(', ');
+  return new DatabaseError(
+    'TOO_MANY_FAILED',
+    `${counts} (${top || noneListed}), more than the allowed fraction ${fraction}: nothing was replaced`,
+    'see why with a run that writes them (without the threshold) and manymodels models T, or raise --max-failed-fraction',
+  );
+}
+
 export function summarize(t: FailureTally): FailureSummary[] {
   return Object.entries(t)
     .map(([code, f]): FailureSummary => {
@@ -484,28 +520,10 @@ export async function train(db: Database, opts: TrainOptions, version: string, h
         }
         const mff = opts.maxFailedFraction;
         if (mff !== undefined && totals.failed > mff * (totals.ok + totals.failed)) {
-          const top = summarize(failures).slice(0, 3).map((f) => `${f.code} ${f.count}×`).join(', ');
-          throw new DatabaseError(
-            'TOO_MANY_FAILED',
-            `${totals.failed} of ${totals.ok + totals.failed} groups failed (${top}), more than the allowed fraction ${mff}: nothing was replaced`,
-            'see why with a run that writes them (without the threshold) and manymodels models T, or raise --max-failed-fraction',
-          );
+          throw tooManyFailed(`${totals.failed} of ${totals.ok + totals.failed} groups failed`, failures, mff, '');
         }
-        const result: TrainResult = {
-          runId,
-          table: target,
-          groupsOk: totals.ok,
-          groupsFailed: totals.failed,
-          rowsUsed: totals.used,
-          rowsSkipped: totals.skipped,
-          nullKeyRows,
-          notConverged: totals.notConverged,
-          failures: summarize(failures),
-          notes: summarize(notes),
-          seconds: (performance.now() - t0) / 1000,
-        };
+        const { result, end } = runOutcome(runId, target, totals, nullKeyRows, failures, notes, t0);
         if (pool !== undefined) result.pool = pool;
-        const end = { status: 'succeeded' as const, groupsOk: totals.ok, groupsFailed: totals.failed, rowsUsed: totals.used, rowsSkipped: totals.skipped, nullKeyRows };
         return { result, meta: pool === undefined ? plan.meta : { ...plan.meta, pool }, end };
       },
     );
