@@ -108,15 +108,10 @@ export function probaOf(m: CompiledModel, x: ArrayLike<number>): number[] | null
     const p = sigmoid(z);
     return [1 - p, p];
   }
-  const K = m.classes.length;
-  const z = new Float64Array(K);
-  let inf = 0;
-  for (let k = 0; k < K; k++) {
-    z[k] = decision(m, k, x);
-    if (Number.isNaN(z[k])) return null;
-    if (z[k] === Infinity) inf++;
-  }
-  const best = argmax(z, 0, K);
+  const d = classDecisions(m, x);
+  if (d === null) return null;
+  const { z, inf, best } = d;
+  const K = z.length;
   if (inf > 1 || z[best] === -Infinity) return null;
   const out = new Float64Array(K);
   if (inf === 1) out[best] = 1;
@@ -135,6 +130,14 @@ export function predictOf(m: CompiledModel, x: ArrayLike<number>): Prediction | 
     const z = decision(m, 0, x);
     return Number.isNaN(z) ? null : m.classes[z > 0 ? 1 : 0];
   }
+  const d = classDecisions(m, x);
+  if (d === null) return null;
+  const { z, inf, best } = d;
+  return inf > 1 || z[best] === -Infinity ? null : m.classes[best];
+}
+
+/** A multiclass model's decision values of a row, how many are +Infinity, and the largest's index; null when one is NaN. */
+function classDecisions(m: CompiledModel, x: ArrayLike<number>): { z: Float64Array; inf: number; best: number } | null {
   const K = m.classes.length;
   const z = new Float64Array(K);
   let inf = 0;
@@ -143,6 +146,5 @@ export function predictOf(m: CompiledModel, x: ArrayLike<number>): Prediction | 
     if (Number.isNaN(z[k])) return null;
     if (z[k] === Infinity) inf++;
   }
-  const best = argmax(z, 0, K);
-  return inf > 1 || z[best] === -Infinity ? null : m.classes[best];
+  return { z, inf, best: argmax(z, 0, K) };
 }
