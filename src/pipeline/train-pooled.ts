@@ -5,7 +5,7 @@ import type { Label } from '../estimators/input.js';
 import { LogisticRegression } from '../estimators/logistic-regression.js';
 import { encodeAgainst, type PoolChoice, type PoolPrior, priorOf, SharedCSearch } from '../estimators/pooling.js';
 import type { BatchOutput, EncodeSpec, GroupBatch, PoolSpec } from '../exec/batch.js';
-import { type FailureTally, mergeTally } from '../exec/failure-tally.js';
+import type { FailureTally } from '../exec/failure-tally.js';
 import { MODEL_COLUMNS } from '../exec/encode-batch.js';
 import type { Fitter } from '../exec/fitter.js';
 import { encodeModel, type ModelDocument } from '../model-io/document.js';
@@ -17,7 +17,7 @@ import type { Staging } from './output-table.js';
 import { ProgressTracker } from './progress.js';
 import { estimateRows } from './source.js';
 import type { TrainOptions, TrainOutcome, TrainPlan } from './train.js';
-import { streamingSetupSql } from './train-streaming.js';
+import { addBatchOutput, streamingSetupSql } from './train-streaming.js';
 
 /** What a pooled run records (TrainResult.pool, and the models table's catalog entry, where predict --fallback global finds the global model). */
 export interface PoolSummary {
@@ -136,13 +136,7 @@ export async function trainPooled(
         batches[i] = null; // its rows are no longer needed
         delete pending[i];
         if (opts.signal?.aborted === true) throw new CancelledError(String(opts.signal.reason ?? 'aborted'));
-        totals.ok += out.ok;
-        totals.failed += out.failed;
-        totals.used += out.rowsUsed;
-        totals.skipped += out.rowsSkipped;
-        totals.notConverged += out.notConverged;
-        mergeTally(failures, out.failures);
-        mergeTally(notes, out.notes);
+        addBatchOutput(totals, failures, notes, out);
         progress.add(batch.count, batch.rowsRead);
         yield out.rows;
         await faultPoint(`write:${i + 1}`);

@@ -72,13 +72,7 @@ export async function trainStreaming(
     // keys, features, label, and the group's size
     const decoder = new BinaryCopyDecoder(plan.layout.keyFields + (plan.layout.features.kind === 'columns' ? plan.layout.features.count : 1) + 2 + (plan.layout.weight === true ? 1 : 0) + (plan.layout.fold === true ? 1 : 0));
     const tally = (batch: GroupBatch, out: BatchOutput): void => {
-      totals.ok += out.ok;
-      totals.failed += out.failed;
-      totals.used += out.rowsUsed;
-      totals.skipped += out.rowsSkipped;
-      totals.notConverged += out.notConverged;
-      mergeTally(failures, out.failures);
-      mergeTally(notes, out.notes);
+      addBatchOutput(totals, failures, notes, out);
       progress.add(batch.count, batch.rowsRead);
     };
     // Reading and fitting run ahead of writing, up to a bounded number of batches: the reader
@@ -143,4 +137,20 @@ export async function trainStreaming(
     if (writer !== null) await writer.close();
   }
   return { totals, failures, notes, nullKeyRows: cutter?.nullKeyRows ?? 0 };
+}
+
+/** Adds a fitted batch's counts and reasons to a run's (streaming and pooled runs alike). */
+export function addBatchOutput(
+  totals: { ok: number; failed: number; used: number; skipped: number; notConverged: number },
+  failures: FailureTally,
+  notes: FailureTally,
+  out: BatchOutput,
+): void {
+  totals.ok += out.ok;
+  totals.failed += out.failed;
+  totals.used += out.rowsUsed;
+  totals.skipped += out.rowsSkipped;
+  totals.notConverged += out.notConverged;
+  mergeTally(failures, out.failures);
+  mergeTally(notes, out.notes);
 }
