@@ -4,8 +4,46 @@
  * PL/Python and scikit-learn, time the original demo's training on the same data.
  * Prints one JSON line. Run by bench/run.ts.
  */
+import { readdirSync, readFileSync } from 'node:fs';
 import { open } from 'manymodels';
 import { offerCsvChunks } from './gen-offers.js';
+
+/**
+ * CPU seconds (user + system) spent so far by the PostgreSQL server listening on `port` on this
+ * machine: its live processes plus the children it has reaped (a connection's backend that ended).
+ * null when no such server runs here (a remote URL, PGlite).
+ */
+function serverCpuSeconds(port: string | undefined): number | null {
+  if (port === undefined) return null;
+  const tick = 100; // USER_HZ on Linux
+  const stat = (pid: string): string[] | null => {
+    try {
+      const s = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      return s.slice(s.lastIndexOf(')') + 2).split(' '); // fields from the 3rd (state) on
+    } catch {
+      return null;
+    }
+  };
+  const pids = readdirSync('/proc').filter((p) => /^\d+$/.test(p));
+  const master = pids.find((p) => {
+    try {
+      const cmd = readFileSync(`/proc/${p}/cmdline`, 'utf8').split('\0');
+      return /postgres$/.test(cmd[0]) && cmd.includes('-p') && cmd[cmd.indexOf('-p') + 1] === port;
+    } catch {
+      return false;
+    }
+  });
+  if (master === undefined) return null;
+  let ticks = 0;
+  for (const p of pids) {
+    const f = stat(p);
+    if (f === null) continue;
+    // f[1] is the parent's pid; utime, stime, cutime, cstime are the 14th to 17th fields (f[11..14])
+    if (p === master) ticks += Number(f[11]) + Number(f[12]) + Number(f[13]) + Number(f[14]);
+    else if (f[1] === master) ticks += Number(f[11]) + Number(f[12]);
+  }
+  return ticks / tick;
+}
 
 interface CaseArgs {
   backend: 'pglite' | 'pglite-file' | 'postgres' | 'citus';
@@ -25,6 +63,17 @@ interface CaseArgs {
 const args = JSON.parse(process.argv[2]) as CaseArgs;
 const seconds = (t0: number): number => (performance.now() - t0) / 1000;
 const out: Record<string, unknown> = { ...args };
+const port = args.target !== undefined && /^postgres(ql)?:\/\//.test(args.target) && /^(127\.0\.0\.1|localhost)$/.test(new URL(args.target).hostname) ? new URL(args.target).port : undefined;
+/** CPU seconds of this process (all its threads) and of the local server, for a phase's accounting. */
+const cpuNow = (): { proc: number; server: number | null } => {
+  const u = process.cpuUsage();
+  return { proc: (u.user + u.system) / 1e6, server: serverCpuSeconds(port) };
+};
+const cpuSince = (name: string, c0: { proc: number; server: number | null }): void => {
+  const c1 = cpuNow();
+  out[`${name}ProcessCpuSeconds`] = c1.proc - c0.proc;
+  if (c0.server !== null && c1.server !== null) out[`${name}ServerCpuSeconds`] = c1.server - c0.server;
+};
 const db = await open(args.target);
 try {
   if (args.backend === 'postgres') {
@@ -45,14 +94,17 @@ try {
 
   // the floor: the rows out, ordered by group, as binary COPY, read and thrown away
   t = performance.now();
+  let c = cpuNow();
   const s = await db.database.openStream();
   let bytes = 0;
   for await (const chunk of s.copyOut('(SELECT userid, asktimes, askbackoffdays, bought_offer FROM offer ORDER BY userid)', 'binary')) bytes += chunk.length;
   if (s !== db.database.main) await s.close();
   out.copyFloorSeconds = seconds(t);
+  cpuSince('copyFloor', c);
   out.copyBytes = bytes;
 
   t = performance.now();
+  c = cpuNow();
   const r = await db.train({
     from: 'offer',
     group: 'userid',
@@ -64,6 +116,7 @@ try {
     ...(args.strategy ? { strategy: args.strategy } : {}),
   } as Parameters<typeof db.train>[0]);
   out.trainSeconds = seconds(t);
+  cpuSince('train', c);
   out.groupsOk = r.groupsOk;
   out.groupsFailed = r.groupsFailed;
   out.modelsPerSecond = (r.groupsOk + r.groupsFailed) / (out.trainSeconds as number);
@@ -118,20 +171,24 @@ try {
     DROP TABLE IF EXISTS offers_raw, userlist, offers_tests;
     CREATE TABLE offers_raw (features int[]);
     INSERT INTO offers_raw SELECT ARRAY[k, k] FROM generate_series(1, 9) AS k;
-    CREATE TABLE userlist AS SELECT DISTINCT userid FROM trained_model_by_user WHERE status = 'ok';
+    CREATE TABLE userlist AS SELECT userid FROM trained_model_by_user WHERE status = 'ok';
     CREATE TABLE offers_tests AS SELECT userid, features FROM userlist CROSS JOIN offers_raw WITH NO DATA;
     ${args.backend === 'citus' ? `SELECT create_distributed_table('offers_tests', 'userid', colocate_with => 'offer');` : ''}
     INSERT INTO offers_tests SELECT userid, features FROM userlist CROSS JOIN offers_raw;
     ANALYZE offers_tests;`);
   out.testsSeconds = seconds(t);
   t = performance.now();
+  c = cpuNow();
   const p = await db.predict({ models: 'trained_model_by_user', from: 'offers_tests', into: 'offer_predictions', features: 'features', engine: 'sql', replace: true });
   out.predictSqlSeconds = seconds(t);
+  cpuSince('predictSql', c);
   out.predictions = p.rows;
   // the floor of predict: writing the same rows with two constant columns in their place
   t = performance.now();
+  c = cpuNow();
   await db.exec(`DROP TABLE IF EXISTS predict_floor; CREATE TABLE predict_floor AS SELECT s.*, 0.5::float8 AS probability, 1::float8 AS prediction FROM offers_tests s`);
   out.predictFloorSeconds = seconds(t);
+  cpuSince('predictFloor', c);
   out.predictOverFloor = (out.predictSqlSeconds as number) / (out.predictFloorSeconds as number);
   await db.exec('DROP TABLE predict_floor');
   // the predictions as a view that scores on read: one user's 9 rows, read 20 times, from the view and from the table

@@ -167,7 +167,7 @@ for (const r of results) {
 }
 
 const f = (v: unknown, d = 2): string => (typeof v === 'number' ? v.toFixed(d) : '-');
-const head = ['backend', 'strategy', 'users', 'rows', 'load s', 'COPY floor s', 'train s', 'train/floor', 'models/s', 'predict SQL s', 'predict floor s', 'predict TS s', 'one user: view / table ms', 'peak RSS MiB', 'PL/Python models/s', 'speed-up', 'load before'];
+const head = ['backend', 'strategy', 'users', 'rows', 'load s', 'COPY floor s', 'train s', 'train/floor', 'models/s', 'predict SQL s', 'predict floor s', 'predict TS s', 'one user: view / table ms', 'train CPU s: process + server', 'floor CPU s: server', 'peak RSS MiB', 'PL/Python models/s', 'speed-up', 'load before'];
 const table = results.map((r) => [
   String(r.backend) + (r.server ? ` (${r.server})` : ''),
   String(r.strategy) + (r.pgliteCopy ? ` (${r.pgliteCopy})` : ''),
@@ -182,6 +182,8 @@ const table = results.map((r) => [
   f(r.predictFloorSeconds),
   f(r.predictTsSeconds),
   `${f(r.viewOneUserMs, 1)} / ${f(r.tableOneUserMs, 1)}`,
+  typeof r.trainProcessCpuSeconds === 'number' ? `${f(r.trainProcessCpuSeconds, 1)} + ${f(r.trainServerCpuSeconds, 1)}` : '-',
+  f(r.copyFloorServerCpuSeconds, 1),
   f(r.peakRssMiB, 0),
   typeof r.baselineModelsPerSecond === 'number' ? `${f(r.baselineModelsPerSecond, 0)} (${r.baselineUsers} users)` : String(r.baseline ?? '-'),
   typeof r.speedupOverBaseline === 'number' ? `${f(r.speedupOverBaseline, 0)}×` : '-',
