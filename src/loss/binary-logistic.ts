@@ -1,5 +1,5 @@
 import { type GramKernel, gramKernel, kernelArray } from '../linalg/gram.js';
-import { type Objective, log1pExp } from './objective.js';
+import type { Objective } from './objective.js';
 
 /**
  * The binary logistic loss of scikit-learn's LogisticRegression, written as the issue states it:
@@ -17,6 +17,14 @@ import { type Objective, log1pExp } from './objective.js';
  *   ∇²f = C · Σᵢ sᵢ pᵢ (1 − pᵢ) x̃ᵢ x̃ᵢᵀ + diag(1, …, 1, 0)
  *
  * with x̃ᵢ = [xᵢ, 1] and pᵢ = σ(zᵢ). X is n×d row-major; s defaults to all ones.
+ *
+ * How the value is summed: ℓ(y, z) = max(z, 0) − y·z + log(1 + e), e = exp(−|z|) (the exponential
+ * that pᵢ needs anyway). Unweighted, Σᵢ log(1 + eᵢ) is taken as log1p(q) with q = Πᵢ(1 + eᵢ) − 1,
+ * kept as q ← q + e + q·e (every term positive, so q keeps its relative precision in both tails),
+ * instead of one log1p per row; the logarithm is flushed into the sum before q could overflow. With
+ * sample weights each row's sᵢ·log1p(eᵢ) is added on its own. value, evaluate and the two-feature
+ * path all sum this way, in row order, so they agree to the last bit. When every coefficient is
+ * zero (the solvers' starting point) every zᵢ is the intercept, and its exponential is taken once.
  */
 /**
  * Scratch memory shared by the losses of one thread, so that a worker fitting millions of small
@@ -81,6 +89,11 @@ export class BinaryLogisticLoss implements Objective {
     const w1 = w[1];
     const b = fi ? w[2] : 0;
     let sum = 0;
+    let q = 0;
+    let logs = 0;
+    const zConst = w0 === 0 && w1 === 0;
+    const eConst = Math.exp(-Math.abs(b));
+    const lConst = Math.log1p(eConst);
     let g0 = 0;
     let g1 = 0;
     let gb = 0;
@@ -96,13 +109,19 @@ export class BinaryLogisticLoss implements Objective {
       let z = b;
       z += x0 * w0;
       z += x1 * w1;
-      const e = Math.exp(-Math.abs(z));
+      const e = zConst ? eConst : Math.exp(-Math.abs(z));
       const inv = 1 / (1 + e);
       const p = z >= 0 ? inv : e * inv;
-      const l = (z > 0 ? z : 0) + Math.log1p(e);
       const si = s === null ? 1 : s[i];
       const yi = y[i];
-      sum += si * (l - yi * z);
+      if (s === null) {
+        sum += (z > 0 ? z : 0) - yi * z;
+        q += e + q * e;
+        if (q > 1e300) {
+          logs += Math.log1p(q);
+          q = 0;
+        }
+      } else sum += si * ((z > 0 ? z : 0) + (zConst ? lConst : Math.log1p(e)) - yi * z);
       const r = si * (p - yi);
       g0 += r * x0;
       g1 += r * x1;
@@ -136,7 +155,7 @@ export class BinaryLogisticLoss implements Objective {
     let pen = 0;
     pen += w0 * w0;
     pen += w1 * w1;
-    return scale * sum + 0.5 * l2 * pen;
+    return scale * (sum + logs + Math.log1p(q)) + 0.5 * l2 * pen;
   }
 
   /** Makes the shared scratch this loss's: X transposed into it. */
@@ -159,16 +178,25 @@ export class BinaryLogisticLoss implements Objective {
     const { x, n, d, y, s } = this;
     const b = this.fitIntercept ? w[d] : 0;
     let sum = 0;
+    let q = 0;
+    let logs = 0;
     for (let i = 0; i < n; i++) {
       let z = b;
       const o = i * d;
       for (let j = 0; j < d; j++) z += x[o + j] * w[j];
-      const li = log1pExp(z) - y[i] * z;
-      sum += s === null ? li : s[i] * li;
+      const e = Math.exp(-Math.abs(z));
+      if (s === null) {
+        sum += (z > 0 ? z : 0) - y[i] * z;
+        q += e + q * e;
+        if (q > 1e300) {
+          logs += Math.log1p(q);
+          q = 0;
+        }
+      } else sum += s[i] * ((z > 0 ? z : 0) + Math.log1p(e) - y[i] * z);
     }
     let pen = 0;
     for (let j = 0; j < d; j++) pen += w[j] * w[j];
-    return this.scale * sum + 0.5 * this.l2 * pen;
+    return this.scale * (sum + logs + Math.log1p(q)) + 0.5 * this.l2 * pen;
   }
 
   evaluate(w: Float64Array, grad: Float64Array, hess: Float64Array | null): number {
@@ -178,29 +206,42 @@ export class BinaryLogisticLoss implements Objective {
     const fi = this.fitIntercept;
     const b = fi ? w[d] : 0;
     let sum = 0;
+    let q = 0;
+    let logs = 0;
+    let zConst = true;
+    for (let j = 0; j < d; j++) if (w[j] !== 0) zConst = false;
+    const eConst = Math.exp(-Math.abs(b));
+    const lConst = Math.log1p(eConst);
     const k = this.useKernel ? (KERNEL as GramKernel) : null;
     const { OUT } = this;
     const W = OUT + (d + 1) * (d + 1); // w, then the kernel's gradient sums
-    if (k !== null) {
+    if (k !== null && !zConst) {
       // z into the residual slot (overwritten below), by the SIMD kernel
       for (let j = 0; j < d; j++) xt[W + j] = w[j];
       k.xw(0, n, d, W, b, R);
     }
     for (let i = 0; i < n; i++) {
       let z: number;
-      if (k !== null) z = xt[R + i];
+      if (zConst) z = b;
+      else if (k !== null) z = xt[R + i];
       else {
         const o = i * d;
         z = b;
         for (let j = 0; j < d; j++) z += x[o + j] * w[j];
       }
       // p = σ(z) and log(1 + eᶻ) from one exponential, stably in both tails
-      const e = Math.exp(-Math.abs(z));
+      const e = zConst ? eConst : Math.exp(-Math.abs(z));
       const inv = 1 / (1 + e);
       const p = z >= 0 ? inv : e * inv;
-      const l = (z > 0 ? z : 0) + Math.log1p(e);
       const si = s === null ? 1 : s[i];
-      sum += si * (l - y[i] * z);
+      if (s === null) {
+        sum += (z > 0 ? z : 0) - y[i] * z;
+        q += e + q * e;
+        if (q > 1e300) {
+          logs += Math.log1p(q);
+          q = 0;
+        }
+      } else sum += si * ((z > 0 ? z : 0) + (zConst ? lConst : Math.log1p(e)) - y[i] * z);
       xt[R + i] = si * (p - y[i]);
       xt[H + i] = si * p * (1 - p);
     }
@@ -289,6 +330,6 @@ export class BinaryLogisticLoss implements Objective {
         hess[d * dim + d] = scale * acc;
       }
     }
-    return scale * sum + 0.5 * this.l2 * pen;
+    return scale * (sum + logs + Math.log1p(q)) + 0.5 * this.l2 * pen;
   }
 }
