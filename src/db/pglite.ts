@@ -14,6 +14,7 @@ import {
 } from './connection.js';
 import { toDatabaseError } from './errors.js';
 import { Mutex } from './mutex.js';
+import { amortiseMemfsGrowth } from './pglite-memfs.js';
 
 /** PGlite moves COPY data through a Blob: whole statements, so a body is cut into segments of about this size. */
 const SEGMENT_BYTES = 4 << 20;
@@ -288,6 +289,8 @@ export async function openPglite(dataDir?: string): Promise<Database> {
     unlock();
     throw toDatabaseError(e, `opening the embedded database${dataDir ? ` in ${dataDir}` : ''}`);
   }
+  // tables grow by fallocate; without this each extension copied the whole in-memory file
+  amortiseMemfsGrowth(pg);
   const main = new PgliteConnection(pg);
   // one connection: whole operations take turns, so no two interleave their statements on it
   const turns = new Mutex();
