@@ -22,6 +22,11 @@ export interface GramKernel {
   xw(x: number, n: number, d: number, w: number, b: number, z: number): void;
   /** g = Xᵀ·r over column-major X. */
   xtr(x: number, n: number, d: number, r: number, g: number): void;
+  /**
+   * Per row: e = exp(−|z|), p = σ(z), r = s·(p − y), h = s·p·(1 − p), ex = e (bit for bit what the
+   * JavaScript expressions with Math.exp give). Uses 6 numbers of scratch past ex + n.
+   */
+  logistic(z: number, y: number, s: number, n: number, r: number, h: number, ex: number): void;
 }
 
 let kernel: GramKernel | null | undefined;

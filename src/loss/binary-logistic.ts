@@ -33,7 +33,7 @@ import type { Objective } from './objective.js';
  */
 let SCRATCH: Float64Array<ArrayBufferLike> = new Float64Array(1 << 12);
 let OWNER: object | null = null;
-/** The SIMD kernel for the Hessian pays off from this many coefficients on. */
+/** The SIMD kernel (X·w, the per-row exp and σ, Xᵀ·r, the Hessian) pays off from this many coefficients on. */
 const KERNEL_MIN_D = 4;
 const KERNEL = gramKernel();
 
@@ -44,7 +44,9 @@ export class BinaryLogisticLoss implements Objective {
   /**
    * One allocation: X column by column (d×n, at 0), so the gradient and Hessian sums run over
    * contiguous memory; then per-row scratch: residual sᵢ(pᵢ − yᵢ) (at R), curvature sᵢpᵢ(1 − pᵢ)
-   * (at H) and curvature times one column (at HX).
+   * (at H) and curvature times one column (at HX). With the kernel, after the Gram output (OUT) and
+   * w and the gradient sums (W): zᵢ (at Z), yᵢ and sᵢ (at Y and S, copied in by `own`, sᵢ = 1 when
+   * unweighted) and eᵢ = exp(−|zᵢ|) (at E), each slot starting at an even index for the SIMD loads.
    */
   private xt: Float64Array<ArrayBufferLike>;
   private readonly R: number;
@@ -52,6 +54,11 @@ export class BinaryLogisticLoss implements Objective {
   private readonly HX: number;
   /** Where the kernel writes the Hessian's Gram entries (when the kernel is used). */
   private readonly OUT: number;
+  private readonly W: number;
+  private readonly Z: number;
+  private readonly Y: number;
+  private readonly S: number;
+  private readonly E: number;
   private readonly useKernel: boolean;
 
   constructor(
@@ -71,6 +78,12 @@ export class BinaryLogisticLoss implements Objective {
     this.H = n * d + n;
     this.HX = n * d + 2 * n;
     this.OUT = n * d + 3 * n;
+    this.W = this.OUT + (d + 1) * (d + 1);
+    const n2 = n + (n & 1);
+    this.Z = (this.W + 2 * d + 1) & ~1;
+    this.Y = this.Z + n2;
+    this.S = this.Y + n2;
+    this.E = this.S + n2;
     this.useKernel = KERNEL !== null && d >= KERNEL_MIN_D;
     // two features (the demo's shape) are read row by row from X itself: no transposed copy
     this.xt = d === 2 ? x : this.own();
@@ -161,7 +174,7 @@ export class BinaryLogisticLoss implements Objective {
   /** Makes the shared scratch this loss's: X transposed into it. */
   private own(): Float64Array {
     const { n, d, x } = this;
-    const len = n * d + 3 * n + (d + 1) * (d + 1) + 2 * d;
+    const len = this.E + n + 8; // 8: the kernel's scratch for an odd last row
     if (this.useKernel) {
       // the kernel reads X and writes its sums in its own memory
       SCRATCH = kernelArray(KERNEL as GramKernel, len);
@@ -170,6 +183,11 @@ export class BinaryLogisticLoss implements Objective {
     }
     const xt = SCRATCH;
     for (let i = 0; i < n; i++) for (let j = 0; j < d; j++) xt[j * n + i] = x[i * d + j];
+    if (this.useKernel) {
+      const { y, s, Y, S } = this;
+      for (let i = 0; i < n; i++) xt[Y + i] = y[i];
+      for (let i = 0; i < n; i++) xt[S + i] = s === null ? 1 : s[i];
+    }
     OWNER = this;
     return xt;
   }
@@ -213,37 +231,48 @@ export class BinaryLogisticLoss implements Objective {
     const eConst = Math.exp(-Math.abs(b));
     const lConst = Math.log1p(eConst);
     const k = this.useKernel ? (KERNEL as GramKernel) : null;
-    const { OUT } = this;
-    const W = OUT + (d + 1) * (d + 1); // w, then the kernel's gradient sums
-    if (k !== null && !zConst) {
-      // z into the residual slot (overwritten below), by the SIMD kernel
+    const { OUT, W } = this;
+    if (k !== null) {
+      // z, then e, p, the residual and the curvature, by the SIMD kernel; the value's sums here
+      const { Z, E } = this;
       for (let j = 0; j < d; j++) xt[W + j] = w[j];
-      k.xw(0, n, d, W, b, R);
-    }
-    for (let i = 0; i < n; i++) {
-      let z: number;
-      if (zConst) z = b;
-      else if (k !== null) z = xt[R + i];
-      else {
-        const o = i * d;
-        z = b;
-        for (let j = 0; j < d; j++) z += x[o + j] * w[j];
+      k.xw(0, n, d, W, b, Z);
+      k.logistic(Z, this.Y, this.S, n, R, H, E);
+      for (let i = 0; i < n; i++) {
+        const z = xt[Z + i];
+        const e = xt[E + i];
+        if (s === null) {
+          sum += (z > 0 ? z : 0) - y[i] * z;
+          q += e + q * e;
+          if (q > 1e300) {
+            logs += Math.log1p(q);
+            q = 0;
+          }
+        } else sum += s[i] * ((z > 0 ? z : 0) + (zConst ? lConst : Math.log1p(e)) - y[i] * z);
       }
-      // p = σ(z) and log(1 + eᶻ) from one exponential, stably in both tails
-      const e = zConst ? eConst : Math.exp(-Math.abs(z));
-      const inv = 1 / (1 + e);
-      const p = z >= 0 ? inv : e * inv;
-      const si = s === null ? 1 : s[i];
-      if (s === null) {
-        sum += (z > 0 ? z : 0) - y[i] * z;
-        q += e + q * e;
-        if (q > 1e300) {
-          logs += Math.log1p(q);
-          q = 0;
+    } else {
+      for (let i = 0; i < n; i++) {
+        let z = b;
+        if (!zConst) {
+          const o = i * d;
+          for (let j = 0; j < d; j++) z += x[o + j] * w[j];
         }
-      } else sum += si * ((z > 0 ? z : 0) + (zConst ? lConst : Math.log1p(e)) - y[i] * z);
-      xt[R + i] = si * (p - y[i]);
-      xt[H + i] = si * p * (1 - p);
+        // p = σ(z) and log(1 + eᶻ) from one exponential, stably in both tails
+        const e = zConst ? eConst : Math.exp(-Math.abs(z));
+        const inv = 1 / (1 + e);
+        const p = z >= 0 ? inv : e * inv;
+        const si = s === null ? 1 : s[i];
+        if (s === null) {
+          sum += (z > 0 ? z : 0) - y[i] * z;
+          q += e + q * e;
+          if (q > 1e300) {
+            logs += Math.log1p(q);
+            q = 0;
+          }
+        } else sum += si * ((z > 0 ? z : 0) + (zConst ? lConst : Math.log1p(e)) - y[i] * z);
+        xt[R + i] = si * (p - y[i]);
+        xt[H + i] = si * p * (1 - p);
+      }
     }
     if (k !== null) {
       k.xtr(0, n, d, R, W + d);

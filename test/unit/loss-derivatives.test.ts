@@ -143,6 +143,49 @@ describe('loss derivatives against finite differences', () => {
     for (let j = 0; j < h.length; j++) assert.ok(Math.abs(h[j] - hr[j]) <= 1e-12 * (1 + Math.abs(hr[j])), `Hessian ${j}`);
   });
 
+  it('the kernel’s per-row exp, σ, residual and curvature are Math.exp’s and JavaScript’s, bit for bit', async () => {
+    const { gramKernel, kernelArray } = await import('../../dist/linalg/gram.js');
+    const k = gramKernel();
+    assert.ok(k !== null, 'WebAssembly SIMD is available on Node 20');
+    const r = rng(31);
+    const bits = new Float64Array(1);
+    const words = new Uint32Array(bits.buffer);
+    // the edges of fdlibm's branches (½ln2, 1.5·ln2, 2⁻²⁸, the 2ᵏ scaling below 2⁻¹⁰²¹, underflow), specials, any bits
+    const edges = [0.5 * Math.LN2, 1.5 * Math.LN2, 2 ** -28, 1021 * Math.LN2, 1022 * Math.LN2, 708.39, 709.78, 745.1332191019411, 746];
+    const kinds: (() => number)[] = [
+      () => 40 * r(),
+      () => 1600 * r(),
+      () => r() * 2 ** (-60 * (r() + 0.5)),
+      () => (r() < 0 ? -1 : 1) * edges[Math.floor((r() + 0.5) * edges.length)] * (1 + 1e-12 * r()),
+      () => [0, -0, Infinity, -Infinity, NaN, 5e-324, -1e-310][Math.floor((r() + 0.5) * 7)],
+      () => {
+        words[0] = Math.floor((r() + 0.5) * 2 ** 32);
+        words[1] = Math.floor((r() + 0.5) * 2 ** 32);
+        return bits[0];
+      },
+    ];
+    for (const n of [4001, 4000]) {
+      const mem = kernelArray(k, 6 * n + 8);
+      const [Z, Y, S, R, H, E] = [0, n, 2 * n, 3 * n, 4 * n, 5 * n];
+      for (let i = 0; i < n; i++) {
+        mem[Z + i] = kinds[i % kinds.length]();
+        mem[Y + i] = i % 3 === 0 ? 1 : 0;
+        mem[S + i] = i % 2 === 0 ? 1 : 0.5 + (r() + 0.5) * 3;
+      }
+      k.logistic(Z, Y, S, n, R, H, E);
+      for (let i = 0; i < n; i++) {
+        const z = mem[Z + i];
+        const si = mem[S + i];
+        const e = Math.exp(-Math.abs(z));
+        const inv = 1 / (1 + e);
+        const p = z >= 0 ? inv : e * inv;
+        assert.ok(Object.is(mem[E + i], e), `exp(−|${z}|): kernel ${mem[E + i]}, Math.exp ${e}`);
+        assert.ok(Object.is(mem[R + i], si * (p - mem[Y + i])), `residual at z = ${z}`);
+        assert.ok(Object.is(mem[H + i], si * p * (1 - p)), `curvature at z = ${z}`);
+      }
+    }
+  });
+
   it('two binary losses used in turn each see their own data', () => {
     const y = new Float64Array([0, 1, 1, 0]);
     const a = new BinaryLogisticLoss(data(4, 2, 11), 4, 2, y, null, 1, 'l2', true);
