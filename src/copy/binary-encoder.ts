@@ -53,9 +53,20 @@ export class BinaryCopyEncoder {
 
   /** Fields already framed as binary COPY fields (length prefix and bytes), such as a group key taken from a COPY out. */
   framed(bytes: Uint8Array): void {
-    this.ensure(bytes.length);
-    this.buf.set(bytes, this.pos);
-    this.pos += bytes.length;
+    this.framedRange(bytes, 0, bytes.length);
+  }
+
+  /** framed(bytes.subarray(start, end)) without making the subarray: a short copy (a group key) is a loop. */
+  framedRange(bytes: Uint8Array, start: number, end: number): void {
+    const n = end - start;
+    this.ensure(n);
+    if (n > 64) this.buf.set(bytes.subarray(start, end), this.pos);
+    else {
+      const buf = this.buf;
+      const p = this.pos - start;
+      for (let i = start; i < end; i++) buf[p + i] = bytes[i];
+    }
+    this.pos += n;
   }
 
   int4(v: number | null): void {

@@ -20,26 +20,40 @@ export function failedBatchOutput(batch: GroupBatch, spec: EncodeSpec, reason: s
   return encodeBatch(batch, spec, emptyBatchResult(batch.count, reason));
 }
 
+/** The status column's two values, as framed fields. */
+const STATUS_OK = framedFields((e) => e.text('ok'));
+const STATUS_FAILED = framedFields((e) => e.text('failed'));
+
+/** Fields written by `write`, framed, to be copied into many rows. */
+function framedFields(write: (enc: BinaryCopyEncoder) => void): Uint8Array {
+  const enc = new BinaryCopyEncoder(64);
+  write(enc);
+  return enc.bytes().slice();
+}
+
 function encodeBatch(batch: GroupBatch, spec: EncodeSpec, res: BatchResult): BatchOutput {
   const enc = new BinaryCopyEncoder(Math.max(1 << 12, batch.count * 512));
+  // serialized_on, run_id and the fingerprint are the same in every row of the batch: encoded once
+  const sameInEveryRow = framedFields((e) => {
+    e.timestamptz(spec.serializedOn);
+    e.uuid(spec.runId);
+    // the group's rows' fingerprint: filled in SQL by incremental runs (lifecycle/fingerprint.ts)
+    e.text(null);
+  });
   const out: BatchOutput = { rows: new Uint8Array(0), groups: batch.count, ok: 0, failed: 0, notConverged: 0, rowsUsed: 0, rowsSkipped: 0, failures: {}, notes: {} };
   for (let g = 0; g < batch.count; g++) {
     const ok = res.ok[g] === 1;
-    const key = batch.keys.subarray(batch.keyStart[g], batch.keyStart[g + 1]);
     enc.beginRow(spec.keyFields + MODEL_COLUMNS.length);
-    enc.framed(key);
+    enc.framedRange(batch.keys, batch.keyStart[g], batch.keyStart[g + 1]);
     enc.jsonb(res.model[g]);
-    enc.text(ok ? 'ok' : 'failed');
+    enc.framed(ok ? STATUS_OK : STATUS_FAILED);
     enc.text(res.error[g]);
     enc.int4(batch.nRows[g]);
     enc.int4(batch.nSkipped[g]);
     enc.int4(res.nIter[g] >= 0 ? res.nIter[g] : null);
     enc.bool(res.converged[g] >= 0 ? res.converged[g] === 1 : null);
     enc.float8(Number.isNaN(res.trainScore[g]) ? null : res.trainScore[g]);
-    enc.timestamptz(spec.serializedOn);
-    enc.uuid(spec.runId);
-    // the group's rows' fingerprint: filled in SQL by incremental runs (lifecycle/fingerprint.ts)
-    enc.text(null);
+    enc.framed(sameInEveryRow);
     enc.jsonb(ok ? res.metrics[g] : null);
     out.rowsSkipped += batch.nSkipped[g];
     if (ok) {
