@@ -38,9 +38,6 @@ export interface CutterLimits {
   batchGroups: number;
 }
 
-/** A finished group's key: the raw binary COPY fields (length-prefixed), ready to be written back. */
-export type KeyBytes = Uint8Array;
-
 /**
  * Cuts a stream of rows ordered by group key into groups, and groups into batches. Where a group
  * ends is decided by SQL, not by comparing bytes: each row carries the size of its SQL group
@@ -53,8 +50,11 @@ export type KeyBytes = Uint8Array;
  */
 export class GroupCutter {
   nullKeyRows = 0;
-  private keys: KeyBytes[] = [];
-  private cur: KeyBytes | null = null;
+  /** Whether a group is open (false while the rows of a NULL key go by). */
+  private inGroup = false;
+  /** The open batch's group keys, back to back (the open group's last); group g's end at keyStart[g + 1]. */
+  private keyBuf = new Uint8Array(1 << 12);
+  private keyLen = 0;
   /** Rows of the current SQL group still to come (the group being a NULL key when cur is null). */
   private left = 0;
   // growing storage of the open batch
@@ -68,11 +68,14 @@ export class GroupCutter {
   private stringIndex = new Map<string, number>();
   /** Fold ids, indexed as labels (when the layout has them). */
   private fold: Float64Array | null;
-  private xStart: number[] = [];
-  private rowStart: number[] = [];
-  private nRows: number[] = [];
-  private nFeatures: number[] = [];
-  private nSkipped: number[] = [];
+  /** Closed groups of the open batch, and their columns (group g at index g), grown together. */
+  private groups = 0;
+  private xStart = new Int32Array(256);
+  private rowStart = new Int32Array(256);
+  private nRows = new Int32Array(256);
+  private nFeatures = new Int32Array(256);
+  private nSkipped = new Int32Array(256);
+  private keyStart = new Int32Array(257);
   private preError: (string | null)[] = [];
   // the open group
   private gRows = 0;
@@ -100,8 +103,8 @@ export class GroupCutter {
     const m = this.layout.keyFields;
     if (this.left === 0) {
       // the first row of the next SQL group
-      if (this.cur !== null) this.closeGroup();
-      this.cur = null;
+      if (this.inGroup) this.closeGroup();
+      this.inGroup = false;
       const sizeField = row.count - 1;
       if (row.len[sizeField] !== 8) throw new Error('the training stream has no group size on the first row of a group');
       const n = row.view.getInt32(row.start[sizeField]) * 4294967296 + row.view.getUint32(row.start[sizeField] + 4);
@@ -113,13 +116,14 @@ export class GroupCutter {
         // the key fields with their length prefixes (a NULL field's start is just past its prefix)
         const kStart = row.start[0] - 4;
         const kEnd = row.start[m - 1] + Math.max(0, row.len[m - 1]);
-        this.cur = row.buf.slice(kStart, kEnd);
+        this.pushKey(row.buf, kStart, kEnd);
+        this.inGroup = true;
         this.openGroup();
       }
     }
     this.left--;
     this.rowsRead++;
-    if (this.cur === null) {
+    if (!this.inGroup) {
       this.nullKeyRows++;
       return;
     }
@@ -129,8 +133,8 @@ export class GroupCutter {
 
   /** Closes the last group and hands over the last batch. */
   finish(): void {
-    if (this.cur !== null) this.closeGroup();
-    this.cur = null;
+    if (this.inGroup) this.closeGroup();
+    this.inGroup = false;
     this.flush();
   }
 
@@ -144,49 +148,85 @@ export class GroupCutter {
   }
 
   private closeGroup(): void {
-    this.keys.push(this.cur as KeyBytes);
-    this.xStart.push(this.gXStart);
-    this.rowStart.push(this.gYStart);
-    this.nRows.push(this.gError === null ? this.gRows : 0);
-    this.nFeatures.push(Math.max(this.gD, 0));
-    this.nSkipped.push(this.gSkipped);
+    const g = this.groups;
+    if (g === this.nRows.length) this.growGroups();
+    this.xStart[g] = this.gXStart;
+    this.rowStart[g] = this.gYStart;
+    this.nRows[g] = this.gError === null ? this.gRows : 0;
+    this.nFeatures[g] = Math.max(this.gD, 0);
+    this.nSkipped[g] = this.gSkipped;
+    this.keyStart[g + 1] = this.keyLen;
     this.preError.push(this.gError);
+    this.groups = g + 1;
     if (this.gError !== null) {
       // its numbers are not needed: reclaim the space
       this.xLen = this.gXStart;
       this.yLen = this.gYStart;
       if (this.yText !== null) this.yText.length = this.yLen;
     }
-    if (this.xLen >= this.limits.batchNumbers || this.keys.length >= this.limits.batchGroups) this.flush();
+    if (this.xLen >= this.limits.batchNumbers || this.groups >= this.limits.batchGroups) this.flush();
+  }
+
+  /** Appends the open group's key (binary COPY fields with their length prefixes) to the batch's keys. */
+  private pushKey(src: Uint8Array, start: number, end: number): void {
+    const n = end - start;
+    if (this.keyLen + n > this.keyBuf.length) {
+      let cap = this.keyBuf.length * 2;
+      while (cap < this.keyLen + n) cap *= 2;
+      const next = new Uint8Array(cap);
+      next.set(this.keyBuf.subarray(0, this.keyLen));
+      this.keyBuf = next;
+    }
+    const buf = this.keyBuf;
+    const at = this.keyLen - start;
+    for (let i = start; i < end; i++) buf[at + i] = src[i];
+    this.keyLen += n;
+  }
+
+  private growGroups(): void {
+    const cap = this.nRows.length * 2;
+    const grow = (a: Int32Array, len: number): Int32Array<ArrayBuffer> => {
+      const next = new Int32Array(len);
+      next.set(a);
+      return next;
+    };
+    this.xStart = grow(this.xStart, cap);
+    this.rowStart = grow(this.rowStart, cap);
+    this.nRows = grow(this.nRows, cap);
+    this.nFeatures = grow(this.nFeatures, cap);
+    this.nSkipped = grow(this.nSkipped, cap);
+    this.keyStart = grow(this.keyStart, cap + 1);
   }
 
   private flush(): void {
-    if (this.keys.length === 0) return;
+    const n = this.groups;
+    if (n === 0) return;
+    // a batch is flushed between groups: every key in keyBuf is a closed group's
+    const keysEnd = this.keyLen;
+    const keys = new Uint8Array(new SharedArrayBuffer(Math.max(1, keysEnd)), 0, keysEnd);
+    keys.set(this.keyBuf.subarray(0, keysEnd));
     const batch: GroupBatch = {
-      count: this.keys.length,
+      count: n,
       x: shared(this.x, this.xLen),
-      xStart: Int32Array.from(this.xStart),
-      nRows: Int32Array.from(this.nRows),
-      nFeatures: Int32Array.from(this.nFeatures),
+      xStart: this.xStart.slice(0, n),
+      nRows: this.nRows.slice(0, n),
+      nFeatures: this.nFeatures.slice(0, n),
       yNum: this.yNum !== null ? shared(this.yNum, this.yLen) : null,
       yText: this.yText !== null ? this.yText.slice(0, this.yLen) : null,
       w: this.w !== null ? shared(this.w, this.yLen) : null,
       strings: this.strings.length > 0 ? this.strings : null,
       ...(this.fold !== null ? { fold: shared(this.fold, this.yLen) } : {}),
-      rowStart: Int32Array.from(this.rowStart),
-      nSkipped: Int32Array.from(this.nSkipped),
+      rowStart: this.rowStart.slice(0, n),
+      nSkipped: this.nSkipped.slice(0, n),
       preError: this.preError,
       rowsRead: this.rowsRead,
-      ...packKeys(this.keys),
+      keys,
+      keyStart: this.keyStart.slice(0, n + 1),
     };
     this.rowsRead = 0;
     this.ready.push(batch);
-    this.keys = [];
-    this.xStart = [];
-    this.rowStart = [];
-    this.nRows = [];
-    this.nFeatures = [];
-    this.nSkipped = [];
+    this.groups = 0;
+    this.keyLen = 0;
     this.preError = [];
     this.xLen = 0;
     this.yLen = 0;
@@ -417,12 +457,4 @@ function shared(src: Float64Array, len: number): Float64Array {
   const out = new Float64Array(new SharedArrayBuffer(Math.max(1, len) * 8), 0, len);
   out.set(src.subarray(0, len));
   return out;
-}
-
-function packKeys(keys: KeyBytes[]): { keys: Uint8Array; keyStart: Int32Array } {
-  const keyStart = new Int32Array(keys.length + 1);
-  for (let g = 0; g < keys.length; g++) keyStart[g + 1] = keyStart[g] + keys[g].length;
-  const out = new Uint8Array(new SharedArrayBuffer(Math.max(1, keyStart[keys.length])), 0, keyStart[keys.length]);
-  for (let g = 0; g < keys.length; g++) out.set(keys[g], keyStart[g]);
-  return { keys: out, keyStart };
 }
