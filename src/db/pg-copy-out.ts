@@ -85,10 +85,15 @@ export class FastCopyOut extends Readable {
         break;
       }
       const code = buf[r];
-      const len = buf.readUInt32BE(r + 1) - 4;
+      const len = (((buf[r + 1] << 24) | (buf[r + 2] << 16) | (buf[r + 3] << 8) | buf[r + 4]) >>> 0) - 4;
       if (code === COPY_DATA) {
         r += 5;
-        this.remaining = len;
+        if (r + len <= end) {
+          // the usual case: the whole row is in this chunk
+          if (w !== r) buf.copyWithin(w, r, r + len);
+          w += len;
+          r += len;
+        } else this.remaining = len;
         continue;
       }
       if (code === COPY_DONE || code === ERROR_RESPONSE) {
