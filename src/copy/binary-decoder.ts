@@ -20,9 +20,17 @@ export interface RowFields {
 }
 
 const SIGNATURE = [0x50, 0x47, 0x43, 0x4f, 0x50, 0x59, 0x0a, 0xff, 0x0d, 0x0a, 0x00];
+const EMPTY = new Uint8Array(0);
+
+function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
+  const out = new Uint8Array(a.length + b.length);
+  out.set(a, 0);
+  out.set(b, a.length);
+  return out;
+}
 
 export class BinaryCopyDecoder {
-  private carry: Uint8Array = new Uint8Array(0);
+  private carry: Uint8Array = EMPTY;
   private headerDone = false;
   private finished = false;
   private readonly start: Int32Array;
@@ -34,20 +42,17 @@ export class BinaryCopyDecoder {
     this.len = new Int32Array(expectedFields);
   }
 
-  /** Decodes what it can of carry + chunk; calls onRow for each complete row. */
+  /**
+   * Decodes what it can of carry + chunk; calls onRow for each complete row. A row split across
+   * chunks is joined alone: the rest of the chunk is decoded where it is, not copied.
+   */
   feed(chunk: Uint8Array, onRow: (row: RowFields) => void): void {
-    let buf: Uint8Array;
-    if (this.carry.length === 0) buf = chunk;
-    else {
-      buf = new Uint8Array(this.carry.length + chunk.length);
-      buf.set(this.carry, 0);
-      buf.set(chunk, this.carry.length);
-    }
-    const view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
+    let buf = chunk;
     let pos = 0;
-    const end = buf.length;
     if (!this.headerDone) {
-      if (end < 19) {
+      buf = this.carry.length === 0 ? chunk : concat(this.carry, chunk);
+      const view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
+      if (buf.length < 19) {
         this.carry = buf.slice();
         return;
       }
@@ -55,13 +60,60 @@ export class BinaryCopyDecoder {
         if (buf[i] !== SIGNATURE[i]) throw new DatabaseError('COPY_FORMAT', 'the COPY stream does not start with the binary COPY signature');
       }
       const ext = view.getInt32(15);
-      if (end < 19 + ext) {
+      if (buf.length < 19 + ext) {
         this.carry = buf.slice();
         return;
       }
       pos = 19 + ext;
       this.headerDone = true;
+    } else if (this.carry.length > 0) {
+      const c = this.carry.length;
+      const rowEnd = this.firstRowEnd(chunk);
+      if (rowEnd < 0) buf = concat(this.carry, chunk);
+      else {
+        // the row begun in the last chunk, completed from this one and decoded alone
+        this.decode(concat(this.carry, chunk.subarray(0, rowEnd - c)), 0, onRow);
+        pos = rowEnd - c;
+        if (this.finished) {
+          // that was the trailer: what follows it is left for finish() to refuse
+          this.carry = pos < chunk.length ? chunk.slice(pos) : EMPTY;
+          return;
+        }
+      }
     }
+    this.carry = EMPTY;
+    const stop = this.decode(buf, pos, onRow);
+    if (stop < buf.length) this.carry = buf.slice(stop);
+  }
+
+  /**
+   * Where the row that starts in the carry ends, counted in bytes of carry + chunk; −1 when that
+   * is not known from these bytes (the row goes on past the chunk, or is not a row of this stream).
+   */
+  private firstRowEnd(chunk: Uint8Array): number {
+    const carry = this.carry;
+    const c = carry.length;
+    const total = c + chunk.length;
+    const at = (i: number): number => (i < c ? carry[i] : chunk[i - c]);
+    if (total < 2) return -1;
+    const count = ((at(0) << 8) | at(1)) << 16 >> 16;
+    if (count === -1) return 2;
+    if (count !== this.expectedFields) return -1;
+    let p = 2;
+    for (let f = 0; f < count; f++) {
+      if (p + 4 > total) return -1;
+      const l = (at(p) << 24) | (at(p + 1) << 16) | (at(p + 2) << 8) | at(p + 3);
+      p += 4;
+      if (l > 0) p += l;
+    }
+    return p <= total ? p : -1;
+  }
+
+  /** Decodes the complete rows of buf from pos; returns where the first incomplete one starts. */
+  private decode(buf: Uint8Array, from: number, onRow: (row: RowFields) => void): number {
+    const view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
+    let pos = from;
+    const end = buf.length;
     const { start, len } = this;
     const row: RowFields = { buf, view, count: this.expectedFields, start, len };
     while (pos + 2 <= end) {
@@ -98,7 +150,7 @@ export class BinaryCopyDecoder {
       onRow(row);
       pos = p;
     }
-    this.carry = pos < end ? buf.slice(pos) : new Uint8Array(0);
+    return pos;
   }
 
   /** Throws unless the stream ended exactly at the trailer. */
