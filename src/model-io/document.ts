@@ -147,26 +147,19 @@ export class ModelJsonEncoder {
       (inference === undefined || inference === null ? '' : `,"inference":${JSON.stringify(inference)}`) +
       (preprocess === undefined || preprocess === null ? '' : `,"preprocess":${JSON.stringify(preprocess)}`) +
       '}';
+    // Arrays of numbers go through JSON.stringify itself: it writes each number's shortest form
+    // straight into its output, about twice as fast as String(number) per number and a join
     if (est instanceof LogisticRegression) {
-      let coef = '[';
-      for (let r = 0; r < est.coef_.length; r++) coef += (r > 0 ? ',[' : '[') + numbers(est.coef_[r]) + ']';
-      coef += ']';
       const pool = est instanceof PooledLogisticRegression && est.pool_ !== null ? `,"pool":${JSON.stringify(est.pool_)}` : '';
-      return `${prefix}${est.nFeaturesIn_},"coef":${coef},"intercept":[${numbers(est.intercept_)}],"classes":${JSON.stringify(est.classes_)},"nIter":${est.nIter_},"converged":${est.converged_}}${pool}${tail}`;
+      return `${prefix}${est.nFeaturesIn_},"coef":${JSON.stringify(est.coef_)},"intercept":${JSON.stringify(est.intercept_)},"classes":${JSON.stringify(est.classes_)},"nIter":${est.nIter_},"converged":${est.converged_}}${pool}${tail}`;
     }
-    return `${prefix}${est.nFeaturesIn_},"coef":[${numbers(est.coef_)}],"intercept":${num(est.intercept_)},"nIter":${est.nIter_ === null ? 'null' : est.nIter_},"converged":${est.converged_}}${tail}`;
+    return `${prefix}${est.nFeaturesIn_},"coef":${JSON.stringify(est.coef_)},"intercept":${num(est.intercept_)},"nIter":${est.nIter_ === null ? 'null' : est.nIter_},"converged":${est.converged_}}${tail}`;
   }
 }
 
 /** A number as JSON writes it (shortest round-trip form; −0 as 0; non-finite as null). */
 function num(v: number): string {
   return Number.isFinite(v) ? (v === 0 ? '0' : String(v)) : 'null';
-}
-
-function numbers(a: readonly number[]): string {
-  let s = '';
-  for (let i = 0; i < a.length; i++) s += (i > 0 ? ',' : '') + num(a[i]);
-  return s;
 }
 
 function fail(what: string): never {

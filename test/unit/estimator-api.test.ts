@@ -156,6 +156,18 @@ describe('model documents', () => {
     for (const m of [...models, withNegZero, new LogisticRegression({ classWeight: { 0: 2 }, C: 1e-300 }).fit(X, y)]) {
       assert.equal(new ModelJsonEncoder(m).json(m), JSON.stringify(encodeModel(m)));
     }
+    // every form Number::toString takes (fixed, 0.00000d, exponents both ways, the smallest
+    // subnormal, the largest double), −0, and the non-finite values JSON writes as null
+    const awkward = [-0, 1e-7, 1.5e-7, 123456789012345680000, 1e21, -2.5e-300, 5e-324, Number.MAX_VALUE, 0.1 + 0.2, 1 / 3, NaN, Infinity];
+    for (let i = 0; i + 2 <= awkward.length; i += 2) {
+      const lin = new LinearRegression().fit([[1, 5], [2, 5], [3, 5]], [1, 2, 3]);
+      lin.coef_ = awkward.slice(i, i + 2);
+      lin.intercept_ = awkward[awkward.length - 1 - i];
+      const log = new LogisticRegression().fit(X, y);
+      log.coef_ = [awkward.slice(i, i + 2)];
+      log.intercept_ = [awkward[awkward.length - 1 - i]];
+      for (const m of [lin, log]) assert.equal(new ModelJsonEncoder(m).json(m), JSON.stringify(encodeModel(m)));
+    }
   });
   it('rejects unknown formats and versions, missing and non-finite fields', () => {
     const doc = encodeModel(models[0]);
