@@ -3,8 +3,11 @@
  * time the bare COPY floor, train, build the 9 test offers per user, predict; on a server with
  * PL/Python and scikit-learn, time the original demo's training on the same data.
  * Prints one JSON line. Run by bench/run.ts.
+ *
+ * Memory is recorded per phase (rssMiB: each phase's own peak RSS and its RSS at the end, from
+ * Linux's /proc/self/status) so that the phase that sets the case's peak is named (peakRssPhase).
  */
-import { readdirSync, readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { open } from 'manymodels';
 import { offerCsvChunks } from './gen-offers.js';
 
@@ -74,13 +77,59 @@ const cpuSince = (name: string, c0: { proc: number; server: number | null }): vo
   out[`${name}ProcessCpuSeconds`] = c1.proc - c0.proc;
   if (c0.server !== null && c1.server !== null) out[`${name}ServerCpuSeconds`] = c1.server - c0.server;
 };
+/** RSS and peak RSS (VmRSS, VmHWM) in KiB, or null without /proc. */
+function procMemory(): { rss: number; hwm: number } | null {
+  try {
+    const st = readFileSync('/proc/self/status', 'utf8');
+    return { rss: Number(/VmRSS:\s+(\d+)/.exec(st)?.[1]), hwm: Number(/VmHWM:\s+(\d+)/.exec(st)?.[1]) };
+  } catch {
+    return null;
+  }
+}
+/**
+ * Starts a phase's memory accounting: the peak so far joins the run's, then the kernel's peak
+ * (VmHWM) is reset to the current RSS (5 to /proc/self/clear_refs), so the peak read at the
+ * phase's end is the phase's own. Where the reset is refused the peaks are cumulative
+ * (rssPeaksCumulative), and the phase where the peak grows is still the one that set it.
+ */
+let runPeakKiB = 0;
+const rssPhases: Record<string, { peakMiB: number; endMiB: number }> = {};
+function memoryPhase(name: string): () => void {
+  const m0 = procMemory();
+  if (m0 !== null) {
+    runPeakKiB = Math.max(runPeakKiB, m0.hwm);
+    try {
+      writeFileSync('/proc/self/clear_refs', '5');
+    } catch {
+      out.rssPeaksCumulative = true;
+    }
+  }
+  return () => {
+    const m = procMemory();
+    if (m === null) return;
+    runPeakKiB = Math.max(runPeakKiB, m.hwm);
+    rssPhases[name] = { peakMiB: Math.round(m.hwm / 1024), endMiB: Math.round(m.rss / 1024) };
+  };
+}
+/** The run's peak RSS (getrusage's maxRSS no longer holds it once VmHWM was reset) and the phase that set it. */
+function finishMemory(): void {
+  const m = procMemory();
+  if (m !== null) runPeakKiB = Math.max(runPeakKiB, m.hwm);
+  out.peakRssMiB = Math.max(runPeakKiB, m === null ? process.resourceUsage().maxRSS : 0) / 1024;
+  out.rssMiB = rssPhases;
+  const top = Object.entries(rssPhases).sort((a, b) => b[1].peakMiB - a[1].peakMiB)[0];
+  if (top !== undefined) out.peakRssPhase = top[0];
+}
+let memEnd = memoryPhase('open');
 const db = await open(args.target);
+memEnd();
 try {
   if (args.backend === 'postgres') {
     // e.g. "Greenplum Database 7.0.0-beta.0" or "PostgreSQL 15.20"
     const v = (await db.sql<{ v: string }>('SELECT version() AS v')).rows[0].v;
     out.serverVersion = (/Greenplum Database [^ )]+|Apache Cloudberry[^,)]*/.exec(v) ?? /PostgreSQL [^ ,]+/.exec(v))?.[0] ?? v;
   }
+  memEnd = memoryPhase('load');
   let t = performance.now();
   await db.exec('DROP TABLE IF EXISTS offer; CREATE TABLE offer (offerid int, userid int, asktimes int, askbackoffdays int, bought_offer int)');
   // on Citus the source is distributed on the group key, as the README asks
@@ -91,8 +140,10 @@ try {
   })());
   await db.exec('ANALYZE offer');
   out.loadSeconds = seconds(t);
+  memEnd();
 
   // the floor: the rows out, ordered by group, as binary COPY, read and thrown away
+  memEnd = memoryPhase('copyFloor');
   t = performance.now();
   let c = cpuNow();
   const s = await db.database.openStream();
@@ -102,7 +153,9 @@ try {
   out.copyFloorSeconds = seconds(t);
   cpuSince('copyFloor', c);
   out.copyBytes = bytes;
+  memEnd();
 
+  memEnd = memoryPhase('train');
   t = performance.now();
   c = cpuNow();
   const r = await db.train({
@@ -117,12 +170,14 @@ try {
   } as Parameters<typeof db.train>[0]);
   out.trainSeconds = seconds(t);
   cpuSince('train', c);
+  memEnd();
   out.groupsOk = r.groupsOk;
   out.groupsFailed = r.groupsFailed;
   out.modelsPerSecond = (r.groupsOk + r.groupsFailed) / (out.trainSeconds as number);
   out.trainOverFloor = (out.trainSeconds as number) / (out.copyFloorSeconds as number);
 
   if (args.retrain) {
+    memEnd = memoryPhase('retrain');
     const again = { from: 'offer', group: 'userid', features: ['asktimes', 'askbackoffdays'], label: 'bought_offer', into: 'trained_model_by_user', workers: args.workers };
     t = performance.now();
     await db.train(again);
@@ -132,9 +187,11 @@ try {
     await db.train(again);
     out.retrainKeptSeconds = seconds(t);
     await db.exec('DROP INDEX trained_model_by_user_score');
+    memEnd();
   }
 
   if (args.incremental) {
+    memEnd = memoryPhase('incremental');
     const inc = { from: 'offer', group: 'userid', features: ['asktimes', 'askbackoffdays'], label: 'bought_offer', into: 'inc_models', workers: args.workers, incremental: true };
     // the first incremental run fits every group and records the fingerprints
     t = performance.now();
@@ -161,11 +218,13 @@ try {
          OR abs(coalesce((i.model #>> '{state,coef,0,1}')::float8 - (f.model #>> '{state,coef,0,1}')::float8, 0)) > 1e-10
          OR abs(coalesce((i.model #>> '{state,intercept,0}')::float8 - (f.model #>> '{state,intercept,0}')::float8, 0)) > 1e-10`)).rows[0].n;
     await db.close();
-    out.peakRssMiB = process.resourceUsage().maxRSS / 1024;
+    memEnd();
+    finishMemory();
     process.stdout.write(`${JSON.stringify(out)}\n`);
     process.exit(0);
   }
 
+  memEnd = memoryPhase('tests');
   t = performance.now();
   await db.exec(`
     DROP TABLE IF EXISTS offers_raw, userlist, offers_tests;
@@ -177,12 +236,16 @@ try {
     INSERT INTO offers_tests SELECT userid, features FROM userlist CROSS JOIN offers_raw;
     ANALYZE offers_tests;`);
   out.testsSeconds = seconds(t);
+  memEnd();
+  memEnd = memoryPhase('predictSql');
   t = performance.now();
   c = cpuNow();
   const p = await db.predict({ models: 'trained_model_by_user', from: 'offers_tests', into: 'offer_predictions', features: 'features', engine: 'sql', replace: true });
   out.predictSqlSeconds = seconds(t);
   cpuSince('predictSql', c);
   out.predictions = p.rows;
+  memEnd();
+  memEnd = memoryPhase('predictFloor');
   // the floor of predict: writing the same rows with two constant columns in their place
   t = performance.now();
   c = cpuNow();
@@ -191,6 +254,8 @@ try {
   cpuSince('predictFloor', c);
   out.predictOverFloor = (out.predictSqlSeconds as number) / (out.predictFloorSeconds as number);
   await db.exec('DROP TABLE predict_floor');
+  memEnd();
+  memEnd = memoryPhase('predictView');
   // the predictions as a view that scores on read: one user's 9 rows, read 20 times, from the view and from the table
   // (both with an index on userid: the view's on its source, the table's on itself)
   await db.exec('CREATE INDEX ON offers_tests (userid); CREATE INDEX ON offer_predictions (userid)');
@@ -208,16 +273,20 @@ try {
     times.sort((a, b) => a - b);
     out[name] = times[10];
   }
+  memEnd();
   if (args.predictTs) {
+    memEnd = memoryPhase('predictTs');
     t = performance.now();
     await db.predict({ models: 'trained_model_by_user', from: 'offers_tests', into: 'offer_predictions_ts', features: 'features', engine: 'ts', replace: true });
     out.predictTsSeconds = seconds(t);
+    memEnd();
   }
 
   if ((args.backend === 'postgres' || args.backend === 'citus') && args.baselineUsers > 0) {
     const have = (await db.sql<{ n: number }>(`SELECT count(*)::int AS n FROM pg_available_extensions WHERE name = 'plpython3u'`)).rows[0].n;
     if (have === 0) out.baseline = 'PL/Python is not installed on this server';
     else {
+      memEnd = memoryPhase('baseline');
       try {
         const B = Math.min(args.baselineUsers, args.users);
         await db.exec(`
@@ -251,10 +320,13 @@ try {
       } catch (e) {
         out.baseline = `not run: ${(e as Error).message.split('\n')[0]}`;
       }
+      memEnd();
     }
   }
 } finally {
+  memEnd = memoryPhase('close');
   await db.close();
+  memEnd();
 }
-out.peakRssMiB = process.resourceUsage().maxRSS / 1024;
+finishMemory();
 process.stdout.write(`${JSON.stringify(out)}\n`);

@@ -1,8 +1,9 @@
 /**
  * npm run bench [-- options]: the end-to-end benchmark. For each backend and size it loads the
  * synthetic offers, then prints load, the bare COPY floor, train, predict (9 offers per user, in
- * SQL), models per second, peak RSS, train time over the floor and, on a server with PL/Python and
- * scikit-learn, models per second over the original demo's, all measured in the same run.
+ * SQL), models per second, peak RSS (and the phase that set it; every phase's peak is in the JSON),
+ * train time over the floor and, on a server with PL/Python and scikit-learn, models per second
+ * over the original demo's, all measured in the same run.
  *
  *   --users 10000,100000     sizes (users; default 10000,100000)
  *   --rows 10                rows per user
@@ -167,7 +168,7 @@ for (const r of results) {
 }
 
 const f = (v: unknown, d = 2): string => (typeof v === 'number' ? v.toFixed(d) : '-');
-const head = ['backend', 'strategy', 'users', 'rows', 'load s', 'COPY floor s', 'train s', 'train/floor', 'models/s', 'predict SQL s', 'predict floor s', 'predict TS s', 'one user: view / table ms', 'train CPU s: process + server', 'floor CPU s: server', 'peak RSS MiB', 'PL/Python models/s', 'speed-up', 'load before'];
+const head = ['backend', 'strategy', 'users', 'rows', 'load s', 'COPY floor s', 'train s', 'train/floor', 'models/s', 'predict SQL s', 'predict floor s', 'predict TS s', 'one user: view / table ms', 'train CPU s: process + server', 'floor CPU s: server', 'peak RSS MiB (phase)', 'PL/Python models/s', 'speed-up', 'load before'];
 const table = results.map((r) => [
   String(r.backend) + (r.server ? ` (${r.server})` : ''),
   String(r.strategy) + (r.pgliteCopy ? ` (${r.pgliteCopy})` : ''),
@@ -184,7 +185,7 @@ const table = results.map((r) => [
   `${f(r.viewOneUserMs, 1)} / ${f(r.tableOneUserMs, 1)}`,
   typeof r.trainProcessCpuSeconds === 'number' ? `${f(r.trainProcessCpuSeconds, 1)} + ${f(r.trainServerCpuSeconds, 1)}` : '-',
   f(r.copyFloorServerCpuSeconds, 1),
-  f(r.peakRssMiB, 0),
+  `${f(r.peakRssMiB, 0)}${typeof r.peakRssPhase === 'string' ? ` (${r.peakRssPhase})` : ''}`,
   typeof r.baselineModelsPerSecond === 'number' ? `${f(r.baselineModelsPerSecond, 0)} (${r.baselineUsers} users)` : String(r.baseline ?? '-'),
   typeof r.speedupOverBaseline === 'number' ? `${f(r.speedupOverBaseline, 0)}×` : '-',
   String(r.loadBefore ?? '-'),
