@@ -22,9 +22,11 @@ import type { Objective } from './objective.js';
  * that pᵢ needs anyway). Unweighted, Σᵢ log(1 + eᵢ) is taken as log1p(q) with q = Πᵢ(1 + eᵢ) − 1,
  * kept as q ← q + e + q·e (every term positive, so q keeps its relative precision in both tails),
  * instead of one log1p per row; the logarithm is flushed into the sum before q could overflow. With
- * sample weights each row's sᵢ·log1p(eᵢ) is added on its own. value, evaluate and the two-feature
- * path all sum this way, in row order, so they agree to the last bit. When every coefficient is
- * zero (the solvers' starting point) every zᵢ is the intercept, and its exponential is taken once.
+ * sample weights each row's sᵢ·log1p(eᵢ) is added on its own. value, the two-feature path and the
+ * JavaScript path sum this way in row order, so they agree to the last bit; the kernel path (from
+ * KERNEL_MIN_D features) keeps four such sums and products, row i in the (i mod 4)-th, joined at the
+ * end, so it agrees with them to rounding. When every coefficient is zero (the solvers' starting
+ * point) every zᵢ is the intercept, and its exponential is taken once.
  */
 /**
  * Scratch memory shared by the losses of one thread, so that a worker fitting millions of small
@@ -238,17 +240,69 @@ export class BinaryLogisticLoss implements Objective {
       for (let j = 0; j < d; j++) xt[W + j] = w[j];
       k.xw(0, n, d, W, b, Z);
       k.logistic(Z, this.Y, this.S, n, R, H, E);
-      for (let i = 0; i < n; i++) {
-        const z = xt[Z + i];
-        const e = xt[E + i];
-        if (s === null) {
-          sum += (z > 0 ? z : 0) - y[i] * z;
-          q += e + q * e;
-          if (q > 1e300) {
-            logs += Math.log1p(q);
-            q = 0;
+      if (s === null) {
+        // four interleaved chains (row i in chain i mod 4), so the product's chain of dependent
+        // operations does not set the pace; joined as ((0 ⊕ 1) ⊕ (2 ⊕ 3)) at the end
+        let s0 = 0;
+        let s1 = 0;
+        let s2 = 0;
+        let s3 = 0;
+        let q0 = 0;
+        let q1 = 0;
+        let q2 = 0;
+        let q3 = 0;
+        let i = 0;
+        for (; i + 3 < n; i += 4) {
+          const z0 = xt[Z + i];
+          const z1 = xt[Z + i + 1];
+          const z2 = xt[Z + i + 2];
+          const z3 = xt[Z + i + 3];
+          const e0 = xt[E + i];
+          const e1 = xt[E + i + 1];
+          const e2 = xt[E + i + 2];
+          const e3 = xt[E + i + 3];
+          s0 += (z0 > 0 ? z0 : 0) - y[i] * z0;
+          s1 += (z1 > 0 ? z1 : 0) - y[i + 1] * z1;
+          s2 += (z2 > 0 ? z2 : 0) - y[i + 2] * z2;
+          s3 += (z3 > 0 ? z3 : 0) - y[i + 3] * z3;
+          q0 += e0 + q0 * e0;
+          q1 += e1 + q1 * e1;
+          q2 += e2 + q2 * e2;
+          q3 += e3 + q3 * e3;
+          if (q0 > 1e300 || q1 > 1e300 || q2 > 1e300 || q3 > 1e300) {
+            logs += Math.log1p(q0) + Math.log1p(q1) + Math.log1p(q2) + Math.log1p(q3);
+            q0 = q1 = q2 = q3 = 0;
           }
-        } else sum += s[i] * ((z > 0 ? z : 0) + (zConst ? lConst : Math.log1p(e)) - y[i] * z);
+        }
+        if (i < n) {
+          const z = xt[Z + i];
+          const e = xt[E + i];
+          s0 += (z > 0 ? z : 0) - y[i] * z;
+          q0 += e + q0 * e;
+        }
+        if (i + 1 < n) {
+          const z = xt[Z + i + 1];
+          const e = xt[E + i + 1];
+          s1 += (z > 0 ? z : 0) - y[i + 1] * z;
+          q1 += e + q1 * e;
+        }
+        if (i + 2 < n) {
+          const z = xt[Z + i + 2];
+          const e = xt[E + i + 2];
+          s2 += (z > 0 ? z : 0) - y[i + 2] * z;
+          q2 += e + q2 * e;
+        }
+        sum = s0 + s1 + (s2 + s3);
+        if (q0 < 1e75 && q1 < 1e75 && q2 < 1e75 && q3 < 1e75) {
+          const a = q0 + q1 + q0 * q1;
+          const c = q2 + q3 + q2 * q3;
+          q = a + c + a * c;
+        } else logs += Math.log1p(q0) + Math.log1p(q1) + Math.log1p(q2) + Math.log1p(q3);
+      } else {
+        for (let i = 0; i < n; i++) {
+          const z = xt[Z + i];
+          sum += s[i] * ((z > 0 ? z : 0) + (zConst ? lConst : Math.log1p(xt[E + i])) - y[i] * z);
+        }
       }
     } else {
       for (let i = 0; i < n; i++) {
