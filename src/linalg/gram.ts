@@ -24,7 +24,7 @@ export interface GramKernel {
   xtr(x: number, n: number, d: number, r: number, g: number): void;
   /**
    * Per row: e = exp(−|z|), p = σ(z), r = s·(p − y), h = s·p·(1 − p), ex = e (bit for bit what the
-   * JavaScript expressions with Math.exp give). Uses 6 numbers of scratch past ex + n.
+   * JavaScript expressions with Math.exp give). Uses 12 numbers of scratch past ex + n.
    */
   logistic(z: number, y: number, s: number, n: number, r: number, h: number, ex: number): void;
 }

@@ -204,8 +204,24 @@
 ;;   r[i] = s[i] · (p − y[i]),  h[i] = (s[i] · p) · (1 − p),  ex[i] = e
 ;; with JavaScript's operations in JavaScript's order, and an exp that is fdlibm's (V8's Math.exp),
 ;; so every number is the one the JavaScript loop made, to the last bit.
+;; The logistic per-row quantities, two rows per step (the last row alone when n is odd):
+;;   e = exp(−|z|),  p = σ(z) = (z ≥ 0 ? 1 : e) / (1 + e),
+;;   r[i] = s[i] · (p − y[i]),  h[i] = (s[i] · p) · (1 − p),  ex[i] = e
+;; with JavaScript's operations in JavaScript's order, and an exp that is fdlibm's (V8's Math.exp),
+;; so every number is the one the JavaScript loop made, to the last bit. Everything is inline (a
+;; call per pair of rows cost as much as the arithmetic); an odd last row takes one more pass
+;; through 12 numbers of scratch just past ex + n.
+;; exp(x) for x ≤ 0 (or NaN), lane-wise: fdlibm's __ieee754_exp as V8's Math.exp computes it
+;; (src/base/ieee754.cc), every branch taken as a lane mask, every operation in its order.
+;;   |x| > ½ln2: k = −1 when |x| < 1.5·ln2, else trunc(x/ln2 − ½); hi = x − k·ln2hi, lo = k·ln2lo,
+;;   x ← hi − lo; otherwise k = 0, hi = x, lo = 0 (the k = 0 formula of fdlibm is this one's exactly)
+;;   c = x − x²(P1 + x²(P2 + x²(P3 + x²(P4 + x²P5)))),  y = 1 − ((lo − x·c/(2 − c)) − hi),  y · 2ᵏ
+;;   (2ᵏ⁺¹⁰⁰⁰ · 2⁻¹⁰⁰⁰ when k < −1021); 1 + x when |x| < 2⁻²⁸; 0 below −745.13.
   (func (export "logistic") (param $z i32) (param $y i32) (param $s i32) (param $n i32) (param $r i32) (param $h i32) (param $ex i32)
-    (local $o i32) (local $end i32)
+    (local $o i32) (local $end i32) (local $sc i32) (local $tail i32) (local $rl i32) (local $hl i32) (local $el i32)
+    (local $zv v128) (local $xv v128) (local $sv v128) (local $e v128) (local $inv v128) (local $p v128)
+    (local $hx v128) (local $tk v128) (local $hi v128) (local $lo v128) (local $xr v128) (local $t v128)
+    (local $c v128) (local $yy v128) (local $ki v128) (local $small v128)
     (local.set $z (i32.shl (local.get $z) (i32.const 3)))
     (local.set $y (i32.shl (local.get $y) (i32.const 3)))
     (local.set $s (i32.shl (local.get $s) (i32.const 3)))
@@ -213,83 +229,75 @@
     (local.set $h (i32.shl (local.get $h) (i32.const 3)))
     (local.set $ex (i32.shl (local.get $ex) (i32.const 3)))
     (local.set $end (i32.shl (i32.and (local.get $n) (i32.const -2)) (i32.const 3)))
+    (local.set $sc (i32.add (local.get $ex) (i32.shl (local.get $n) (i32.const 3))))
+    (local.set $rl (i32.add (local.get $r) (local.get $end)))
+    (local.set $hl (i32.add (local.get $h) (local.get $end)))
+    (local.set $el (i32.add (local.get $ex) (local.get $end)))
     (local.set $o (i32.const 0))
-    (block $d (loop $l
-      (br_if $d (i32.ge_u (local.get $o) (local.get $end)))
-      (call $logistic2
-        (v128.load (i32.add (local.get $z) (local.get $o)))
-        (v128.load (i32.add (local.get $y) (local.get $o)))
-        (v128.load (i32.add (local.get $s) (local.get $o)))
-        (i32.add (local.get $r) (local.get $o))
-        (i32.add (local.get $h) (local.get $o))
-        (i32.add (local.get $ex) (local.get $o)))
+    (block $done (loop $l
+      (if (i32.ge_u (local.get $o) (local.get $end))
+        (then
+          (br_if $done (i32.or (local.get $tail) (i32.eqz (i32.and (local.get $n) (i32.const 1)))))
+          ;; the odd last row: its z, y, s into scratch pairs, every stream pointed there for one pass
+          (f64.store (local.get $sc) (f64.load (i32.add (local.get $z) (local.get $end))))
+          (f64.store offset=16 (local.get $sc) (f64.load (i32.add (local.get $y) (local.get $end))))
+          (f64.store offset=32 (local.get $sc) (f64.load (i32.add (local.get $s) (local.get $end))))
+          (local.set $z (i32.sub (local.get $sc) (local.get $o)))
+          (local.set $y (i32.sub (i32.add (local.get $sc) (i32.const 16)) (local.get $o)))
+          (local.set $s (i32.sub (i32.add (local.get $sc) (i32.const 32)) (local.get $o)))
+          (local.set $r (i32.sub (i32.add (local.get $sc) (i32.const 48)) (local.get $o)))
+          (local.set $h (i32.sub (i32.add (local.get $sc) (i32.const 64)) (local.get $o)))
+          (local.set $ex (i32.sub (i32.add (local.get $sc) (i32.const 80)) (local.get $o)))
+          (local.set $tail (i32.const 1))))
+      (local.set $zv (v128.load (i32.add (local.get $z) (local.get $o))))
+      (local.set $xv (f64x2.neg (f64x2.abs (local.get $zv))))
+      ;; e = exp(xv)
+        (local.set $hx (v128.and (i64x2.shr_u (local.get $xv) (i32.const 32)) (v128.const i64x2 0x7fffffff 0x7fffffff)))
+        (local.set $tk (v128.bitselect
+          (f64x2.trunc (f64x2.add (f64x2.mul (v128.const i64x2 0x3FF71547652B82FE 0x3FF71547652B82FE) (local.get $xv)) (v128.const f64x2 -0.5 -0.5)))
+          (v128.bitselect (v128.const f64x2 -1 -1) (v128.const f64x2 0 0) (i64x2.gt_s (local.get $hx) (v128.const i64x2 0x3FD62E42 0x3FD62E42)))
+          (i64x2.gt_s (local.get $hx) (v128.const i64x2 0x3FF0A2B1 0x3FF0A2B1))))
+        (local.set $hi (f64x2.sub (local.get $xv) (f64x2.mul (local.get $tk) (v128.const i64x2 0x3FE62E42FEE00000 0x3FE62E42FEE00000))))
+        (local.set $lo (f64x2.mul (local.get $tk) (v128.const i64x2 0x3DEA39EF35793C76 0x3DEA39EF35793C76)))
+        (local.set $xr (f64x2.sub (local.get $hi) (local.get $lo)))
+        (local.set $t (f64x2.mul (local.get $xr) (local.get $xr)))
+        (local.set $c (f64x2.sub (local.get $xr) (f64x2.mul (local.get $t)
+          (f64x2.add (v128.const i64x2 0x3FC555555555553E 0x3FC555555555553E) (f64x2.mul (local.get $t)
+          (f64x2.add (v128.const i64x2 0xBF66C16C16BEBD93 0xBF66C16C16BEBD93) (f64x2.mul (local.get $t)
+          (f64x2.add (v128.const i64x2 0x3F11566AAF25DE2C 0x3F11566AAF25DE2C) (f64x2.mul (local.get $t)
+          (f64x2.add (v128.const i64x2 0xBEBBBD41C5D26BF1 0xBEBBBD41C5D26BF1) (f64x2.mul (local.get $t)
+            (v128.const i64x2 0x3E66376972BEA4D0 0x3E66376972BEA4D0))))))))))))
+        (local.set $yy (f64x2.sub (v128.const f64x2 1 1)
+          (f64x2.sub (f64x2.sub (local.get $lo)
+                                (f64x2.div (f64x2.mul (local.get $xr) (local.get $c)) (f64x2.sub (v128.const f64x2 2 2) (local.get $c))))
+                     (local.get $hi))))
+        ;; y · 2ᵏ, built from k's bits
+        (local.set $ki (i64x2.extend_low_i32x4_s (i32x4.trunc_sat_f64x2_s_zero (local.get $tk))))
+        (local.set $small (i64x2.lt_s (local.get $ki) (v128.const i64x2 -1021 -1021)))
+        (local.set $ki (i64x2.add (local.get $ki) (v128.and (local.get $small) (v128.const i64x2 1000 1000))))
+        (local.set $yy (f64x2.mul (local.get $yy) (i64x2.shl (i64x2.add (local.get $ki) (v128.const i64x2 1023 1023)) (i32.const 52))))
+        (local.set $yy (f64x2.mul (local.get $yy)
+          (v128.bitselect (v128.const i64x2 0x0170000000000000 0x0170000000000000) (v128.const f64x2 1 1) (local.get $small))))
+        ;; |x| < 2⁻²⁸: 1 + x
+        (local.set $yy (v128.bitselect (f64x2.add (v128.const f64x2 1 1) (local.get $xv)) (local.get $yy)
+          (i64x2.lt_s (local.get $hx) (v128.const i64x2 0x3E300000 0x3E300000))))
+        ;; below the underflow threshold (and −∞): 0
+        (local.set $e (v128.bitselect (v128.const f64x2 0 0) (local.get $yy)
+          (f64x2.lt (local.get $xv) (v128.const i64x2 0xC0874910D52D3051 0xC0874910D52D3051))))
+      (local.set $inv (f64x2.div (v128.const f64x2 1 1) (f64x2.add (v128.const f64x2 1 1) (local.get $e))))
+      (local.set $p (v128.bitselect (local.get $inv) (f64x2.mul (local.get $e) (local.get $inv))
+        (f64x2.ge (local.get $zv) (v128.const f64x2 0 0))))
+      (local.set $sv (v128.load (i32.add (local.get $s) (local.get $o))))
+      (v128.store (i32.add (local.get $r) (local.get $o))
+        (f64x2.mul (local.get $sv) (f64x2.sub (local.get $p) (v128.load (i32.add (local.get $y) (local.get $o))))))
+      (v128.store (i32.add (local.get $h) (local.get $o))
+        (f64x2.mul (f64x2.mul (local.get $sv) (local.get $p)) (f64x2.sub (v128.const f64x2 1 1) (local.get $p))))
+      (v128.store (i32.add (local.get $ex) (local.get $o)) (local.get $e))
       (local.set $o (i32.add (local.get $o) (i32.const 16)))
       (br $l)))
-    (if (i32.and (local.get $n) (i32.const 1))
+    (if (local.get $tail)
       (then
-        ;; the last row in both lanes, written from lane 0 through a scratch pair just past ex
-        (call $logistic2
-          (f64x2.splat (f64.load (i32.add (local.get $z) (local.get $end))))
-          (f64x2.splat (f64.load (i32.add (local.get $y) (local.get $end))))
-          (f64x2.splat (f64.load (i32.add (local.get $s) (local.get $end))))
-          (i32.add (local.get $ex) (i32.add (local.get $end) (i32.const 16)))
-          (i32.add (local.get $ex) (i32.add (local.get $end) (i32.const 32)))
-          (i32.add (local.get $ex) (i32.add (local.get $end) (i32.const 48))))
-        (f64.store (i32.add (local.get $r) (local.get $end)) (f64.load (i32.add (local.get $ex) (i32.add (local.get $end) (i32.const 16)))))
-        (f64.store (i32.add (local.get $h) (local.get $end)) (f64.load (i32.add (local.get $ex) (i32.add (local.get $end) (i32.const 32)))))
-        (f64.store (i32.add (local.get $ex) (local.get $end)) (f64.load (i32.add (local.get $ex) (i32.add (local.get $end) (i32.const 48))))))))
-
-  ;; One pair of rows of "logistic"; rb, hb, eb are byte addresses.
-  (func $logistic2 (param $zv v128) (param $yv v128) (param $sv v128) (param $rb i32) (param $hb i32) (param $eb i32)
-    (local $e v128) (local $inv v128) (local $p v128) (local $sp v128)
-    (local.set $e (call $expneg (f64x2.neg (f64x2.abs (local.get $zv)))))
-    (local.set $inv (f64x2.div (v128.const f64x2 1 1) (f64x2.add (v128.const f64x2 1 1) (local.get $e))))
-    (local.set $p (v128.bitselect (local.get $inv) (f64x2.mul (local.get $e) (local.get $inv))
-      (f64x2.ge (local.get $zv) (v128.const f64x2 0 0))))
-    (v128.store (local.get $rb) (f64x2.mul (local.get $sv) (f64x2.sub (local.get $p) (local.get $yv))))
-    (local.set $sp (f64x2.mul (local.get $sv) (local.get $p)))
-    (v128.store (local.get $hb) (f64x2.mul (local.get $sp) (f64x2.sub (v128.const f64x2 1 1) (local.get $p))))
-    (v128.store (local.get $eb) (local.get $e)))
-
-  ;; exp(x) for x ≤ 0 (or NaN) in both lanes: fdlibm's __ieee754_exp as V8's Math.exp computes it
-  ;; (src/base/ieee754.cc), every branch taken as a lane mask, every operation in its order.
-  ;;   |x| > ½ln2: k = −1 when |x| < 1.5·ln2, else trunc(x/ln2 − ½); hi = x − k·ln2hi, lo = k·ln2lo,
-  ;;   x ← hi − lo; otherwise k = 0, hi = x, lo = 0 (the k = 0 formula of fdlibm is this one's exactly)
-  ;;   c = x − x²(P1 + x²(P2 + x²(P3 + x²(P4 + x²P5)))),  y = 1 − ((lo − x·c/(2 − c)) − hi),  y · 2ᵏ
-  ;;   (2ᵏ⁺¹⁰⁰⁰ · 2⁻¹⁰⁰⁰ when k < −1021); 1 + x when |x| < 2⁻²⁸; 0 below −745.13.
-  (func $expneg (param $x v128) (result v128)
-    (local $hx v128) (local $tk v128) (local $hi v128) (local $lo v128) (local $xr v128) (local $t v128)
-    (local $c v128) (local $y v128) (local $ki v128) (local $small v128)
-    (local.set $hx (v128.and (i64x2.shr_u (local.get $x) (i32.const 32)) (v128.const i64x2 0x7fffffff 0x7fffffff)))
-    (local.set $tk (v128.bitselect
-      (f64x2.trunc (f64x2.add (f64x2.mul (v128.const i64x2 0x3FF71547652B82FE 0x3FF71547652B82FE) (local.get $x)) (v128.const f64x2 -0.5 -0.5)))
-      (v128.bitselect (v128.const f64x2 -1 -1) (v128.const f64x2 0 0) (i64x2.gt_s (local.get $hx) (v128.const i64x2 0x3FD62E42 0x3FD62E42)))
-      (i64x2.gt_s (local.get $hx) (v128.const i64x2 0x3FF0A2B1 0x3FF0A2B1))))
-    (local.set $hi (f64x2.sub (local.get $x) (f64x2.mul (local.get $tk) (v128.const i64x2 0x3FE62E42FEE00000 0x3FE62E42FEE00000))))
-    (local.set $lo (f64x2.mul (local.get $tk) (v128.const i64x2 0x3DEA39EF35793C76 0x3DEA39EF35793C76)))
-    (local.set $xr (f64x2.sub (local.get $hi) (local.get $lo)))
-    (local.set $t (f64x2.mul (local.get $xr) (local.get $xr)))
-    (local.set $c (f64x2.sub (local.get $xr) (f64x2.mul (local.get $t)
-      (f64x2.add (v128.const i64x2 0x3FC555555555553E 0x3FC555555555553E) (f64x2.mul (local.get $t)
-      (f64x2.add (v128.const i64x2 0xBF66C16C16BEBD93 0xBF66C16C16BEBD93) (f64x2.mul (local.get $t)
-      (f64x2.add (v128.const i64x2 0x3F11566AAF25DE2C 0x3F11566AAF25DE2C) (f64x2.mul (local.get $t)
-      (f64x2.add (v128.const i64x2 0xBEBBBD41C5D26BF1 0xBEBBBD41C5D26BF1) (f64x2.mul (local.get $t)
-        (v128.const i64x2 0x3E66376972BEA4D0 0x3E66376972BEA4D0))))))))))))
-    (local.set $y (f64x2.sub (v128.const f64x2 1 1)
-      (f64x2.sub (f64x2.sub (local.get $lo)
-                            (f64x2.div (f64x2.mul (local.get $xr) (local.get $c)) (f64x2.sub (v128.const f64x2 2 2) (local.get $c))))
-                 (local.get $hi))))
-    ;; y · 2ᵏ, built from k's bits
-    (local.set $ki (i64x2.extend_low_i32x4_s (i32x4.trunc_sat_f64x2_s_zero (local.get $tk))))
-    (local.set $small (i64x2.lt_s (local.get $ki) (v128.const i64x2 -1021 -1021)))
-    (local.set $ki (i64x2.add (local.get $ki) (v128.and (local.get $small) (v128.const i64x2 1000 1000))))
-    (local.set $y (f64x2.mul (local.get $y) (i64x2.shl (i64x2.add (local.get $ki) (v128.const i64x2 1023 1023)) (i32.const 52))))
-    (local.set $y (f64x2.mul (local.get $y)
-      (v128.bitselect (v128.const i64x2 0x0170000000000000 0x0170000000000000) (v128.const f64x2 1 1) (local.get $small))))
-    ;; |x| < 2⁻²⁸: 1 + x
-    (local.set $y (v128.bitselect (f64x2.add (v128.const f64x2 1 1) (local.get $x)) (local.get $y)
-      (i64x2.lt_s (local.get $hx) (v128.const i64x2 0x3E300000 0x3E300000))))
-    ;; below the underflow threshold (and −∞): 0
-    (v128.bitselect (v128.const f64x2 0 0) (local.get $y)
-      (f64x2.lt (local.get $x) (v128.const i64x2 0xC0874910D52D3051 0xC0874910D52D3051))))
+        (f64.store (local.get $rl) (f64.load offset=48 (local.get $sc)))
+        (f64.store (local.get $hl) (f64.load offset=64 (local.get $sc)))
+        (f64.store (local.get $el) (f64.load offset=80 (local.get $sc))))))
 )

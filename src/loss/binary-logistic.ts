@@ -176,7 +176,7 @@ export class BinaryLogisticLoss implements Objective {
   /** Makes the shared scratch this loss's: X transposed into it. */
   private own(): Float64Array {
     const { n, d, x } = this;
-    const len = this.E + n + 8; // 8: the kernel's scratch for an odd last row
+    const len = this.E + n + 12; // 12: the kernel's scratch for an odd last row
     if (this.useKernel) {
       // the kernel reads X and writes its sums in its own memory
       SCRATCH = kernelArray(KERNEL as GramKernel, len);

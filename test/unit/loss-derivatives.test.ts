@@ -165,7 +165,7 @@ describe('loss derivatives against finite differences', () => {
       },
     ];
     for (const n of [4001, 4000]) {
-      const mem = kernelArray(k, 6 * n + 8);
+      const mem = kernelArray(k, 6 * n + 12);
       const [Z, Y, S, R, H, E] = [0, n, 2 * n, 3 * n, 4 * n, 5 * n];
       for (let i = 0; i < n; i++) {
         mem[Z + i] = kinds[i % kinds.length]();
