@@ -6,7 +6,7 @@ import type { Estimator } from '../estimators/registry.js';
 import { LogisticRegression } from '../estimators/logistic-regression.js';
 import { decodeModel, encodeModel } from '../model-io/document.js';
 import { displayName, ident, literal, qident } from '../sql/ident.js';
-import { inlineScoringSql } from '../sql/predict-sql.js';
+import { inlineScoringSql, scoringWorkMemKb } from '../sql/predict-sql.js';
 import { keyMatch, partlyNullKey } from '../sql/key-match.js';
 import { float8Sql } from '../sql/scoring.js';
 import { OID } from '../sql/types.js';
@@ -99,6 +99,8 @@ export interface PredictPlan {
   multiclass: boolean;
   /** Features per model when every ok model has the same number, else null. */
   nFeatures: number | null;
+  /** Usable models (status 'ok'). */
+  models: number;
   meta: TableMeta;
   src: Awaited<ReturnType<typeof resolveSource>>;
   /** The source table when the source is one (Citus co-locates with it). */
@@ -206,6 +208,7 @@ export async function plan(db: Database, opts: PredictOptions): Promise<PredictP
     multiclass: classifier && (row.classes ?? 2) > 2,
     // the inline scorer reads the model's features directly: not for raw input that preprocessing expands
     nFeatures: row.nf !== null && row.nf.length === 1 && !preprocessed ? row.nf[0] : null,
+    models: row.n,
     meta,
     src,
     sourceTable: typeof opts.from === 'object' && opts.from !== null && 'query' in opts.from ? undefined : tableName(opts.from as TableRef),
@@ -393,14 +396,33 @@ export async function predict(db: Database, opts: PredictOptions, version: strin
     const by = await distributeByFor(db, dialect, colocateWith, p.src.fromSql, p.group, 'every row', p.src.columns.get(p.group[0])?.dataTypeID ?? 0);
     if (engine === 'sql') {
       const select = (guarded: boolean): string => scoringSelect(p, { fence: dialect.fence, tableFence: dialect.tableFence, guarded });
+      // the inline scorer's hash of the models in memory, for this statement only; on a distributed
+      // engine the join runs on the workers or segments, under their own settings
+      const workMem = inlineScoring(p) && !dialect.distributed ? await scoringWorkMem(db.main, p) : null;
+      const create = async (guarded: boolean): Promise<void> => {
+        const stmts = dialect.createTableAs(staging.staging, select(guarded), by, colocateWith);
+        if (workMem === null) {
+          for (const sql of stmts) await db.main.exec(sql);
+          return;
+        }
+        await db.main.exec('BEGIN');
+        try {
+          await db.main.exec(`SET LOCAL work_mem = '${workMem}kB'`);
+          for (const sql of stmts) await db.main.exec(sql);
+          await db.main.exec('COMMIT');
+        } catch (e) {
+          await db.main.exec('ROLLBACK').catch(() => undefined);
+          throw e;
+        }
+      };
       try {
-        for (const sql of dialect.createTableAs(staging.staging, select(false), by, colocateWith)) await db.main.exec(sql);
+        await create(false);
       } catch (e) {
         // PostgreSQL's float8 arithmetic raised on an overflow or underflow (a huge or tiny feature):
         // score again with the IEEE-754 arithmetic of manymodels.ieee_dot, which gives each row its own answer
         if (!(e instanceof DatabaseError && e.sqlState === '22003') || !inlineScoring(p)) throw e;
         await db.main.exec(`DROP TABLE IF EXISTS ${qident(staging.staging)}`);
-        for (const sql of dialect.createTableAs(staging.staging, select(true), by, colocateWith)) await db.main.exec(sql);
+        await create(true);
       }
     } else {
       for (const sql of dialect.createEmptyTableAs(staging.staging, `SELECT s.*, ${extra.join(', ')} FROM ${p.src.fromSql}`, by, colocateWith)) await db.main.exec(sql);
@@ -440,6 +462,16 @@ export async function predict(db: Database, opts: PredictOptions, version: strin
     return { result, meta, end: { status: 'succeeded', rowsUsed: n - missing, rowsSkipped: missing } };
     },
   );
+}
+
+/**
+ * The work_mem (kB) that keeps the inline scorer's hash of the models in one batch (see
+ * scoringWorkMemKb), or null when the session's setting already does.
+ */
+async function scoringWorkMem(conn: Connection, p: PredictPlan): Promise<number | null> {
+  const r = await conn.query<{ kb: string }>(`SELECT setting AS kb FROM pg_settings WHERE name = 'work_mem'`);
+  const current = Number(r.rows[0]?.kb);
+  return Number.isFinite(current) ? scoringWorkMemKb(p.models, p.nFeatures ?? 0, p.group.length, current) : null;
 }
 
 /** The columns predict adds: probability, prediction, probabilities (multiclass), fallback (with fallback 'global'). */
