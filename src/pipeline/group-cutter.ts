@@ -87,7 +87,13 @@ export class GroupCutter {
   private readonly ready: GroupBatch[] = [];
   private rowsRead = 0;
 
+  /** Feature columns of the plain layout (float8 columns, a float8 label, nothing else), or −1. */
+  private readonly plainColumns: number;
+
   constructor(private readonly layout: RowLayout, private readonly limits: CutterLimits) {
+    const f = layout.features;
+    const plain = f.kind === 'columns' && f.categories === undefined && f.keepMissing !== true && layout.label === 'number' && layout.weight !== true && layout.fold !== true;
+    this.plainColumns = plain ? f.count : -1;
     this.yNum = layout.label !== 'text' ? new Float64Array(1 << 12) : null;
     this.yText = layout.label === 'text' ? [] : null;
     this.w = layout.weight === true ? new Float64Array(1 << 12) : null;
@@ -128,6 +134,7 @@ export class GroupCutter {
       return;
     }
     if (this.layout.features.kind === 'packed') this.addPacked(row);
+    else if (this.plainColumns >= 0) this.addPlainRow(row);
     else this.addRow(row);
   };
 
@@ -299,6 +306,35 @@ export class GroupCutter {
     if (this.gRows < this.limits.maxGroupRows) return false;
     this.fail(`the group has more than ${this.limits.maxGroupRows} rows (maxGroupRows); raise maxGroupRows or split the group`);
     return true;
+  }
+
+  /**
+   * addRow for the plain layout (most runs: numeric feature columns and label, no weight, no
+   * fold), with the layout's branches decided once: the same rows kept, skipped or failed.
+   */
+  private addPlainRow(row: RowFields): void {
+    if (this.gError !== null) {
+      if (this.gError.includes('maxGroupRows')) this.gRows++;
+      return;
+    }
+    const m = this.layout.keyFields;
+    const d = this.plainColumns;
+    const { len, start, view } = row;
+    // a NULL feature or label skips the row
+    for (let f = m; f <= m + d; f++) {
+      if (len[f] < 0) {
+        this.gSkipped++;
+        return;
+      }
+    }
+    if (this.tooLarge()) return;
+    this.ensureX(d);
+    const x = this.x;
+    let p = this.xLen;
+    for (let f = m; f < m + d; f++) x[p++] = view.getFloat64(start[f]);
+    this.xLen = p;
+    this.pushLabel(view.getFloat64(start[m + d]));
+    this.gRows++;
   }
 
   /** Long form: one observation per row. */
