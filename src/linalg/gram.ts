@@ -27,6 +27,8 @@ export interface GramKernel {
    * JavaScript expressions with Math.exp give). Uses 12 numbers of scratch past ex + n.
    */
   logistic(z: number, y: number, s: number, n: number, r: number, h: number, ex: number): void;
+  /** dst = the row-major n×d src, column by column (the two must not overlap). */
+  transpose(src: number, n: number, d: number, dst: number): void;
 }
 
 let kernel: GramKernel | null | undefined;

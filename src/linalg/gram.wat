@@ -52,6 +52,25 @@
       (local.set $j (i32.add (local.get $j) (i32.const 1)))
       (br $lj)))
   )
+  ;; dst[j*n + i] = src[i*d + j]: row-major n×d to column-major (src and dst must not overlap)
+  (func (export "transpose") (param $src i32) (param $n i32) (param $d i32) (param $dst i32)
+    (local $j i32) (local $pi i32) (local $po i32) (local $end i32) (local $db i32)
+    (local.set $db (i32.shl (local.get $d) (i32.const 3)))
+    (local.set $po (i32.shl (local.get $dst) (i32.const 3)))
+    (local.set $j (i32.const 0))
+    (block $dj (loop $lj
+      (br_if $dj (i32.ge_u (local.get $j) (local.get $d)))
+      (local.set $pi (i32.shl (i32.add (local.get $src) (local.get $j)) (i32.const 3)))
+      (local.set $end (i32.add (local.get $po) (i32.shl (local.get $n) (i32.const 3))))
+      (block $di (loop $li
+        (br_if $di (i32.ge_u (local.get $po) (local.get $end)))
+        (f64.store (local.get $po) (f64.load (local.get $pi)))
+        (local.set $pi (i32.add (local.get $pi) (local.get $db)))
+        (local.set $po (i32.add (local.get $po) (i32.const 8)))
+        (br $li)))
+      (local.set $j (i32.add (local.get $j) (i32.const 1)))
+      (br $lj))))
+
   ;; z[i] = b + Σ_j w[j] · x[j*n + i], the terms added in column order; two columns per pass over z
   (func (export "xw") (param $x i32) (param $n i32) (param $d i32) (param $w i32) (param $b f64) (param $z i32)
     (local $i i32) (local $j i32) (local $n2b i32) (local $nb i32) (local $o i32) (local $zb i32)

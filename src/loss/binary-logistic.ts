@@ -176,7 +176,9 @@ export class BinaryLogisticLoss implements Objective {
   /** Makes the shared scratch this loss's: X transposed into it. */
   private own(): Float64Array {
     const { n, d, x } = this;
-    const len = this.E + n + 12; // 12: the kernel's scratch for an odd last row
+    // 12: the kernel's scratch for an odd last row; then, with the kernel, X as given (row-major)
+    const stage = this.E + n + 12;
+    const len = stage + (this.useKernel ? n * d : 0);
     if (this.useKernel) {
       // the kernel reads X and writes its sums in its own memory
       SCRATCH = kernelArray(KERNEL as GramKernel, len);
@@ -184,7 +186,11 @@ export class BinaryLogisticLoss implements Objective {
       SCRATCH = new Float64Array(Math.max(len, SCRATCH.length * 2));
     }
     const xt = SCRATCH;
-    for (let i = 0; i < n; i++) for (let j = 0; j < d; j++) xt[j * n + i] = x[i * d + j];
+    if (this.useKernel) {
+      // one copy of X into the kernel's memory, transposed there
+      xt.set(x.length === n * d ? x : x.subarray(0, n * d), stage);
+      (KERNEL as GramKernel).transpose(stage, n, d, 0);
+    } else for (let i = 0; i < n; i++) for (let j = 0; j < d; j++) xt[j * n + i] = x[i * d + j];
     if (this.useKernel) {
       const { y, s, Y, S } = this;
       for (let i = 0; i < n; i++) xt[Y + i] = y[i];
