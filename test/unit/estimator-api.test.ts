@@ -43,6 +43,21 @@ describe('input validation: typed errors with stable codes', () => {
     assert.equal(code(() => new LogisticRegression().fit([[1], [2]], [0, 'a'])), 'INVALID_LABEL');
     assert.equal(code(() => new LogisticRegression().fit([[1], [2]], [0, 1], [1, -1])), 'INVALID_SAMPLE_WEIGHT');
   });
+  it('a non-finite value is named by its row and column, the first of several', () => {
+    // 3 rows × 5 features: -Infinity at row 1, column 3, NaN later, past the four-at-a-time part too
+    for (const [at, v] of [[8, -Infinity], [14, Infinity], [0, NaN]] as const) {
+      const data = new Float64Array(15).map((_, k) => k + 1);
+      data[at] = v;
+      if (at !== 14) data[13] = NaN;
+      const rows = [0, 1, 2].map((i) => Array.from(data.subarray(5 * i, 5 * i + 5)));
+      for (const X of [{ data, rows: 3, cols: 5 }, rows]) {
+        assert.throws(
+          () => new LogisticRegression().fit(X, [0, 1, 0]),
+          (e: ManyModelsError) => e.code === 'NON_FINITE_INPUT' && e.message.includes(`contains ${v} at row ${Math.floor(at / 5)}, column ${at % 5}:`),
+        );
+      }
+    }
+  });
   it('the message names the problem', () => {
     assert.throws(() => new LogisticRegression().fit([[1, 2], [3]], [0, 1]), /row 0 has 2 values but row 1 has 1/);
     assert.throws(() => new LogisticRegression().fit([[1], [NaN]], [0, 1]), /NaN at row 1, column 0/);
