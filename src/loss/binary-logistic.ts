@@ -234,6 +234,7 @@ export class BinaryLogisticLoss implements Objective {
     let sum = 0;
     let q = 0;
     let logs = 0;
+    let gb = 0; // Σ rᵢ, the intercept's gradient / scale
     let zConst = true;
     for (let j = 0; j < d; j++) if (w[j] !== 0) zConst = false;
     const eConst = Math.exp(-Math.abs(b));
@@ -241,7 +242,8 @@ export class BinaryLogisticLoss implements Objective {
     const k = this.useKernel ? (KERNEL as GramKernel) : null;
     const { OUT, W } = this;
     if (k !== null) {
-      // z, then e, p, the residual and the curvature, by the SIMD kernel; the value's sums here
+      // z, then e, p, the residual and the curvature, by the SIMD kernel; the value's sums here,
+      // and the intercept's gradient Σ rᵢ (in row order, as the JavaScript path adds it)
       const { Z, E } = this;
       for (let j = 0; j < d; j++) xt[W + j] = w[j];
       k.xw(0, n, d, W, b, Z);
@@ -271,6 +273,10 @@ export class BinaryLogisticLoss implements Objective {
           s1 += (z1 > 0 ? z1 : 0) - y[i + 1] * z1;
           s2 += (z2 > 0 ? z2 : 0) - y[i + 2] * z2;
           s3 += (z3 > 0 ? z3 : 0) - y[i + 3] * z3;
+          gb += xt[R + i];
+          gb += xt[R + i + 1];
+          gb += xt[R + i + 2];
+          gb += xt[R + i + 3];
           q0 += e0 + q0 * e0;
           q1 += e1 + q1 * e1;
           q2 += e2 + q2 * e2;
@@ -284,18 +290,21 @@ export class BinaryLogisticLoss implements Objective {
           const z = xt[Z + i];
           const e = xt[E + i];
           s0 += (z > 0 ? z : 0) - y[i] * z;
+          gb += xt[R + i];
           q0 += e + q0 * e;
         }
         if (i + 1 < n) {
           const z = xt[Z + i + 1];
           const e = xt[E + i + 1];
           s1 += (z > 0 ? z : 0) - y[i + 1] * z;
+          gb += xt[R + i + 1];
           q1 += e + q1 * e;
         }
         if (i + 2 < n) {
           const z = xt[Z + i + 2];
           const e = xt[E + i + 2];
           s2 += (z > 0 ? z : 0) - y[i + 2] * z;
+          gb += xt[R + i + 2];
           q2 += e + q2 * e;
         }
         sum = s0 + s1 + (s2 + s3);
@@ -308,6 +317,7 @@ export class BinaryLogisticLoss implements Objective {
         for (let i = 0; i < n; i++) {
           const z = xt[Z + i];
           sum += s[i] * ((z > 0 ? z : 0) + (zConst ? lConst : Math.log1p(xt[E + i])) - y[i] * z);
+          gb += xt[R + i];
         }
       }
     } else {
@@ -346,9 +356,8 @@ export class BinaryLogisticLoss implements Objective {
       }
     }
     if (fi) {
-      let g = 0;
-      for (let i = 0; i < n; i++) g += xt[R + i];
-      grad[d] = scale * g;
+      if (k === null) for (let i = 0; i < n; i++) gb += xt[R + i];
+      grad[d] = scale * gb;
     }
     let pen = 0;
     for (let j = 0; j < d; j++) pen += w[j] * w[j];
