@@ -15,7 +15,22 @@ export function choleskyInPlace(a: Float64Array, n: number, minPivot = 0): boole
     if (!(d > minPivot)) return false;
     const ljj = Math.sqrt(d);
     a[rj + j] = ljj;
-    for (let i = j + 1; i < n; i++) {
+    // two rows per pass, so that their two chains of dependent subtractions overlap
+    let i = j + 1;
+    for (; i + 1 < n; i += 2) {
+      const ri = i * n;
+      const ri1 = ri + n;
+      let s = a[ri + j];
+      let s1 = a[ri1 + j];
+      for (let k = 0; k < j; k++) {
+        const ajk = a[rj + k];
+        s -= a[ri + k] * ajk;
+        s1 -= a[ri1 + k] * ajk;
+      }
+      a[ri + j] = s / ljj;
+      a[ri1 + j] = s1 / ljj;
+    }
+    if (i < n) {
       const ri = i * n;
       let s = a[ri + j];
       for (let k = 0; k < j; k++) s -= a[ri + k] * a[rj + k];
