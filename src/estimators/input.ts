@@ -142,6 +142,24 @@ export function encodeLabels(y: LabelInput, n: number): { classes: Label[]; inde
   if (y.length !== n) throw lengthMismatch('y', y.length, n);
   const index = new Int32Array(n);
   if (n === 0) return { classes: [], index };
+  if (y instanceof Float64Array) {
+    // the common case, 0/1 labels in a Float64Array, in one pass (no type checks needed)
+    let has0 = false;
+    let has1 = false;
+    let i = 0;
+    for (; i < n; i++) {
+      const v = y[i];
+      if (v === 0) has0 = true;
+      else if (v === 1) {
+        has1 = true;
+        index[i] = 1;
+      } else break;
+    }
+    if (i === n) {
+      if (!has0) index.fill(0); // only 1s: class 0 is 1
+      return { classes: has0 && has1 ? [0, 1] : has0 ? [0] : [1], index };
+    }
+  }
   const numeric = typeof y[0] === 'number';
   for (let i = 0; i < n; i++) {
     const v = y[i];

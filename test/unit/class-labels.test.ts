@@ -4,6 +4,26 @@ import { LogisticRegression, setWarningHandler } from 'manymodels';
 
 /** Class labels and optima as scikit-learn defines them, checked in the numerical core alone. */
 describe('class labels and separation in LogisticRegression', () => {
+  it('labels in a Float64Array give the classes and predictions that the same labels in an array give', () => {
+    const X = [[0], [1], [2], [3], [4], [5]];
+    const cases = [
+      [0, 1, 0, 1, 1, 0],
+      [1, 0, 0, 1, 1, 0],
+      [0, 1, 2, 1, 2, 0], // a third class after 0/1 labels: multinomial
+      [1, 0, 3, 1, 3, 0],
+      [1, 1, 3, 3, 1, 3],
+      [-0, 1, 0, 1, 1, 0],
+    ];
+    for (const labels of cases) {
+      const a = new LogisticRegression().fit(X, labels);
+      const b = new LogisticRegression().fit(X, Float64Array.from(labels));
+      assert.deepEqual(b.classes_, a.classes_, `classes of ${labels}`);
+      assert.deepEqual(b.coef_, a.coef_, `coefficients of ${labels}`);
+      assert.deepEqual(b.predict(X), a.predict(X), `predictions of ${labels}`);
+    }
+    assert.throws(() => new LogisticRegression().fit(X, Float64Array.from([1, 1, 1, 1, 1, 1])), (e: { code?: string }) => e.code === 'SINGLE_CLASS');
+    assert.throws(() => new LogisticRegression().fit(X, Float64Array.from([0, 1, 0, 1, NaN, 0])), (e: { code?: string }) => e.code === 'NON_FINITE_INPUT');
+  });
   it('sorts text classes by code point, as numpy does (not by UTF-16 code units)', () => {
     // numpy: np.unique(['😀', 'ｙ', 'a', '\uffff', '𐀀']) -> ['a', 'ｙ', '\uffff', '𐀀', '😀']
     const y = ['😀', 'ｙ', 'a', '\uffff', '𐀀', '😀', 'ｙ', 'a', '\uffff', '𐀀'];
