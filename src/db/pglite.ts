@@ -1,4 +1,6 @@
-import { closeSync, openSync, readFileSync, unlinkSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readFileSync, unlinkSync, writeSync } from 'node:fs';
+import { join } from 'node:path';
+import { Worker } from 'node:worker_threads';
 import { PGlite, types } from '@electric-sql/pglite';
 import { DatabaseError } from '../errors.js';
 import {
@@ -279,12 +281,51 @@ function lockDirectory(dataDir: string): () => void {
   throw new DatabaseError('DATABASE_BUSY', `the embedded database in ${dataDir} is locked`, `remove ${lock} if no manymodels command is running`);
 }
 
+/**
+ * PGlite's server settings, on the command line of each start (nothing written to the directory).
+ * shared_buffers: PGlite zeroes all of it at start inside its WebAssembly heap, which never gives
+ * memory back, so its 128 MB default is 128 MiB of RSS before the first query; 32 MB holds a
+ * models table's index and the pages a COPY or a sort is working on, and big scans go through a
+ * small ring of buffers whatever the setting. MANYMODELS_PGLITE_SHARED_BUFFERS overrides it, for
+ * side-by-side benchmarks.
+ */
+function startParams(): string[] {
+  return [...PGlite.defaultStartParams, '-c', `shared_buffers=${process.env.MANYMODELS_PGLITE_SHARED_BUFFERS ?? '32MB'}`];
+}
+
+/** The worker-thread entry beside this module: the .ts one under tsx (tests), the built .js otherwise. */
+function createWorkerUrl(): { url: URL; execArgv: string[] } {
+  const here = import.meta.url;
+  if (here.endsWith('.ts')) return { url: new URL('./pglite-create.ts', here), execArgv: ['--import', 'tsx'] };
+  return { url: new URL('./pglite-create.js', here), execArgv: [] };
+}
+
+/**
+ * Creates the embedded database in `dataDir` in a worker thread that ends before the database is
+ * opened here: PGlite creates one by running initdb in a second instance of itself, and the thread
+ * that did so keeps that instance's memory (some 400 MiB of RSS, measured) for as long as it runs.
+ * MANYMODELS_PGLITE_CREATE=inline creates it in this thread, for side-by-side benchmarks.
+ */
+async function createInWorker(dataDir: string): Promise<void> {
+  const { url, execArgv } = createWorkerUrl();
+  await new Promise<void>((resolve, reject) => {
+    let created = false;
+    const w = new Worker(url, { execArgv, workerData: { dataDir, startParams: startParams() } });
+    w.once('message', () => {
+      created = true;
+    });
+    w.once('error', reject);
+    w.once('exit', (code) => (created ? resolve() : reject(new Error(`creating the database stopped (exit code ${code})`))));
+  });
+}
+
 /** Opens an embedded PGlite database in memory (no directory) or persisted in `dataDir`. */
 export async function openPglite(dataDir?: string): Promise<Database> {
   let pg: PGlite;
   const unlock = dataDir === undefined ? () => undefined : lockDirectory(dataDir);
   try {
-    pg = await PGlite.create(dataDir === undefined ? undefined : dataDir);
+    if (dataDir !== undefined && !existsSync(join(dataDir, 'PG_VERSION')) && process.env.MANYMODELS_PGLITE_CREATE !== 'inline') await createInWorker(dataDir);
+    pg = await PGlite.create(dataDir === undefined ? undefined : dataDir, { startParams: startParams() });
   } catch (e) {
     unlock();
     throw toDatabaseError(e, `opening the embedded database${dataDir ? ` in ${dataDir}` : ''}`);
