@@ -88,7 +88,7 @@ export async function trainPooled(
   fitter: Fitter,
   dialect: Dialect,
 ): Promise<TrainOutcome & { pool: PoolSummary }> {
-  for (const sql of streamingSetupSql(plan, staging, dialect)) await db.main.exec(sql);
+  for (const sql of streamingSetupSql(plan, staging, dialect, db.concurrentStreams)) await db.main.exec(sql);
   await faultPoint('staging-created');
   const progress = new ProgressTracker('train', await estimateRows(db, opts.from), opts.onProgress, undefined, opts.signal);
   const t0 = performance.now();
