@@ -37,6 +37,8 @@ let SCRATCH: Float64Array<ArrayBufferLike> = new Float64Array(1 << 12);
 let OWNER: object | null = null;
 /** The SIMD kernel (X·w, the per-row exp and σ, Xᵀ·r, the Hessian) pays off from this many coefficients on. */
 const KERNEL_MIN_D = 4;
+/** Up to this many numbers, X is copied as it is into the kernel's memory and transposed there (32 MiB). */
+const STAGE_MAX = 1 << 22;
 const KERNEL = gramKernel();
 
 export class BinaryLogisticLoss implements Objective {
@@ -178,7 +180,9 @@ export class BinaryLogisticLoss implements Objective {
     const { n, d, x } = this;
     // 12: the kernel's scratch for an odd last row; then, with the kernel, X as given (row-major)
     const stage = this.E + n + 12;
-    const len = stage + (this.useKernel ? n * d : 0);
+    // staging X doubles its footprint in the kernel's memory: only for the small groups it speeds up
+    const staged = this.useKernel && n * d <= STAGE_MAX;
+    const len = stage + (staged ? n * d : 0);
     if (this.useKernel) {
       // the kernel reads X and writes its sums in its own memory
       SCRATCH = kernelArray(KERNEL as GramKernel, len);
@@ -186,7 +190,7 @@ export class BinaryLogisticLoss implements Objective {
       SCRATCH = new Float64Array(Math.max(len, SCRATCH.length * 2));
     }
     const xt = SCRATCH;
-    if (this.useKernel) {
+    if (staged) {
       // one copy of X into the kernel's memory, transposed there
       xt.set(x.length === n * d ? x : x.subarray(0, n * d), stage);
       (KERNEL as GramKernel).transpose(stage, n, d, 0);
