@@ -171,6 +171,8 @@ export async function plan(db: Database, opts: PredictOptions): Promise<PredictP
     featureSql = { kind: 'columns', exprs };
   }
   const m = qident(modelsName);
+  // the documents checked first: the summary below reads their fields with casts that raise on a bad one
+  await validateDocuments(db, modelsName, meta);
   const info = await db.main.query<{ classes: number | null; nf: number[] | null; n: number }>(
     `SELECT max(jsonb_array_length(model->'state'->'classes')) AS classes,
             array_agg(DISTINCT (model->'state'->>'nFeatures')::int) AS nf, count(*)::int AS n
@@ -184,7 +186,6 @@ export async function plan(db: Database, opts: PredictOptions): Promise<PredictP
     nullSafeKeys = group.map((_, i) => r.rows[0][`n${i}`] === true);
   }
   const classifier = meta.estimator === 'LogisticRegression';
-  await validateDocuments(db, modelsName, meta);
   // features at predict time must match what the models were trained on
   if (!preprocessed && (cols.length > 1 || (cols.length === 1 && cols[0].kind !== 'number[]'))) {
     const bad = (row.nf ?? []).filter((k) => k !== null && k !== cols.length);
@@ -304,6 +305,7 @@ async function validateDocuments(db: Database, models: readonly string[], meta: 
     WHEN model->'version' IS DISTINCT FROM '1'::jsonb THEN 'unsupported version ' || coalesce(model->'version', 'null'::jsonb)::text || ' (this manymodels reads version 1)'
     WHEN model->>'estimator' IS DISTINCT FROM ${literal(est)} THEN 'it is a ' || coalesce(model->>'estimator', 'null') || ' document in a table of ${est} models'
     WHEN jsonb_typeof(model->'state') IS DISTINCT FROM 'object' OR jsonb_typeof(model->'state'->'nFeatures') IS DISTINCT FROM 'number' THEN 'state.nFeatures is missing'
+    WHEN ${nf}::numeric <> trunc(${nf}::numeric) OR ${nf}::numeric NOT BETWEEN 0 AND 2147483647 THEN 'state.nFeatures is not a whole number'
     WHEN ${coefCheck} THEN 'its coefficients are missing, of the wrong shape or not numbers'
   END`;
   // the key built by name: Citus returns a distributed subquery's row without its column names

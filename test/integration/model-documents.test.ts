@@ -32,6 +32,10 @@ const LOGISTIC: [string, string][] = [
   ['the classes are missing', `model #- '{state,classes}'`],
   ['one class only', `jsonb_set(model, '{state,classes}', '[0]')`],
   ['two intercepts for one row of coefficients', `jsonb_set(model, '{state,intercept}', '[0.5, 0.5]')`],
+  ['the classes are a string', `jsonb_set(model, '{state,classes}', '"01"')`],
+  ['nFeatures is a string', `jsonb_set(model, '{state,nFeatures}', '"abc"')`],
+  ['nFeatures is not a whole number', `jsonb_set(model, '{state,nFeatures}', '2.5')`],
+  ['nFeatures is beyond an int', `jsonb_set(model, '{state,nFeatures}', '1e100')`],
 ];
 
 const LINEAR: [string, string][] = [
@@ -40,6 +44,7 @@ const LINEAR: [string, string][] = [
   ['a coefficient is a string', `jsonb_set(model, '{state,coef}', '["x", 1]')`],
   ['a coefficient is an array', `jsonb_set(model, '{state,coef}', '[[1], 1]')`],
   ['the coefficients are too few', `jsonb_set(model, '{state,coef}', '[1]')`],
+  ['nFeatures is not a whole number', `jsonb_set(model, '{state,nFeatures}', '2.5')`],
 ];
 
 for (const backend of backends) {
