@@ -100,5 +100,41 @@ for (const backend of backends) {
         assert.ok((await batches('64kB')) > 1, 'under 64 kB the hash spills to batches');
       });
     }
+
+    it('predict under a small work_mem: the same scores as the TypeScript engine, the setting left as it was', async () => {
+      // 1,000 models need ~117 kB: with the session's work_mem at 64 kB, predict raises it for its statement
+      // (its own transaction). A feature of 1e300 overflows PostgreSQL's float8 arithmetic (22003), so the
+      // statement is rolled back and run again in the guarded form: that path goes through the transaction too.
+      // group k's six rows are g = k + 1000j, j = 0..5: features and label vary with j, both classes in every group
+      await db.exec(`CREATE TABLE small_train AS SELECT g % 1000 AS k, ((g / 1000) * 3 + g % 7)::float8 AS a, (((g / 1000) * 5) % 7)::float8 AS b,
+                     ((2 * (g / 1000) + g % 1000) % 3 = 0)::int AS y FROM generate_series(0, 5999) AS g`);
+      await db.exec(`CREATE TABLE small_rows AS SELECT k, a, b FROM small_train UNION ALL SELECT 5, 1e300, 1 UNION ALL SELECT 6, -1e300, 2`);
+      const database = (await db.sql<Row>('SELECT current_database() AS d')).rows[0].d as string;
+      await db.exec(`ALTER DATABASE "${database.replace(/"/g, '""')}" SET work_mem = '64kB'; SET work_mem = '64kB'`);
+      const tr = await db.train({ from: 'small_train', group: 'k', features: ['a', 'b'], label: 'y', into: 'small_m', workers: 0 });
+      assert.equal(tr.groupsOk, 1000);
+      const sql = await db.predict({ models: 'small_m', from: 'small_rows', into: 'small_sql', engine: 'sql' });
+      await db.predict({ models: 'small_m', from: 'small_rows', into: 'small_ts', engine: 'ts' });
+      assert.equal(sql.rows, 6002);
+      const diff = (await db.sql<Row>(
+        `SELECT count(*)::int AS n, max(abs(a.probability - b.probability)) AS d,
+                count(*) FILTER (WHERE a.probability IS DISTINCT FROM b.probability AND (a.probability IS NULL OR b.probability IS NULL))::int AS nulls,
+                count(*) FILTER (WHERE a.prediction IS DISTINCT FROM b.prediction)::int AS bad
+         FROM (SELECT row_number() OVER (ORDER BY k, a, b) AS i, * FROM small_sql) AS a
+         JOIN (SELECT row_number() OVER (ORDER BY k, a, b) AS i, * FROM small_ts) AS b USING (i)`,
+      )).rows[0];
+      assert.equal(diff.n, 6002);
+      assert.equal(diff.nulls, 0);
+      assert.equal(diff.bad, 0);
+      assert.ok(diff.d <= 1e-12, `SQL and TS probabilities differ by ${diff.d}`);
+      // the overflowing rows got their limits: the guarded form ran
+      const extreme = (await db.sql<Row>(`SELECT probability FROM small_sql WHERE abs(a) > 1e299 ORDER BY a`)).rows.map((r) => r.probability);
+      assert.equal(extreme.length, 2);
+      assert.ok(extreme.every((p) => p === 0 || p === 1), `limits 0 / 1, got ${extreme}`);
+      // SET LOCAL: the session's own setting is back (PGlite runs predict on this session)
+      assert.equal((await db.sql<Row>('SHOW work_mem')).rows[0].work_mem, '64kB');
+      const runs = (await db.sql<Row>(`SELECT status, count(*)::int AS n FROM manymodels.runs GROUP BY status ORDER BY status`)).rows;
+      assert.deepEqual(runs.map((r) => r.status), ['succeeded']);
+    });
   });
 }
