@@ -7,34 +7,7 @@
  */
 import { execFileSync } from 'node:child_process';
 import { LogisticRegression } from 'manymodels/core';
-
-function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s * 1664525 + 1013904223) >>> 0;
-    return s / 2 ** 32;
-  };
-}
-
-/** Many datasets of one shape, so the benchmark does not refit the same numbers. */
-function datasets(count: number, n: number, d: number, seed: number): { X: Float64Array; y: Float64Array }[] {
-  const r = rng(seed);
-  const out = [];
-  for (let c = 0; c < count; c++) {
-    const X = new Float64Array(n * d).map(() => Math.floor(1 + r() * 10));
-    const w = Array.from({ length: d }, () => r() - 0.5);
-    const y = new Float64Array(n);
-    for (let i = 0; i < n; i++) {
-      let z = 0;
-      for (let j = 0; j < d; j++) z += w[j] * (X[i * d + j] - 5);
-      y[i] = r() < 1 / (1 + Math.exp(-z)) ? 1 : 0;
-    }
-    y[0] = 0;
-    y[1] = 1; // both classes always present
-    out.push({ X, y });
-  }
-  return out;
-}
+import { datasets } from './fit-data.js';
 
 function medianMicros(n: number, d: number, reps: number): number {
   const data = datasets(256, n, d, n * 31 + d);
