@@ -89,3 +89,20 @@ export const BINARY_COPY_HEADER: Uint8Array = new Uint8Array([
   0x50, 0x47, 0x43, 0x4f, 0x50, 0x59, 0x0a, 0xff, 0x0d, 0x0a, 0x00, 0, 0, 0, 0, 0, 0, 0, 0,
 ]);
 export const BINARY_COPY_TRAILER: Uint8Array = new Uint8Array([0xff, 0xff]);
+
+/**
+ * Runs `body` in a transaction of its own with work_mem set to `workMem` (e.g. '256MB', '98304kB')
+ * for it alone (SET LOCAL): room in memory for one big hash or sort without changing the session's
+ * setting. Commits when `body` succeeds; rolls back and rethrows its error otherwise.
+ */
+export async function withLocalWorkMem(conn: Connection, workMem: string, body: () => Promise<void>): Promise<void> {
+  await conn.exec('BEGIN');
+  try {
+    await conn.exec(`SET LOCAL work_mem = '${workMem}'`);
+    await body();
+    await conn.exec('COMMIT');
+  } catch (e) {
+    await conn.exec('ROLLBACK').catch(() => undefined);
+    throw e;
+  }
+}

@@ -1,4 +1,4 @@
-import type { Connection, Database } from '../db/connection.js';
+import { type Connection, type Database, withLocalWorkMem } from '../db/connection.js';
 import { DatabaseError, UsageError } from '../errors.js';
 import { createEstimator } from '../estimators/registry.js';
 import { AutoFitter } from '../exec/pool.js';
@@ -149,18 +149,8 @@ export async function trainIncremental(db: Database, opts: TrainOptions, version
         const prevMark = live?.watermark !== undefined && since !== null && live.watermark.column === since.column ? live.watermark.value : null;
         const detection: IncrementalSummary['detection'] = reason === null && prevMark !== null ? 'changed-since' : 'fingerprint';
         const meta: Omit<TableMeta, 'runId'> = { ...plan.meta, fit, ...(since !== null && watermark !== null ? { watermark: { column: since.column, value: watermark } } : {}) };
-        const bigMemory = async (stmts: string[]) => {
-          // the fingerprints of every group are one hash aggregate: room for it in memory, for this statement only
-          await conn.exec('BEGIN');
-          try {
-            await conn.exec(`SET LOCAL work_mem = '256MB'`);
-            await exec(stmts);
-            await conn.exec('COMMIT');
-          } catch (e) {
-            await conn.exec('ROLLBACK').catch(() => undefined);
-            throw e;
-          }
-        };
+        // the fingerprints of every group are one hash aggregate: room for it in memory, for this statement only
+        const bigMemory = (stmts: string[]) => withLocalWorkMem(conn, '256MB', () => exec(stmts));
         let nullKeyRows = 0;
         let summary: IncrementalSummary;
         let sub = plan;

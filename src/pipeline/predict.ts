@@ -1,6 +1,6 @@
 import { BinaryCopyDecoder, readFloat8Array, readText, readTextArray, type RowFields } from '../copy/binary-decoder.js';
 import { BinaryCopyEncoder } from '../copy/binary-encoder.js';
-import type { Connection, Database } from '../db/connection.js';
+import { type Connection, type Database, withLocalWorkMem } from '../db/connection.js';
 import { CancelledError, DatabaseError, ManyModelsError, ModelDocumentError, UsageError } from '../errors.js';
 import type { Estimator } from '../estimators/registry.js';
 import { LogisticRegression } from '../estimators/logistic-regression.js';
@@ -412,15 +412,9 @@ export async function predict(db: Database, opts: PredictOptions, version: strin
           for (const sql of stmts) await db.main.exec(sql);
           return;
         }
-        await db.main.exec('BEGIN');
-        try {
-          await db.main.exec(`SET LOCAL work_mem = '${workMem}kB'`);
+        await withLocalWorkMem(db.main, `${workMem}kB`, async () => {
           for (const sql of stmts) await db.main.exec(sql);
-          await db.main.exec('COMMIT');
-        } catch (e) {
-          await db.main.exec('ROLLBACK').catch(() => undefined);
-          throw e;
-        }
+        });
       };
       try {
         await create(false);
