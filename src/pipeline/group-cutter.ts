@@ -3,8 +3,8 @@ import type { GroupBatch } from '../exec/batch.js';
 
 /**
  * How the rows of a training COPY stream are laid out: the group key fields, the features, the
- * label, then one int8 field, the number of rows of the row's SQL group (the engine's
- * count(*) OVER (PARTITION BY key), under the key's own equality).
+ * label, then (unless keyBytes) one int8 field, the number of rows of the row's SQL group (the
+ * engine's count(*) OVER (PARTITION BY key), under the key's own equality).
  */
 export interface RowLayout {
   /** Number of group key fields (they come first, in the stream's sort order). */
@@ -27,6 +27,18 @@ export interface RowLayout {
   weight?: boolean;
   /** A float8 fold id after the label (train's folds, long form only): kept per row beside the label. */
   fold?: boolean;
+  /**
+   * true: a group ends where the key's bytes change, which only key types whose equality is
+   * equality of their binary form allow (sql/types.ts keyBytesAreEquality). Otherwise each row
+   * ends with its SQL group's size, and a group ends after that many rows.
+   */
+  keyBytes?: boolean;
+}
+
+/** The number of fields of a row of the layout. */
+export function rowFieldCount(layout: RowLayout): number {
+  const f = layout.features;
+  return layout.keyFields + (f.kind === 'columns' ? f.count : 1) + 1 + (layout.weight === true ? 1 : 0) + (layout.fold === true ? 1 : 0) + (layout.keyBytes === true ? 0 : 1);
 }
 
 export interface CutterLimits {
@@ -40,11 +52,14 @@ export interface CutterLimits {
 
 /**
  * Cuts a stream of rows ordered by group key into groups, and groups into batches. Where a group
- * ends is decided by SQL, not by comparing bytes: each row carries the size of its SQL group
- * (keys that GROUP BY treats as equal, such as numeric 1.0 and 1.00, float 0 and -0, or text
- * under a nondeterministic collation, are one group however their bytes differ), and the rows of
- * a group come out together because the stream is ordered by the key. A group's key is written
- * back as the bytes of its first row. Rows whose key columns are all NULL are counted and
+ * ends follows SQL's equality of the key: keys that GROUP BY treats as equal, such as numeric 1.0
+ * and 1.00, float 0 and -0, or text under a nondeterministic collation, are one group however
+ * their bytes differ. For such key types each row carries the size of its SQL group, and a group
+ * ends after that many rows; for key types whose equality is equality of bytes (integers, uuid,
+ * dates, text under deterministic collations) a group ends where the key's bytes change, which
+ * spares the server a window aggregate over every row. Either way the rows of a group come out
+ * together because the stream is ordered by the key. A group's key is written back as the bytes
+ * of its first row. Rows whose key columns are all NULL are counted and
  * dropped; a composite key with some NULL columns is a group, as in GROUP BY. Rows with a NULL
  * feature or label are counted per group.
  */
@@ -55,8 +70,12 @@ export class GroupCutter {
   /** The open batch's group keys, back to back (the open group's last); group g's end at keyStart[g + 1]. */
   private keyBuf = new Uint8Array(1 << 12);
   private keyLen = 0;
-  /** Rows of the current SQL group still to come (the group being a NULL key when cur is null). */
+  /** Rows of the current SQL group still to come (layouts with the group size). */
   private left = 0;
+  /** Where the open group's key starts in keyBuf. */
+  private openKey = 0;
+  /** Whether the rows going by have an all-NULL key (a run of them is dropped; key-bytes layouts). */
+  private nullRun = false;
   // growing storage of the open batch
   private x = new Float64Array(1 << 14);
   private xLen = 0;
@@ -87,6 +106,8 @@ export class GroupCutter {
   private readonly ready: GroupBatch[] = [];
   private rowsRead = 0;
 
+  /** Groups end where the key's bytes change (the layout's keyBytes). */
+  private readonly keyBytes: boolean;
   /** Feature columns of the plain layout (float8 columns, a float8 label, nothing else), or −1. */
   private readonly plainColumns: number;
 
@@ -94,6 +115,7 @@ export class GroupCutter {
     const f = layout.features;
     const plain = f.kind === 'columns' && f.categories === undefined && f.keepMissing !== true && layout.label === 'number' && layout.weight !== true && layout.fold !== true;
     this.plainColumns = plain ? f.count : -1;
+    this.keyBytes = layout.keyBytes === true;
     this.yNum = layout.label !== 'text' ? new Float64Array(1 << 12) : null;
     this.yText = layout.label === 'text' ? [] : null;
     this.w = layout.weight === true ? new Float64Array(1 << 12) : null;
@@ -106,27 +128,7 @@ export class GroupCutter {
   }
 
   readonly onRow = (row: RowFields): void => {
-    const m = this.layout.keyFields;
-    if (this.left === 0) {
-      // the first row of the next SQL group
-      if (this.inGroup) this.closeGroup();
-      this.inGroup = false;
-      const sizeField = row.count - 1;
-      if (row.len[sizeField] !== 8) throw new Error('the training stream has no group size on the first row of a group');
-      const n = row.view.getInt32(row.start[sizeField]) * 4294967296 + row.view.getUint32(row.start[sizeField] + 4);
-      if (!(n >= 1)) throw new Error(`the training stream has a group of ${n} rows`);
-      this.left = n;
-      let allNull = true;
-      for (let f = 0; f < m && allNull; f++) if (row.len[f] >= 0) allNull = false;
-      if (!allNull) {
-        // the key fields with their length prefixes (a NULL field's start is just past its prefix)
-        const kStart = row.start[0] - 4;
-        const kEnd = row.start[m - 1] + Math.max(0, row.len[m - 1]);
-        this.pushKey(row.buf, kStart, kEnd);
-        this.inGroup = true;
-        this.openGroup();
-      }
-    }
+    if (this.keyBytes ? this.keyChanged(row) : this.left === 0) this.startGroup(row);
     this.left--;
     this.rowsRead++;
     if (!this.inGroup) {
@@ -137,6 +139,41 @@ export class GroupCutter {
     else if (this.plainColumns >= 0) this.addPlainRow(row);
     else this.addRow(row);
   };
+
+  /** Closes the open group (if any) and opens the one of row, the first row of the next SQL group. */
+  private startGroup(row: RowFields): void {
+    if (this.inGroup) this.closeGroup();
+    this.inGroup = false;
+    if (!this.keyBytes) {
+      const sizeField = row.count - 1;
+      if (row.len[sizeField] !== 8) throw new Error('the training stream has no group size on the first row of a group');
+      const n = row.view.getInt32(row.start[sizeField]) * 4294967296 + row.view.getUint32(row.start[sizeField] + 4);
+      if (!(n >= 1)) throw new Error(`the training stream has a group of ${n} rows`);
+      this.left = n;
+    }
+    const m = this.layout.keyFields;
+    this.nullRun = allNullKey(row, m);
+    if (this.nullRun) return;
+    // the key fields with their length prefixes (a NULL field's start is just past its prefix)
+    this.openKey = this.keyLen;
+    this.pushKey(row.buf, row.start[0] - 4, row.start[m - 1] + Math.max(0, row.len[m - 1]));
+    this.inGroup = true;
+    this.openGroup();
+  }
+
+  /** Whether row's key differs from the open group's, byte for byte (NULL fields included). */
+  private keyChanged(row: RowFields): boolean {
+    const m = this.layout.keyFields;
+    if (!this.inGroup) return !(this.nullRun && allNullKey(row, m));
+    const kStart = row.start[0] - 4;
+    const n = row.start[m - 1] + Math.max(0, row.len[m - 1]) - kStart;
+    const at = this.openKey;
+    if (n !== this.keyLen - at) return true;
+    const src = row.buf;
+    const key = this.keyBuf;
+    for (let i = 0; i < n; i++) if (src[kStart + i] !== key[at + i]) return true;
+    return false;
+  }
 
   /** Closes the last group and hands over the last batch. */
   finish(): void {
@@ -493,4 +530,9 @@ function shared(src: Float64Array, len: number): Float64Array {
   const out = new Float64Array(new SharedArrayBuffer(Math.max(1, len) * 8), 0, len);
   out.set(src.subarray(0, len));
   return out;
+}
+
+function allNullKey(row: RowFields, keyFields: number): boolean {
+  for (let f = 0; f < keyFields; f++) if (row.len[f] >= 0) return false;
+  return true;
 }

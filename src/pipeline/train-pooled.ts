@@ -12,7 +12,7 @@ import { encodeModel, type ModelDocument } from '../model-io/document.js';
 import type { Dialect } from '../sql/dialect.js';
 import { ident, qident } from '../sql/ident.js';
 import { faultPoint } from './fault.js';
-import { type CutterLimits, GroupCutter } from './group-cutter.js';
+import { type CutterLimits, GroupCutter, rowFieldCount } from './group-cutter.js';
 import type { Staging } from './output-table.js';
 import { ProgressTracker } from './progress.js';
 import { estimateRows } from './source.js';
@@ -160,7 +160,7 @@ export async function trainPooled(
 async function readAll(db: Database, plan: TrainPlan, opts: TrainOptions): Promise<{ batches: (GroupBatch | null)[]; nullKeyRows: number }> {
   const limits: CutterLimits = { batchNumbers: 1 << 18, batchGroups: opts.batchGroups ?? 4096, maxGroupRows: opts.maxGroupRows ?? 1_000_000 };
   const cutter = new GroupCutter(plan.layout, limits);
-  const decoder = new BinaryCopyDecoder(plan.layout.keyFields + (plan.layout.features.kind === 'columns' ? plan.layout.features.count : 1) + 2);
+  const decoder = new BinaryCopyDecoder(rowFieldCount(plan.layout));
   const reader = await db.openStream();
   const onAbort = (): void => void reader.cancel();
   opts.signal?.addEventListener('abort', onAbort);

@@ -5,7 +5,7 @@ import { MODEL_COLUMNS, MODEL_COLUMN_TYPES } from '../exec/encode-batch.js';
 import type { Fitter } from '../exec/fitter.js';
 import type { Dialect } from '../sql/dialect.js';
 import { ident, qident } from '../sql/ident.js';
-import { type CutterLimits, GroupCutter } from './group-cutter.js';
+import { type CutterLimits, GroupCutter, rowFieldCount } from './group-cutter.js';
 import type { Staging } from './output-table.js';
 import { ProgressTracker } from './progress.js';
 import { BoundedQueue } from './queue.js';
@@ -76,8 +76,7 @@ export async function trainStreaming(
     const limits: CutterLimits = { ...BATCH_LIMITS, batchGroups: opts.batchGroups ?? BATCH_LIMITS.batchGroups, maxGroupRows: opts.maxGroupRows ?? 1_000_000 };
     cutter = new GroupCutter(plan.layout, limits);
     const c = cutter;
-    // keys, features, label, and the group's size
-    const decoder = new BinaryCopyDecoder(plan.layout.keyFields + (plan.layout.features.kind === 'columns' ? plan.layout.features.count : 1) + 2 + (plan.layout.weight === true ? 1 : 0) + (plan.layout.fold === true ? 1 : 0));
+    const decoder = new BinaryCopyDecoder(rowFieldCount(plan.layout));
     const tally = (batch: GroupBatch, out: BatchOutput): void => {
       addBatchOutput(totals, failures, notes, out);
       progress.add(batch.count, batch.rowsRead);

@@ -21,7 +21,7 @@ import { colocationSource, distributeByFor, resolveDialect } from './dialect.js'
 import { streamingStatements, trainStreaming } from './train-streaming.js';
 import { checkPoolOptions, type PoolSummary, trainPooled } from './train-pooled.js';
 import { column, type ResolvedSource, resolveSource, type SourceRef, type TableRef, tableName } from './source.js';
-import { OID } from '../sql/types.js';
+import { keyBytesAreEquality, keyTypesHaveCollation, NONDETERMINISTIC_COLLATIONS_SQL, OID } from '../sql/types.js';
 import type { FeatureSpec } from '../model-io/document.js';
 import type { PreprocessMeta } from '../preprocess/plan.js';
 import type { PreprocessPlan } from '../preprocess/transform.js';
@@ -372,10 +372,12 @@ export async function planTraining(db: Database, opts: TrainOptions): Promise<Tr
   if (foldSql.length > 0) layout = { ...layout, fold: true };
   const keySql = group.map((g) => `s.${ident(g)}`);
   await checkKeysOrderable(db, src, group);
-  // Each row also carries the size of its SQL group, under the key's own equality: the group
-  // cutter ends a group after that many rows instead of comparing key bytes (see group-cutter.ts).
-  const groupSize = `count(*) OVER (PARTITION BY ${keySql.join(', ')})`;
-  const selectSql = `SELECT ${[...keySql, ...selectFeatures, labelSql, ...(weightCol !== null ? [weightSql(weightCol, S)] : []), ...foldSql, groupSize].join(', ')} FROM ${src.fromSql} ORDER BY ${keySql.join(', ')}`;
+  // Where a group ends, under the key's own equality (see group-cutter.ts): where its bytes change
+  // for key types whose equality is byte equality; otherwise each row carries the size of its SQL
+  // group and the cutter ends a group after that many rows.
+  if (await cutOnKeyBytes(db, group.map((g) => column(src, g, 'group key').oid))) layout = { ...layout, keyBytes: true };
+  const groupSize = layout.keyBytes === true ? [] : [`count(*) OVER (PARTITION BY ${keySql.join(', ')})`];
+  const selectSql = `SELECT ${[...keySql, ...selectFeatures, labelSql, ...(weightCol !== null ? [weightSql(weightCol, S)] : []), ...foldSql, ...groupSize].join(', ')} FROM ${src.fromSql} ORDER BY ${keySql.join(', ')}`;
   const mff = opts.maxFailedFraction;
   if (mff !== undefined && !(typeof mff === 'number' && mff >= 0 && mff <= 1)) throw new UsageError(`maxFailedFraction must be a number from 0 to 1, got ${mff}`, undefined, 'INVALID_OPTION');
   const minRows = opts.minRows ?? 1;
@@ -403,6 +405,18 @@ export async function planTraining(db: Database, opts: TrainOptions): Promise<Tr
       primaryKey: group,
     },
   };
+}
+
+/**
+ * Whether the rows of one group can be told by their key's bytes (keyBytesAreEquality).
+ * MANYMODELS_KEY_BOUNDARY=count makes every run count group sizes in SQL instead (to compare the two).
+ */
+async function cutOnKeyBytes(db: Database, oids: readonly number[]): Promise<boolean> {
+  if (process.env.MANYMODELS_KEY_BOUNDARY === 'count') return false;
+  if (!keyBytesAreEquality(oids, false)) return false;
+  if (!keyTypesHaveCollation(oids)) return true;
+  const r = await db.main.query<{ any: boolean }>(NONDETERMINISTIC_COLLATIONS_SQL);
+  return keyBytesAreEquality(oids, r.rows[0]?.any !== false);
 }
 
 /**

@@ -39,3 +39,31 @@ export function kindOf(oid: number): ValueKind {
   if (TEXT_ARRAY.has(oid)) return 'text[]';
   return 'other';
 }
+
+/**
+ * Key types whose SQL equality is equality of their binary COPY form: two values are equal (one
+ * GROUP BY group) exactly when their bytes are. Integers, bool, oid, uuid and the date/time types
+ * stored as integers; text, varchar and name under a deterministic collation (texteq compares
+ * bytes there). Not numeric (1.0 = 1.00), float (0 = −0, every NaN equal), bpchar (trailing blanks
+ * ignored), nor anything else not listed.
+ */
+const KEY_BYTES_EQUAL = new Set<number>([OID.bool, OID.int2, OID.int4, OID.int8, 26 /* oid */, 1082 /* date */, 1083 /* time */, 1114 /* timestamp */, 1184 /* timestamptz */, 2950 /* uuid */]);
+const KEY_BYTES_EQUAL_DETERMINISTIC = new Set<number>([OID.text, OID.varchar, OID.name]);
+
+/**
+ * Whether a group key of these column types can be cut where its bytes change, without the
+ * engine counting each group's rows; nondeterministicCollations: whether the database has any
+ * collation that is not deterministic (NONDETERMINISTIC_COLLATIONS_SQL), which could make
+ * different text bytes equal.
+ */
+export function keyBytesAreEquality(oids: readonly number[], nondeterministicCollations: boolean): boolean {
+  return oids.every((o) => KEY_BYTES_EQUAL.has(o) || (!nondeterministicCollations && KEY_BYTES_EQUAL_DETERMINISTIC.has(o)));
+}
+
+/** One row, column `any`: whether the database has a nondeterministic collation (false before PostgreSQL 12, which had none). */
+export const NONDETERMINISTIC_COLLATIONS_SQL = `SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_collation AS c WHERE to_jsonb(c)->>'collisdeterministic' = 'false') AS "any"`;
+
+/** Whether any of the key types is one keyBytesAreEquality reads under a collation. */
+export function keyTypesHaveCollation(oids: readonly number[]): boolean {
+  return oids.some((o) => KEY_BYTES_EQUAL_DETERMINISTIC.has(o));
+}

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { type ManyModels, ManyModelsError } from 'manymodels';
 import { backends } from '../helpers/backends.js';
+import { pick, rng } from '../helpers/random.js';
 
 /**
  * Group keys follow SQL's GROUP BY, the outside oracle: keys that GROUP BY treats as equal are one
@@ -57,6 +58,66 @@ for (const backend of backends) {
     });
     after(async () => {
       await db?.close();
+    });
+
+    // Key types whose equality is byte equality are cut where the key's bytes change, without the
+    // server counting each group's rows: the same groups as GROUP BY and the same models as the
+    // group-size path (MANYMODELS_KEY_BOUNDARY=count), across batch boundaries, with NULLs.
+    const BYTE_KEYS: { type: string; values: string[] }[] = [
+      { type: 'int2', values: ['-32768', '0', '1', '2', '32767', 'NULL'] },
+      { type: 'int8', values: ['-9223372036854775808', '-1', '0', '4294967296', '9223372036854775807', 'NULL'] },
+      { type: 'text', values: ["''", "'a'", "'A'", "'a '", "'é'", "'e\u0301'", "repeat('x', 300)", 'NULL'] },
+      { type: 'varchar(5)', values: ["''", "'ab'", "'abc'", "'Ab'", 'NULL'] },
+      { type: 'uuid', values: ["'00000000-0000-0000-0000-000000000000'", "'a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11'", "'A0EEBC99-9C0B-4EF8-BB6D-6BB9BD380A12'", 'NULL'] },
+      { type: 'date', values: ["'2024-01-05'", "'-infinity'", "'infinity'", "'1999-12-31'", 'NULL'] },
+      { type: 'timestamptz', values: ["'2024-01-05 10:00+00'", "'2024-01-05 11:00+01'", "'2024-01-05 10:00:00.000001+00'", "'infinity'", 'NULL'] },
+      { type: 'boolean', values: ['true', 'false', 'NULL'] },
+    ];
+    BYTE_KEYS.forEach((c, k) => {
+      it(`a ${c.type} key is cut on its bytes: GROUP BY's groups, the models of the group-size path`, async () => {
+        const r = rng(9001 + k);
+        const src = `bk_${k}`;
+        const rows = Array.from({ length: 240 }, (_, i) => `(${i}, ${pick(r, c.values)}, ${Math.floor(r() * 9)}, ${r() < 0.05 ? 'NULL' : Math.floor(r() * 5)}, ${r() < 0.5 ? 1 : 0})`);
+        await db.exec(`CREATE TABLE ${src} (id int, k ${c.type}, a float8, b float8, y int); INSERT INTO ${src} VALUES ${rows.join(', ')}`);
+        const opts = { from: src, group: 'k', features: ['a', 'b'], label: 'y', batchGroups: 2 };
+        const select = (await db.explainTrain({ ...opts, into: 'never' })).find((q) => q.includes('ORDER BY')) ?? '';
+        assert.doesNotMatch(select, /OVER \(PARTITION BY/, 'the byte path is the one taken');
+        const bytes = await db.train({ ...opts, into: `${src}_b` });
+        process.env.MANYMODELS_KEY_BOUNDARY = 'count';
+        try {
+          assert.match((await db.explainTrain({ ...opts, into: 'never' })).find((q) => q.includes('ORDER BY')) ?? '', /OVER \(PARTITION BY/);
+          await db.train({ ...opts, into: `${src}_c` });
+        } finally {
+          delete process.env.MANYMODELS_KEY_BOUNDARY;
+        }
+        const oracle = (await db.sql<{ groups: number; null_groups: number }>(`SELECT count(*)::int AS groups, (count(*) FILTER (WHERE k IS NULL))::int AS null_groups FROM (SELECT k FROM ${src} GROUP BY k) q`)).rows[0];
+        assert.ok(oracle.groups >= 3, 'several groups');
+        assert.equal(bytes.groupsOk + bytes.groupsFailed, oracle.groups - oracle.null_groups);
+        // every group's row count is GROUP BY's, and the two paths wrote the same models
+        const diff = (await db.sql(
+          `SELECT count(*)::int AS n FROM ((SELECT k, count(*)::int AS n FROM ${src} WHERE k IS NOT NULL GROUP BY k) EXCEPT ALL (SELECT k, n_rows + n_skipped FROM ${src}_b)) q`,
+        )).rows[0].n;
+        assert.equal(diff, 0, 'per group, the rows of its SQL group');
+        const cols = 'k, model, status, error, n_rows, n_skipped, n_iter, converged, train_score';
+        const same = (await db.sql(
+          `SELECT (SELECT count(*) FROM ((SELECT ${cols} FROM ${src}_b EXCEPT ALL SELECT ${cols} FROM ${src}_c) UNION ALL (SELECT ${cols} FROM ${src}_c EXCEPT ALL SELECT ${cols} FROM ${src}_b)) q)::int AS n`,
+        )).rows[0].n;
+        assert.equal(same, 0, 'the same models either way');
+      });
+    });
+
+    it('a text key under a database with a nondeterministic collation is counted by SQL, not cut on bytes', async (t) => {
+      try {
+        await db.exec(`CREATE COLLATION IF NOT EXISTS mm_ci2 (provider = icu, locale = 'und-u-ks-level2', deterministic = false)`);
+      } catch (e) {
+        t.skip(`${backend.name} cannot create one: ${(e as Error).message.split('\n')[0]}`);
+        return;
+      }
+      await db.exec(`CREATE TABLE IF NOT EXISTS nd_keys (k text, a float8, y int)`);
+      const opts = { from: 'nd_keys', group: 'k', features: ['a'], label: 'y', into: 'never' };
+      const select = (await db.explainTrain(opts)).find((q) => q.includes('ORDER BY')) ?? '';
+      assert.match(select, /OVER \(PARTITION BY/, 'any column may use the collation: the group sizes come from SQL');
+      await db.exec('DROP COLLATION mm_ci2');
     });
 
     CASES.forEach((c, k) => {

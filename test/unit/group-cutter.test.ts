@@ -23,9 +23,10 @@ function readKey(keys: Uint8Array, from: number, to: number): string {
   return `${a}|${new TextDecoder().decode(keys.subarray(from + 12, to))}`;
 }
 
-async function cut(db: ManyModels, limits: { maxGroupRows: number; batchGroups: number; batchNumbers: number }) {
-  const cutter = new GroupCutter({ keyFields: 2, features: { kind: 'columns', count: 2 }, label: 'number' }, limits);
-  const decoder = new BinaryCopyDecoder(6);
+/** keyBytes: cut where the key's bytes change (no group size in the rows), as train does for int and text keys. */
+async function cut(db: ManyModels, limits: { maxGroupRows: number; batchGroups: number; batchNumbers: number }, keyBytes = false) {
+  const cutter = new GroupCutter({ keyFields: 2, features: { kind: 'columns', count: 2 }, label: 'number', ...(keyBytes ? { keyBytes } : {}) }, limits);
+  const decoder = new BinaryCopyDecoder(keyBytes ? 5 : 6);
   const groups: Group[] = [];
   const batches: { count: number; numbers: number; rowsRead: number }[] = [];
   const take = () => {
@@ -44,7 +45,8 @@ async function cut(db: ManyModels, limits: { maxGroupRows: number; batchGroups: 
       batches.push({ count: b.count, numbers, rowsRead: b.rowsRead });
     }
   };
-  for await (const chunk of db.database.main.copyOut('(SELECT a, t, x1::float8, x2::float8, y::float8, count(*) OVER (PARTITION BY a, t) FROM rows ORDER BY a, t)', 'binary')) {
+  const size = keyBytes ? '' : ', count(*) OVER (PARTITION BY a, t)';
+  for await (const chunk of db.database.main.copyOut(`(SELECT a, t, x1::float8, x2::float8, y::float8${size} FROM rows ORDER BY a, t)`, 'binary')) {
     decoder.feed(chunk, cutter.onRow);
     take();
   }
@@ -72,78 +74,83 @@ function rowsSql(seed: number, n: number): string {
 }
 
 describe('the group cutter against SQL GROUP BY', () => {
-  it('cuts random rows into SQL’s groups, for many batch limits (property test, 6 seeds)', async () => {
-    const db = await open();
-    try {
-      await db.exec('CREATE TABLE rows (a int, t text COLLATE "C", x1 float8, x2 float8, y float8)');
-      for (const seed of [1, 2, 3, 4, 5, 6]) {
-        await db.exec(`TRUNCATE rows; ${rowsSql(seed * 7717, 150 + seed * 60)}`);
-        const sql = (await db.sql<{ key: string; used: number; skipped: number; sx: number; sy: number; n: number }>(
-          `SELECT a || '|' || t AS key,
-                  count(*) FILTER (WHERE x1 IS NOT NULL AND x2 IS NOT NULL AND y IS NOT NULL)::int AS used,
-                  count(*) FILTER (WHERE x1 IS NULL OR x2 IS NULL OR y IS NULL)::int AS skipped,
-                  coalesce(sum(x1 + x2) FILTER (WHERE y IS NOT NULL), 0)::float8 AS sx,
-                  coalesce(sum(y) FILTER (WHERE x1 IS NOT NULL AND x2 IS NOT NULL), 0)::float8 AS sy,
-                  count(*)::int AS n
-           FROM rows WHERE a IS NOT NULL AND t IS NOT NULL GROUP BY a, t ORDER BY a, t`,
-        )).rows;
-        const nullKeys = (await db.sql<{ n: number }>('SELECT count(*)::int AS n FROM rows WHERE a IS NULL OR t IS NULL')).rows[0].n;
-        const biggest = Math.max(...sql.map((g) => g.used));
-        for (const limits of [
-          { maxGroupRows: 1_000_000, batchGroups: 4096, batchNumbers: 1 << 18 },
-          { maxGroupRows: 1_000_000, batchGroups: 1, batchNumbers: 1 << 18 },
-          { maxGroupRows: 1_000_000, batchGroups: 3, batchNumbers: 7 },
-          { maxGroupRows: biggest - 1, batchGroups: 5, batchNumbers: 1 << 18 },
-        ]) {
-          const got = await cut(db, limits);
-          const what = `seed ${seed}, limits ${JSON.stringify(limits)}`;
-          assert.equal(got.nullKeyRows, nullKeys, what);
-          assert.deepEqual(got.groups.map((g) => g.key), sql.map((g) => g.key), `${what}: the groups`);
-          got.groups.forEach((g, k) => {
-            const s = sql[k];
-            if (s.used > limits.maxGroupRows) {
-              // the limit counts usable rows (NULL-feature/label rows are skipped before it)
-              assert.match(g.error ?? '', new RegExp(`more than ${limits.maxGroupRows} rows \\(maxGroupRows\\)`), `${what}: ${g.key} is too large`);
-              assert.equal(g.used, 0);
-              return;
+  for (const keyBytes of [false, true]) {
+    it(`cuts random rows into SQL’s groups, for many batch limits (property test, 6 seeds; groups ended ${keyBytes ? 'where the key bytes change' : 'by their SQL size'})`, async () => {
+      const db = await open();
+      try {
+        await db.exec('CREATE TABLE rows (a int, t text COLLATE "C", x1 float8, x2 float8, y float8)');
+        for (const seed of [1, 2, 3, 4, 5, 6]) {
+          await db.exec(`TRUNCATE rows; ${rowsSql(seed * 7717, 150 + seed * 60)}`);
+          const sql = (await db.sql<{ key: string; used: number; skipped: number; sx: number; sy: number; n: number }>(
+            `SELECT a || '|' || t AS key,
+                    count(*) FILTER (WHERE x1 IS NOT NULL AND x2 IS NOT NULL AND y IS NOT NULL)::int AS used,
+                    count(*) FILTER (WHERE x1 IS NULL OR x2 IS NULL OR y IS NULL)::int AS skipped,
+                    coalesce(sum(x1 + x2) FILTER (WHERE y IS NOT NULL), 0)::float8 AS sx,
+                    coalesce(sum(y) FILTER (WHERE x1 IS NOT NULL AND x2 IS NOT NULL), 0)::float8 AS sy,
+                    count(*)::int AS n
+             FROM rows WHERE a IS NOT NULL AND t IS NOT NULL GROUP BY a, t ORDER BY a, t`,
+          )).rows;
+          const nullKeys = (await db.sql<{ n: number }>('SELECT count(*)::int AS n FROM rows WHERE a IS NULL OR t IS NULL')).rows[0].n;
+          const biggest = Math.max(...sql.map((g) => g.used));
+          for (const limits of [
+            { maxGroupRows: 1_000_000, batchGroups: 4096, batchNumbers: 1 << 18 },
+            { maxGroupRows: 1_000_000, batchGroups: 1, batchNumbers: 1 << 18 },
+            { maxGroupRows: 1_000_000, batchGroups: 3, batchNumbers: 7 },
+            { maxGroupRows: biggest - 1, batchGroups: 5, batchNumbers: 1 << 18 },
+          ]) {
+            const got = await cut(db, limits, keyBytes);
+            const what = `seed ${seed}, limits ${JSON.stringify(limits)}`;
+            assert.equal(got.nullKeyRows, nullKeys, what);
+            assert.deepEqual(got.groups.map((g) => g.key), sql.map((g) => g.key), `${what}: the groups`);
+            got.groups.forEach((g, k) => {
+              const s = sql[k];
+              if (s.used > limits.maxGroupRows) {
+                // the limit counts usable rows (NULL-feature/label rows are skipped before it)
+                assert.match(g.error ?? '', new RegExp(`more than ${limits.maxGroupRows} rows \\(maxGroupRows\\)`), `${what}: ${g.key} is too large`);
+                assert.equal(g.used, 0);
+                return;
+              }
+              assert.equal(g.error, null, `${what}: ${g.key}`);
+              assert.deepEqual([g.used, g.skipped, g.sx, g.sy], [s.used, s.skipped, s.sx, s.sy], `${what}: group ${g.key}`);
+            });
+            // every row with a key is counted as read in exactly one batch (NULL-key rows: see below)
+            const read = got.batches.reduce((t, b) => t + b.rowsRead, 0);
+            const all = sql.reduce((t, g) => t + g.n, 0);
+            assert.ok(read === all + nullKeys || read === all, `${what}: ${read} rows read of ${all} + ${nullKeys} NULL-key rows`);
+            for (const b of got.batches) {
+              assert.ok(b.count >= 1 && b.count <= limits.batchGroups, `${what}: a batch of ${b.count} groups`);
             }
-            assert.equal(g.error, null, `${what}: ${g.key}`);
-            assert.deepEqual([g.used, g.skipped, g.sx, g.sy], [s.used, s.skipped, s.sx, s.sy], `${what}: group ${g.key}`);
-          });
-          // every row with a key is counted as read in exactly one batch (NULL-key rows: see below)
-          const read = got.batches.reduce((t, b) => t + b.rowsRead, 0);
-          const all = sql.reduce((t, g) => t + g.n, 0);
-          assert.ok(read === all + nullKeys || read === all, `${what}: ${read} rows read of ${all} + ${nullKeys} NULL-key rows`);
-          for (const b of got.batches) {
-            assert.ok(b.count >= 1 && b.count <= limits.batchGroups, `${what}: a batch of ${b.count} groups`);
+            // a batch closes once it holds batchNumbers numbers: only its last group may cross the line
+            if (limits.batchNumbers === 7) assert.ok(got.batches.length > sql.length / 3, what);
           }
-          // a batch closes once it holds batchNumbers numbers: only its last group may cross the line
-          if (limits.batchNumbers === 7) assert.ok(got.batches.length > sql.length / 3, what);
         }
+      } finally {
+        await db.close();
       }
-    } finally {
-      await db.close();
-    }
-  });
+    });
+  }
 
-  it('an empty text key is a key like any other, only NULL is none', async () => {
-    const db = await open();
-    try {
-      await db.exec(`CREATE TABLE one (t text, x float8, y float8); INSERT INTO one VALUES ('', 1, 0), ('', 2, 1), (NULL, 3, 1), ('a', 4, 0)`);
-      const cutter = new GroupCutter({ keyFields: 1, features: { kind: 'columns', count: 1 }, label: 'number' }, { maxGroupRows: 100, batchGroups: 100, batchNumbers: 1 << 18 });
-      const decoder = new BinaryCopyDecoder(4);
-      for await (const chunk of db.database.main.copyOut('(SELECT t, x, y, count(*) OVER (PARTITION BY t) FROM one ORDER BY t)', 'binary')) decoder.feed(chunk, cutter.onRow);
-      decoder.finish();
-      cutter.finish();
-      const [b] = cutter.takeReady();
-      assert.equal(b.count, 2, 'the groups "" and "a"');
-      assert.deepEqual(Array.from(b.nRows), [2, 1]);
-      assert.deepEqual(Array.from(b.keys.subarray(b.keyStart[0], b.keyStart[1])), [0, 0, 0, 0], 'the key "": length 0, no bytes');
-      assert.equal(cutter.nullKeyRows, 1);
-    } finally {
-      await db.close();
-    }
-  });
+  for (const keyBytes of [false, true]) {
+    it(`an empty text key is a key like any other, only NULL is none (${keyBytes ? 'key bytes' : 'group sizes'})`, async () => {
+      const db = await open();
+      try {
+        await db.exec(`CREATE TABLE one (t text, x float8, y float8); INSERT INTO one VALUES ('', 1, 0), ('', 2, 1), (NULL, 3, 1), ('a', 4, 0), (NULL, 5, 0)`);
+        const cutter = new GroupCutter({ keyFields: 1, features: { kind: 'columns', count: 1 }, label: 'number', ...(keyBytes ? { keyBytes } : {}) }, { maxGroupRows: 100, batchGroups: 100, batchNumbers: 1 << 18 });
+        const decoder = new BinaryCopyDecoder(keyBytes ? 3 : 4);
+        const size = keyBytes ? '' : ', count(*) OVER (PARTITION BY t)';
+        for await (const chunk of db.database.main.copyOut(`(SELECT t, x, y${size} FROM one ORDER BY t)`, 'binary')) decoder.feed(chunk, cutter.onRow);
+        decoder.finish();
+        cutter.finish();
+        const [b] = cutter.takeReady();
+        assert.equal(b.count, 2, 'the groups "" and "a"');
+        assert.deepEqual(Array.from(b.nRows), [2, 1]);
+        assert.deepEqual(Array.from(b.keys.subarray(b.keyStart[0], b.keyStart[1])), [0, 0, 0, 0], 'the key "": length 0, no bytes');
+        assert.equal(cutter.nullKeyRows, 2);
+      } finally {
+        await db.close();
+      }
+    });
+  }
 
   it('counts NULL-key rows that come after the last full batch as read (progress rowsDone)', { todo: 'NULL keys sort last; when the last group fills its batch, flush() has no group to carry them and their rowsRead is dropped' }, async () => {
     const db = await open();
