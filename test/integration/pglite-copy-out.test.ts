@@ -87,6 +87,29 @@ describe('PGlite binary COPY out through a cursor', { skip: cluster !== null ? '
     }
   });
 
+  it('a read in its own transaction sorts with at least 128MB of work_mem, and leaves the session’s setting as it was', async () => {
+    const lite = await open();
+    try {
+      // the setting the read's statement runs under, as its one int8 value (binary COPY: header, count, length, value)
+      const seen = async (): Promise<bigint> => {
+        const bytes = await readAll(lite, `(SELECT pg_size_bytes(current_setting('work_mem')))`);
+        return bytes.readBigInt64BE(19 + 2 + 4);
+      };
+      assert.equal(await seen(), 128n << 20n);
+      assert.equal((await lite.sql<{ w: string }>("SELECT current_setting('work_mem') AS w")).rows[0].w, '4MB');
+      await lite.exec(`SET work_mem = '1GB'`);
+      assert.equal(await seen(), 1n << 30n, 'a session that set more keeps it');
+      assert.equal((await lite.sql<{ w: string }>("SELECT current_setting('work_mem') AS w")).rows[0].w, '1GB');
+      // a caller's own transaction: its setting, untouched
+      await lite.exec(`SET work_mem = '2MB'`);
+      await lite.exec('BEGIN');
+      assert.equal(await seen(), 2n << 20n);
+      await lite.exec('COMMIT');
+    } finally {
+      await lite.close();
+    }
+  });
+
   it('a reader that stops early leaves no transaction or cursor behind; a caller’s own transaction is kept', async () => {
     const lite = await open();
     try {
