@@ -120,6 +120,16 @@ export class BinaryCopyEncoder {
     this.pos += 5 + written;
   }
 
+  /** jsonb from JSON text already in UTF-8: src[from, to). */
+  jsonbBytes(src: Uint8Array, from: number, to: number): void {
+    const n = to - from;
+    this.ensure(5 + n);
+    this.view.setInt32(this.pos, n + 1);
+    this.buf[this.pos + 4] = 1;
+    this.buf.set(src.subarray(from, to), this.pos + 5);
+    this.pos += 5 + n;
+  }
+
   /** timestamptz: microseconds since 2000-01-01 UTC. */
   timestamptz(epochMillis: number): void {
     this.ensure(12);

@@ -3,6 +3,7 @@
  * contiguous Float64Array (transferable), offsets per group, and labels. Produced by the group
  * cutter, consumed by fitBatch (in this thread or a worker).
  */
+import type { JsonColumn } from '../model-io/json-column.js';
 import type { FeatureSpec } from '../model-io/document.js';
 import type { EvaluationSpec } from '../evaluation/search.js';
 import type { FailureTally } from './failure-tally.js';
@@ -69,8 +70,8 @@ export interface EncodeSpec extends FitSpec {
 export interface BatchResult {
   /** 1 for ok, 0 for failed. */
   ok: Uint8Array;
-  /** Model documents as JSON text (null for failed groups). */
-  model: (string | null)[];
+  /** Model documents as UTF-8 JSON (NULL for failed groups). */
+  model: JsonColumn;
   /** Reasons of failed groups, as "CODE: message" (null for ok groups). */
   error: (string | null)[];
   /** Solver iterations (−1 when the estimator has none or the group failed). */

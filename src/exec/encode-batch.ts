@@ -45,7 +45,8 @@ function encodeBatch(batch: GroupBatch, spec: EncodeSpec, res: BatchResult): Bat
     const ok = res.ok[g] === 1;
     enc.beginRow(spec.keyFields + MODEL_COLUMNS.length);
     enc.framedRange(batch.keys, batch.keyStart[g], batch.keyStart[g + 1]);
-    enc.jsonb(res.model[g]);
+    if (res.model.isNull(g)) enc.null();
+    else enc.jsonbBytes(res.model.bytes, res.model.start[g], res.model.end[g]);
     enc.framed(ok ? STATUS_OK : STATUS_FAILED);
     enc.text(res.error[g]);
     enc.int4(batch.nRows[g]);

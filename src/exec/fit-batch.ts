@@ -3,6 +3,7 @@ import { r2Score } from '../estimators/linear-model.js';
 import { LogisticRegression, SEPARATION_MESSAGE } from '../estimators/logistic-regression.js';
 import { createEstimator } from '../estimators/registry.js';
 import { featureNames, ModelJsonEncoder } from '../model-io/document.js';
+import { JsonColumn } from '../model-io/json-column.js';
 import { inferenceStats } from '../inference/stats.js';
 import { groupInput } from '../preprocess/group-input.js';
 import { expandedNames } from '../preprocess/transform.js';
@@ -47,7 +48,8 @@ export function fitBatch(batch: GroupBatch, spec: FitSpec): BatchResult {
         res.trainScore[g] = fitted instanceof LogisticRegression ? (w === null ? fitted.accuracyFlat(m, y) : fitted.score(m, y, w)) : r2Score(y as Float64Array, fitted.predictFlat(m), w);
         const names = preprocess !== null ? expandedNames(preprocess) : spec.features === undefined ? undefined : featureNames(spec.features, d);
         const inference = spec.inference === true ? inferenceStats(fitted, m, y, names) : undefined;
-        res.model[g] = evaluated === undefined ? encoder.json(fitted, inference, preprocess) : (search as GroupSearch).json(evaluated, inference);
+        if (evaluated === undefined) encoder.write(res.model, g, fitted, inference, preprocess);
+        else res.model.setText(g, (search as GroupSearch).json(evaluated, inference));
         if (evaluated !== undefined) res.metrics[g] = JSON.stringify(evaluated.evaluation);
         res.nIter[g] = fitted.nIter_ ?? -1;
         res.converged[g] = fitted.converged_ ? 1 : 0;
@@ -69,7 +71,7 @@ export function fitBatch(batch: GroupBatch, spec: FitSpec): BatchResult {
 export function emptyBatchResult(n: number, reason: string | null): BatchResult {
   return {
     ok: new Uint8Array(n),
-    model: new Array(n).fill(null),
+    model: new JsonColumn(n),
     error: new Array(n).fill(reason),
     nIter: new Int32Array(n).fill(-1),
     converged: new Int8Array(n).fill(-1),

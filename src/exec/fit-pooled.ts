@@ -41,7 +41,7 @@ export function fitPooledBatch(batch: GroupBatch, spec: FitSpec, pool: PoolSpec)
         const why = rows === 0 ? 'has no usable row' : !state.alone ? `has one class only (${JSON.stringify(y[0])})` : rows < spec.minRows ? `has ${rows} usable row${rows === 1 ? '' : 's'}, fewer than the ${spec.minRows} needed to fit it alone` : null;
         if (why !== null) state.alone = false;
         res.trainScore[g] = rows > 0 ? est.accuracyFlat({ data: x, rows, cols: d }, y) : NaN;
-        res.model[g] = encoder.json(est);
+        encoder.write(res.model, g, est);
         res.nIter[g] = est.nIter_;
         res.converged[g] = est.converged_ ? 1 : 0;
         res.ok[g] = 1;

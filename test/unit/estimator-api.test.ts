@@ -10,7 +10,16 @@ import {
   ModelJsonEncoder,
   setWarningHandler,
   type CoreWarning,
+  type Estimator,
 } from 'manymodels';
+import { JsonColumn } from '../../dist/model-io/json-column.js';
+
+/** The documents the UTF-8 writer writes for models, one value each, as text. */
+function written(enc: ModelJsonEncoder, ms: Estimator[]): (string | null)[] {
+  const col = new JsonColumn(ms.length);
+  ms.forEach((m, g) => enc.write(col, g, m));
+  return ms.map((_, g) => col.text(g));
+}
 
 const X = [[2, 1], [2, 3], [4, 7], [4, 7], [6, 7]];
 const y = [0, 0, 1, 1, 1];
@@ -182,6 +191,27 @@ describe('model documents', () => {
       log.coef_ = [awkward.slice(i, i + 2)];
       log.intercept_ = [awkward[awkward.length - 1 - i]];
       for (const m of [lin, log]) assert.equal(new ModelJsonEncoder(m).json(m), JSON.stringify(encodeModel(m)));
+      // classes too are written as numbers (the UTF-8 writer has its own copy of the rules)
+      const odd = new LogisticRegression().fit(X, y);
+      odd.classes_ = awkward.slice(i, i + 2);
+      assert.equal(new ModelJsonEncoder(odd).json(odd), JSON.stringify(encodeModel(odd)));
+      for (const m of [lin, log, odd]) assert.equal(written(new ModelJsonEncoder(m), [m])[0], JSON.stringify(encodeModel(m)));
+    }
+  });
+  it('the UTF-8 writer writes exactly the fast encoder’s text, value by value, NULL where nothing was written', () => {
+    const wide = new LogisticRegression().fit([[1, 2, 3], [3, 1, 0], [0, 0, 1], [5, 5, 5], [2, 2, 2]], [0, 1, 0, 1, 1]);
+    const text = new LogisticRegression().fit(X, y.map((v) => (v === 1 ? 'yes' : 'no')));
+    const many: Estimator[] = [...models, wide, text, new LogisticRegression({ maxIter: 1 }).fit(X, y)];
+    for (const features of [undefined, ['a', 'b"é'], { array: 'Feats' }] as const) {
+      for (const m of many) {
+        if (features !== undefined && m.nFeaturesIn_ !== 2 && !('array' in features)) continue;
+        const enc = new ModelJsonEncoder(m, features as never);
+        // three groups, the middle one never written (a failed group: NULL)
+        const col = new JsonColumn(3);
+        enc.write(col, 0, m);
+        enc.write(col, 2, m);
+        assert.deepEqual([col.text(0), col.text(1), col.text(2)], [enc.json(m), null, enc.json(m)], `${m.estimatorName} ${JSON.stringify(features)}`);
+      }
     }
   });
   it('rejects unknown formats and versions, missing and non-finite fields', () => {
