@@ -96,9 +96,17 @@ export const BINARY_COPY_TRAILER: Uint8Array = new Uint8Array([0xff, 0xff]);
  * setting. Commits when `body` succeeds; rolls back and rethrows its error otherwise.
  */
 export async function withLocalWorkMem(conn: Connection, workMem: string, body: () => Promise<void>): Promise<void> {
+  await withLocalSettings(conn, { work_mem: workMem }, body);
+}
+
+/**
+ * The same for any settings (name → value, e.g. { work_mem: '96MB', parallel_tuple_cost: '0.01' }),
+ * each SET LOCAL for `body`'s transaction alone. Names are the caller's own constants.
+ */
+export async function withLocalSettings(conn: Connection, settings: Readonly<Record<string, string>>, body: () => Promise<void>): Promise<void> {
   await conn.exec('BEGIN');
   try {
-    await conn.exec(`SET LOCAL work_mem = '${workMem}'`);
+    for (const [name, value] of Object.entries(settings)) await conn.exec(`SET LOCAL ${name} = '${value.replace(/'/g, "''")}'`);
     await body();
     await conn.exec('COMMIT');
   } catch (e) {

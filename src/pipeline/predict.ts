@@ -1,6 +1,6 @@
 import { BinaryCopyDecoder, readFloat8Array, readText, readTextArray, type RowFields } from '../copy/binary-decoder.js';
 import { BinaryCopyEncoder } from '../copy/binary-encoder.js';
-import { type Connection, type Database, withLocalWorkMem } from '../db/connection.js';
+import { type Connection, type Database, withLocalSettings } from '../db/connection.js';
 import { CancelledError, DatabaseError, ManyModelsError, ModelDocumentError, UsageError } from '../errors.js';
 import type { Estimator } from '../estimators/registry.js';
 import { LogisticRegression } from '../estimators/logistic-regression.js';
@@ -336,7 +336,7 @@ function inlineScoring(p: PredictPlan): boolean {
  * manymodels.ieee_dot, which never raises), else the scoring functions. The predictions table is
  * made from it, and a predictions view (predict-view.ts) is it.
  */
-export function scoringSelect(p: PredictPlan, o: { fence?: string; tableFence?: string; guarded: boolean }): string {
+export function scoringSelect(p: PredictPlan, o: { fence?: string; tableFence?: string; guarded: boolean; derived?: boolean }): string {
   const S = ident(CATALOG_SCHEMA);
   const fb = p.fallback;
   if (inlineScoring(p)) {
@@ -353,7 +353,8 @@ export function scoringSelect(p: PredictPlan, o: { fence?: string; tableFence?: 
       guarded: o.guarded,
       schema: S,
       tableFence: o.tableFence,
-      ...(fb === null ? {} : { fallback: { intercept: fb.intercept_[0], coef: fb.coef_[0], classes: [fb.classes_[0], fb.classes_[1]] }, extra: [`(m.mm_b IS NULL) AS ${ident(FALLBACK)}`] }),
+      ...(fb === null ? {} : { fallback: { intercept: fb.intercept_[0], coef: fb.coef_[0], classes: [fb.classes_[0], fb.classes_[1]] }, fallbackFlag: FALLBACK }),
+      ...(o.derived === true ? { derived: { columns: p.src.fields.map((f) => f.name) } } : {}),
     });
   }
   const on = keyMatch('m', 's', p.group, p.nullSafeKeys);
@@ -402,17 +403,23 @@ export async function predict(db: Database, opts: PredictOptions, version: strin
     const colocateWith = await colocationSource(db, dialect, p.sourceTable, p.group);
     const by = await distributeByFor(db, dialect, colocateWith, p.src.fromSql, p.group, 'every row', p.src.columns.get(p.group[0])?.dataTypeID ?? 0);
     if (engine === 'sql') {
-      const select = (guarded: boolean): string => scoringSelect(p, { fence: dialect.fence, tableFence: dialect.tableFence, guarded });
-      // the inline scorer's hash of the models in memory, for this statement only; on a distributed
-      // engine the join runs on the workers or segments, under their own settings
-      const workMem = inlineScoring(p) && !dialect.distributed ? await scoringWorkMem(db.main, p) : null;
+      // on one node, the inline scorer in its derived form, which runs in parallel workers
+      const derived = inlineScoring(p) && !dialect.distributed;
+      const select = (guarded: boolean): string => scoringSelect(p, { fence: dialect.fence, tableFence: dialect.tableFence, guarded, derived });
+      // for this statement only: the inline scorer's hash of the models in memory (on a distributed
+      // engine the join runs on the workers or segments, under their own settings) and, for the
+      // derived form, a parallel_tuple_cost that lets the planner choose the parallel plan
+      const settings: Record<string, string> = {};
+      const workMem = derived ? await scoringWorkMem(db.main, p) : null;
+      if (workMem !== null) settings.work_mem = `${workMem}kB`;
+      if (derived) Object.assign(settings, PARALLEL_SCORING);
       const create = async (guarded: boolean): Promise<void> => {
         const stmts = dialect.createTableAs(staging.staging, select(guarded), by, colocateWith);
-        if (workMem === null) {
+        if (Object.keys(settings).length === 0) {
           for (const sql of stmts) await db.main.exec(sql);
           return;
         }
-        await withLocalWorkMem(db.main, `${workMem}kB`, async () => {
+        await withLocalSettings(db.main, settings, async () => {
           for (const sql of stmts) await db.main.exec(sql);
         });
       };
@@ -464,6 +471,15 @@ export async function predict(db: Database, opts: PredictOptions, version: strin
     },
   );
 }
+
+/**
+ * The planner settings of the derived scoring statement (SET LOCAL, for it alone). At the default
+ * parallel_tuple_cost (0.1 per row sent from a worker to the leader) PostgreSQL 15 costs the
+ * parallel plan of 8.9M rows just above the serial one (it counts the scores' CASE expressions as
+ * nearly free), and picks the serial one, which takes ~1.5-2x as long on two idle cores.
+ * max_parallel_workers_per_gather and the other limits stay the server's.
+ */
+const PARALLEL_SCORING: Readonly<Record<string, string>> = { parallel_tuple_cost: '0.01' };
 
 /**
  * The work_mem (kB) that keeps the inline scorer's hash of the models in one batch (see

@@ -38,6 +38,14 @@ export interface InlineScoring {
    * with m.mm_b IS NULL.
    */
   fallback?: { intercept: number; coef: readonly number[]; classes: readonly [number | string, number | string] };
+  /** With `fallback`: an output column of this name, true on the rows of groups without a usable model. */
+  fallbackFlag?: string;
+  /**
+   * The source's column names, in order (what `s.*` gives): the statement is then written in the
+   * derived form (see derivedScoringSql), which a single-node PostgreSQL can run in parallel
+   * workers. Not for a distributed engine, and `extra` does not go with it.
+   */
+  derived?: { columns: readonly string[] };
 }
 
 /**
@@ -105,8 +113,14 @@ export function inlineScoringSql(o: InlineScoring): string {
         ? [`model->'state'->'classes'->>0 AS mm_c0`, `model->'state'->'classes'->>1 AS mm_c1`]
         : [`(model->'state'->'classes'->>0)::float8 AS mm_c0`, `(model->'state'->'classes'->>1)::float8 AS mm_c1`]
       : [];
-  const m = `(SELECT ${[...keys, `${intercept} AS mm_b`, ...w, ...classes].join(', ')} FROM ${qident(o.models)} WHERE status = 'ok'${tf}) AS m`;
+  const models = (fence: string): string => `(SELECT ${[...keys, `${intercept} AS mm_b`, ...w, ...classes].join(', ')} FROM ${qident(o.models)} WHERE status = 'ok'${fence}) AS m`;
   const on = keyMatch('m', 's', o.group, o.nullSafeKeys);
+  const flag = o.fallbackFlag === undefined || fb === undefined ? [] : [`(m.mm_b IS NULL) AS ${ident(o.fallbackFlag)}`];
+  if (o.derived !== undefined) {
+    if (o.extra !== undefined && o.extra.length > 0) throw new Error('inlineScoringSql: extra columns do not go with the derived form');
+    return derivedScoringSql(o, o.derived.columns, { models: models(DERIVED_FENCE), on, mb, mw, wj, cls, guarded, flag: flag.length > 0 });
+  }
+  const m = models(tf);
   // z is computed once per row in a fenced LATERAL subquery (OFFSET 0): without the fence the
   // planner substitutes its expression at each of its uses below.
   let z: string;
@@ -122,22 +136,89 @@ export function inlineScoringSql(o: InlineScoring): string {
     const sum = [mb, ...Array.from({ length: d }, (_, j) => `f.x[${j + 1}] * ${wj(j)}`)].join(' + ');
     z = `CASE WHEN array_ndims(f.x) = 1 AND array_length(f.x, 1) = ${d} THEN ${sum} END`;
   }
-  const finite = `abs(g.z) < 'Infinity'::float8`;
-  const sigmoid = `CASE WHEN g.z >= 0 THEN 1 / (1 + exp(-least(g.z, 700))) ELSE exp(greatest(g.z, -700)) / (1 + exp(greatest(g.z, -700))) END`;
-  // fast form: PostgreSQL raised on any overflow, so a non-finite z comes from a non-finite feature: NULL.
-  // guarded form: ieee_dot gave NULL for bad features; ±Infinity is an overflow with its limit; NaN has none.
-  const scored = guarded ? `g.z IS NOT NULL AND g.z <> 'NaN'::float8` : finite;
-  const cols =
-    o.kind === 'binary'
-      ? [
-          `CASE WHEN ${scored} THEN CASE WHEN g.z = '-Infinity'::float8 THEN 0::float8 ELSE ${sigmoid} END END AS ${ident('probability')}`,
-          `CASE WHEN ${scored} THEN CASE WHEN g.z > 0 THEN ${cls(1)} ELSE ${cls(0)} END END AS ${ident('prediction')}`,
-        ]
-      : [`NULL::float8 AS ${ident('probability')}`, `CASE WHEN ${finite} THEN g.z END AS ${ident('prediction')}`];
+  const cols = scoreColumns(o.kind, guarded, 'g.z', cls(0), cls(1));
   return (
-    `SELECT s.*, ${[...cols, ...(o.extra ?? [])].join(', ')} ` +
+    `SELECT s.*, ${[...cols, ...flag, ...(o.extra ?? [])].join(', ')} ` +
     `FROM ${o.fromSql} LEFT JOIN ${m} ON ${on} ` +
     vector +
     `CROSS JOIN LATERAL (SELECT ${z} AS z${f}) AS g`
   );
+}
+
+/**
+ * probability and prediction from z (an expression read several times: a column of a fenced
+ * subquery) and the classes, under the rules of scoring.ts.
+ */
+function scoreColumns(kind: InlineScoring['kind'], guarded: boolean, z: string, c0: string, c1: string): string[] {
+  const finite = `abs(${z}) < 'Infinity'::float8`;
+  const sigmoid = `CASE WHEN ${z} >= 0 THEN 1 / (1 + exp(-least(${z}, 700))) ELSE exp(greatest(${z}, -700)) / (1 + exp(greatest(${z}, -700))) END`;
+  // fast form: PostgreSQL raised on any overflow, so a non-finite z comes from a non-finite feature: NULL.
+  // guarded form: ieee_dot gave NULL for bad features; ±Infinity is an overflow with its limit; NaN has none.
+  const scored = guarded ? `${z} IS NOT NULL AND ${z} <> 'NaN'::float8` : finite;
+  return kind === 'binary'
+    ? [
+        `CASE WHEN ${scored} THEN CASE WHEN ${z} = '-Infinity'::float8 THEN 0::float8 ELSE ${sigmoid} END END AS ${ident('probability')}`,
+        `CASE WHEN ${scored} THEN CASE WHEN ${z} > 0 THEN ${c1} ELSE ${c0} END END AS ${ident('prediction')}`,
+      ]
+    : [`NULL::float8 AS ${ident('probability')}`, `CASE WHEN ${finite} THEN ${z} END AS ${ident('prediction')}`];
+}
+
+/**
+ * The fence of the derived form: `OFFSET '0'`, not `OFFSET 0`. Both keep a subquery from being
+ * flattened into the query around it, but PostgreSQL (15) decides whether a subquery may run in
+ * parallel workers before it folds constants, and sees `OFFSET 0` as a cast of an int4 to int8, not
+ * as the constant 0 (limit_needed): the subquery, and the join above it, then stay in one process.
+ * The string literal is typed bigint by the parser, a constant from the start.
+ */
+export const DERIVED_FENCE = ` OFFSET '0'`;
+
+/**
+ * The derived form of the inline scoring SELECT (single-node PostgreSQL and PGlite): the same
+ * scores, written as fenced derived tables instead of per-row LATERAL subqueries. A LATERAL
+ * subquery reads the outer row through parameters, which PostgreSQL does not pass to parallel
+ * workers, so the whole join stayed in one process; derived tables (fenced with OFFSET '0') do not,
+ * and the join, the unpacking of the models (a Parallel Hash) and the scores run in parallel
+ * workers, the leader writing the rows.
+ *
+ *   p: the source rows (columns renamed mm_s1, mm_s2, ...: no name of the source can clash with
+ *      the generated ones), joined to their model's unpacked fields, with the feature vector
+ *      (array features) or z itself (feature columns, guarded form)
+ *   q: z from p's vector, once per row (array features, fast form)
+ *   the outer SELECT: the source columns under their names, probability and prediction from z.
+ */
+function derivedScoringSql(
+  o: InlineScoring,
+  columns: readonly string[],
+  u: { models: string; on: string; mb: string; mw: string; wj: (j: number) => string; cls: (k: 0 | 1) => string; guarded: boolean; flag: boolean },
+): string {
+  const d = o.nFeatures;
+  const S = o.schema ?? '"manymodels"';
+  const src = columns.map((c, i) => `s.${ident(c)} AS mm_s${i + 1}`);
+  const pass = columns.map((_, i) => `p.mm_s${i + 1}`);
+  const classes = o.kind === 'binary' ? [`${u.cls(0)} AS mm_c0`, `${u.cls(1)} AS mm_c1`] : [];
+  const flag = u.flag ? ['(m.mm_b IS NULL) AS mm_fb'] : [];
+  const kept = [...(o.kind === 'binary' ? ['p.mm_c0', 'p.mm_c1'] : []), ...(u.flag ? ['p.mm_fb'] : [])];
+  let p: string;
+  let inner: string;
+  if (u.guarded || o.features.kind === 'columns') {
+    // z from the row and its model at once: each feature expression is read once
+    const z = u.guarded
+      ? `${S}.ieee_dot(${u.mb}, ${u.mw}, ${o.features.kind === 'columns' ? `ARRAY[${o.features.exprs.map((e) => `(${e})`).join(', ')}]::float8[]` : o.features.expr})`
+      : [u.mb, ...(o.features as { exprs: readonly string[] }).exprs.map((e, j) => `(${e}) * ${u.wj(j)}`)].join(' + ');
+    p = `SELECT ${[...src, ...classes, ...flag, `${z} AS mm_z`].join(', ')} FROM ${o.fromSql} LEFT JOIN ${u.models} ON ${u.on}${DERIVED_FENCE}`;
+    inner = p;
+  } else {
+    // the vector once per row (a cast of the source's array), then z from it: read by position from
+    // its lower bound; a 2-D array (or another length) is not a feature vector
+    const ws = Array.from({ length: d }, (_, j) => `${u.wj(j)} AS mm_w${j + 1}`);
+    p = `SELECT ${[...src, ...classes, ...flag, `${u.mb} AS mm_b`, ...ws, `${o.features.expr} AS mm_x`].join(', ')} FROM ${o.fromSql} LEFT JOIN ${u.models} ON ${u.on}${DERIVED_FENCE}`;
+    const at = (j: number): string => (j === 0 ? 'p.mm_x[array_lower(p.mm_x, 1)]' : `p.mm_x[array_lower(p.mm_x, 1) + ${j}]`);
+    const sum = ['p.mm_b', ...Array.from({ length: d }, (_, j) => `${at(j)} * p.mm_w${j + 1}`)].join(' + ');
+    const z = `CASE WHEN array_ndims(p.mm_x) = 1 AND array_length(p.mm_x, 1) = ${d} THEN ${sum} END`;
+    inner = `SELECT ${[...pass, ...kept, `${z} AS mm_z`].join(', ')} FROM (${p}) AS p${DERIVED_FENCE}`;
+  }
+  const out = columns.map((c, i) => `q.mm_s${i + 1} AS ${ident(c)}`);
+  const cols = scoreColumns(o.kind, u.guarded, 'q.mm_z', 'q.mm_c0', 'q.mm_c1');
+  const fb = u.flag ? [`q.mm_fb AS ${ident(o.fallbackFlag as string)}`] : [];
+  return `SELECT ${[...out, ...cols, ...fb].join(', ')} FROM (${inner}) AS q`;
 }
