@@ -1,0 +1,113 @@
+/**
+ * The least CPU any streaming train of a table must spend on this machine, measured part by part,
+ * against the train itself, on a local PostgreSQL server (its CPU is read from /proc):
+ *
+ *   read    the bare COPY floor: the rows out, ordered by group, as binary COPY, read and thrown
+ *           away (server and this process): a train reads exactly these rows;
+ *   fit     fitting one LogisticRegression per group: this process's CPU per 10 × 2 fit (the
+ *           groups' shape, bench/fit-data.ts), times the number of groups, on one thread;
+ *   write   writing the trained models table's rows again, server side, from a file the server
+ *           wrote (COPY ... FROM '/tmp/...'; no client at all): into a table like it with its
+ *           primary key (what a train writes), with `model` as text instead of jsonb (any format
+ *           that stores the same document as text), and unlogged without a key (the rows' bytes).
+ *
+ * read + fit + write is a lower bound of a train's CPU (it leaves out decoding, cutting, encoding
+ * and the protocol); divided by the cores it is a lower bound of the train's wall time, printed
+ * beside 1.5 × the floor's wall time (issue 11's target). Each part is the median of --runs.
+ *
+ *   node --import tsx bench/train-bound.ts --db postgres://postgres@127.0.0.1:PORT/DB [--table offer] [--runs 3]
+ *
+ * The table has the benchmark's columns (userid, asktimes, askbackoffdays, bought_offer; see
+ * bench/case.ts). Writes and drops tables tb_*; run `npx tsc -p tsconfig.json` first (it times dist/).
+ */
+import { cpus } from 'node:os';
+import { open } from 'manymodels';
+import { LogisticRegression } from 'manymodels/core';
+import { datasets } from './fit-data.js';
+import { serverCpuSeconds } from './server-cpu.js';
+
+function arg(name: string, def?: string): string | undefined {
+  const i = process.argv.indexOf(`--${name}`);
+  return i < 0 ? def : process.argv[i + 1];
+}
+const url = arg('db');
+if (url === undefined || !/^(127\.0\.0\.1|localhost)$/.test(new URL(url).hostname)) throw new Error('--db must be a postgres:// URL of a server on this machine');
+const port = new URL(url).port || '5432';
+const table = arg('table', 'offer') as string;
+const runs = Number(arg('runs', '3'));
+const cores = cpus().length;
+
+interface Cost {
+  wall: number;
+  proc: number;
+  server: number;
+}
+async function measure(body: () => Promise<void>): Promise<Cost> {
+  const u0 = process.cpuUsage();
+  const s0 = serverCpuSeconds(port) as number;
+  const t0 = performance.now();
+  await body();
+  const wall = (performance.now() - t0) / 1000;
+  const u = process.cpuUsage(u0);
+  return { wall, proc: (u.user + u.system) / 1e6, server: (serverCpuSeconds(port) as number) - s0 };
+}
+async function median(body: () => Promise<void>, before?: () => Promise<void>): Promise<Cost> {
+  const all: Cost[] = [];
+  for (let r = 0; r < runs; r++) {
+    if (before !== undefined) await before();
+    all.push(await measure(body));
+  }
+  const mid = (k: keyof Cost) => all.map((c) => c[k]).sort((a, b) => a - b)[Math.floor(all.length / 2)];
+  return { wall: mid('wall'), proc: mid('proc'), server: mid('server') };
+}
+const f = (c: Cost) => `${c.wall.toFixed(2)} s wall, CPU ${(c.proc + c.server).toFixed(2)} s (this process ${c.proc.toFixed(2)}, server ${c.server.toFixed(2)})`;
+
+const db = await open(url);
+try {
+  if (serverCpuSeconds(port) === null) throw new Error(`no PostgreSQL server listening on port ${port} runs on this machine`);
+  const floor = await median(async () => {
+    for await (const _ of db.database.main.copyOut(`(SELECT userid, asktimes, askbackoffdays, bought_offer FROM ${table} ORDER BY userid)`, 'binary'));
+  });
+  console.log(`read  (the bare COPY floor):            ${f(floor)}`);
+  let groups = 0;
+  const train = await median(async () => {
+    const r = await db.train({ from: table, group: 'userid', features: ['asktimes', 'askbackoffdays'], label: 'bought_offer', into: 'tb_models', replace: true });
+    groups = r.groupsOk + r.groupsFailed;
+  });
+  console.log(`train (${groups} groups, for comparison):  ${f(train)}`);
+
+  const sets = datasets(20000, 10, 2, 11);
+  const est = new LogisticRegression();
+  for (const s of sets.slice(0, 2000)) est.fit({ data: s.X, rows: 10, cols: 2 }, s.y);
+  const u0 = process.cpuUsage();
+  for (let k = 0; k < 5; k++) for (const s of sets) est.fit({ data: s.X, rows: 10, cols: 2 }, s.y);
+  const u = process.cpuUsage(u0);
+  const perFit = (u.user + u.system) / 1e6 / (5 * sets.length);
+  const fit: Cost = { wall: perFit * groups, proc: perFit * groups, server: 0 };
+  console.log(`fit   (${(perFit * 1e6).toFixed(2)} µs a group, one thread): ${f(fit)}`);
+
+  const file = `/tmp/mm-train-bound-${process.pid}.bin`;
+  await db.exec(`COPY tb_models TO '${file}' (FORMAT binary)`);
+  const write = async (ddl: string): Promise<Cost> =>
+    median(
+      async () => db.exec(`COPY tb_write FROM '${file}' (FORMAT binary)`),
+      async () => db.exec(`DROP TABLE IF EXISTS tb_write; ${ddl}`),
+    );
+  const asIs = await write(`CREATE TABLE tb_write (LIKE tb_models); ALTER TABLE tb_write ADD PRIMARY KEY (userid)`);
+  console.log(`write (the models table, jsonb, key):   ${f(asIs)}`);
+  const asText = await write(`CREATE TABLE tb_write (LIKE tb_models); ALTER TABLE tb_write ALTER COLUMN model TYPE text; ALTER TABLE tb_write ADD PRIMARY KEY (userid)`);
+  console.log(`write (model as text, key):              ${f(asText)}`);
+  const bare = await write(`CREATE UNLOGGED TABLE tb_write (LIKE tb_models); ALTER TABLE tb_write ALTER COLUMN model TYPE text`);
+  console.log(`write (text, unlogged, no key):          ${f(bare)}`);
+  await db.exec(`DROP TABLE IF EXISTS tb_write; COPY (SELECT 1) TO '${file}'`);
+
+  const cpu = (c: Cost) => c.proc + c.server;
+  const target = 1.5 * floor.wall;
+  for (const [name, w] of [['jsonb', asIs], ['text', asText], ['bare', bare]] as const) {
+    const least = cpu(floor) + cpu(fit) + cpu(w);
+    console.log(`bound with the ${name} write: read + fit + write = ${least.toFixed(2)} CPU-s, so at least ${(least / cores).toFixed(2)} s on ${cores} cores = ${(least / cores / floor.wall).toFixed(2)}x the floor (target 1.5x = ${target.toFixed(2)} s)`);
+  }
+  console.log(`the train: ${(train.wall / floor.wall).toFixed(2)}x the floor, ${cpu(train).toFixed(2)} CPU-s`);
+} finally {
+  await db.close();
+}
