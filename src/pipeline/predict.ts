@@ -91,8 +91,8 @@ export interface PredictPlan {
   categoriesExpr: string | null;
   /** The models carry preprocessing (meta.preprocess): featuresExpr is the raw input columns, not the model's features. */
   preprocessed: boolean;
-  /** The same features for the inline SQL scorer. */
-  featureSql: { kind: 'columns'; exprs: string[] } | { kind: 'array'; expr: string };
+  /** The same features for the inline SQL scorer (elements: the raw array column, for an array of integers or floats). */
+  featureSql: { kind: 'columns'; exprs: string[] } | { kind: 'array'; expr: string; elements?: string };
   featureNames: string[];
   labelKind: 'number' | 'text';
   classifier: boolean;
@@ -159,7 +159,8 @@ export async function plan(db: Database, opts: PredictOptions): Promise<PredictP
     featureSql = { kind: 'array', expr: featuresExpr };
   } else if (cols.length === 1 && cols[0].kind === 'number[]') {
     featuresExpr = float8Sql(`s.${ident(cols[0].name)}`, cols[0].oid === OID.numericArray ? 'numeric[]' : 'other[]', S);
-    featureSql = { kind: 'array', expr: featuresExpr };
+    // an array of integers or floats: the scorer may also read its elements one by one (each ::float8 is the array cast's)
+    featureSql = { kind: 'array', expr: featuresExpr, ...(cols[0].oid === OID.numericArray ? {} : { elements: `s.${ident(cols[0].name)}` }) };
   } else {
     for (const c of cols) {
       if (c.kind !== 'number' && c.kind !== 'boolean') {

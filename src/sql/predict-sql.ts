@@ -7,7 +7,7 @@ export interface InlineScoring {
   models: QualifiedName;
   group: readonly string[];
   /** The features of a source row: one float8 expression per feature, or one float8[] expression. */
-  features: { kind: 'columns'; exprs: readonly string[] } | { kind: 'array'; expr: string };
+  features: { kind: 'columns'; exprs: readonly string[] } | { kind: 'array'; expr: string; elements?: string };
   /** Features per model (the same for every model of the table). */
   nFeatures: number;
   /** A binary classifier (LogisticRegression with 2 classes) or a linear regressor. */
@@ -181,9 +181,10 @@ export const DERIVED_FENCE = ` OFFSET '0'`;
  * workers, the leader writing the rows.
  *
  *   p: the source rows (columns renamed mm_s1, mm_s2, ...: no name of the source can clash with
- *      the generated ones), joined to their model's unpacked fields, with the feature vector
- *      (array features) or z itself (feature columns, guarded form)
- *   q: z from p's vector, once per row (array features, fast form)
+ *      the generated ones), joined to their model's unpacked fields, with z (feature columns, an
+ *      array of integers or floats, the guarded form) or the feature vector (a numeric[] array, read
+ *      through manymodels.to_float8, or another expression: computed once)
+ *   q: z from p's vector, once per row (those arrays, fast form)
  *   the outer SELECT: the source columns under their names, probability and prediction from z.
  */
 function derivedScoringSql(
@@ -200,11 +201,18 @@ function derivedScoringSql(
   const kept = [...(o.kind === 'binary' ? ['p.mm_c0', 'p.mm_c1'] : []), ...(u.flag ? ['p.mm_fb'] : [])];
   let p: string;
   let inner: string;
-  if (u.guarded || o.features.kind === 'columns') {
-    // z from the row and its model at once: each feature expression is read once
-    const z = u.guarded
-      ? `${S}.ieee_dot(${u.mb}, ${u.mw}, ${o.features.kind === 'columns' ? `ARRAY[${o.features.exprs.map((e) => `(${e})`).join(', ')}]::float8[]` : o.features.expr})`
-      : [u.mb, ...(o.features as { exprs: readonly string[] }).exprs.map((e, j) => `(${e}) * ${u.wj(j)}`)].join(' + ');
+  const elements = o.features.kind === 'array' ? o.features.elements : undefined;
+  if (u.guarded || o.features.kind === 'columns' || elements !== undefined) {
+    // z from the row and its model at once: each feature expression is read once, or (an array of
+    // integers or floats) each element of the source's array cast by itself, without a float8[] copy
+    let z: string;
+    if (u.guarded) z = `${S}.ieee_dot(${u.mb}, ${u.mw}, ${o.features.kind === 'columns' ? `ARRAY[${o.features.exprs.map((e) => `(${e})`).join(', ')}]::float8[]` : o.features.expr})`;
+    else if (o.features.kind === 'columns') z = [u.mb, ...o.features.exprs.map((e, j) => `(${e}) * ${u.wj(j)}`)].join(' + ');
+    else {
+      const a = elements as string;
+      const at = (j: number): string => `(${a}[array_lower(${a}, 1)${j === 0 ? '' : ` + ${j}`}])::float8`;
+      z = `CASE WHEN array_ndims(${a}) = 1 AND array_length(${a}, 1) = ${d} THEN ${[u.mb, ...Array.from({ length: d }, (_, j) => `${at(j)} * ${u.wj(j)}`)].join(' + ')} END`;
+    }
     p = `SELECT ${[...src, ...classes, ...flag, `${z} AS mm_z`].join(', ')} FROM ${o.fromSql} LEFT JOIN ${u.models} ON ${u.on}${DERIVED_FENCE}`;
     inner = p;
   } else {

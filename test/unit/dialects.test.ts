@@ -30,7 +30,7 @@ function spec(dialect: keyof typeof DIALECTS, estimator: InDbSpec['estimator']):
 }
 
 function statements(dialect: keyof typeof DIALECTS): string[] {
-  const scoring = inlineScoringSql({ fromSql: '"public"."offers_tests" AS s', models: ['public', 'models'], group: ['userid'], features: { kind: 'array', expr: 's."features"::float8[]' }, nFeatures: 2, kind: 'binary', labelKind: 'number', fence: DIALECTS[dialect].fence, tableFence: DIALECTS[dialect].tableFence, ...(DIALECTS[dialect].distributed ? {} : { derived: { columns: ['userid', 'features'] } }) });
+  const scoring = inlineScoringSql({ fromSql: '"public"."offers_tests" AS s', models: ['public', 'models'], group: ['userid'], features: { kind: 'array', expr: 's."features"::float8[]', elements: 's."features"' }, nFeatures: 2, kind: 'binary', labelKind: 'number', fence: DIALECTS[dialect].fence, tableFence: DIALECTS[dialect].tableFence, ...(DIALECTS[dialect].distributed ? {} : { derived: { columns: ['userid', 'features'] } }) });
   return [
     ...inDatabaseStatementsFor(spec(dialect, 'LogisticRegression')),
     ...inDatabaseStatementsFor(spec(dialect, 'Ridge')),
