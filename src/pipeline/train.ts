@@ -375,7 +375,7 @@ export async function planTraining(db: Database, opts: TrainOptions): Promise<Tr
   // Where a group ends, under the key's own equality (see group-cutter.ts): where its bytes change
   // for key types whose equality is byte equality; otherwise each row carries the size of its SQL
   // group and the cutter ends a group after that many rows.
-  if (await cutOnKeyBytes(db, group.map((g) => column(src, g, 'group key').oid))) layout = { ...layout, keyBytes: true };
+  if (await cutOnKeyBytes(db, await resolveDialect(db, opts.dialect), group.map((g) => column(src, g, 'group key').oid))) layout = { ...layout, keyBytes: true };
   const groupSize = layout.keyBytes === true ? [] : [`count(*) OVER (PARTITION BY ${keySql.join(', ')})`];
   const selectSql = `SELECT ${[...keySql, ...selectFeatures, labelSql, ...(weightCol !== null ? [weightSql(weightCol, S)] : []), ...foldSql, ...groupSize].join(', ')} FROM ${src.fromSql} ORDER BY ${keySql.join(', ')}`;
   const mff = opts.maxFailedFraction;
@@ -411,8 +411,8 @@ export async function planTraining(db: Database, opts: TrainOptions): Promise<Tr
  * Whether the rows of one group can be told by their key's bytes (keyBytesAreEquality).
  * MANYMODELS_KEY_BOUNDARY=count makes every run count group sizes in SQL instead (to compare the two).
  */
-async function cutOnKeyBytes(db: Database, oids: readonly number[]): Promise<boolean> {
-  if (process.env.MANYMODELS_KEY_BOUNDARY === 'count') return false;
+async function cutOnKeyBytes(db: Database, dialect: Dialect, oids: readonly number[]): Promise<boolean> {
+  if (process.env.MANYMODELS_KEY_BOUNDARY === 'count' || dialect.mergeMaySplitKeys === true) return false;
   if (!keyBytesAreEquality(oids, false)) return false;
   if (!keyTypesHaveCollation(oids)) return true;
   const r = await db.main.query<{ any: boolean }>(NONDETERMINISTIC_COLLATIONS_SQL);

@@ -23,6 +23,14 @@ export interface Dialect {
    */
   readonly solver?: 'written-out' | 'function';
   /**
+   * true where an ORDER BY read over a distributed table may bring rows with equal keys out apart,
+   * so a training read never ends a group where its key's bytes change there, only after its SQL
+   * group size (pipeline/group-cutter.ts). Greenplum: MatrixDB 5.0 (Greenplum 7.0.0) sorts uuid on
+   * its segments in another order than its Gather Motion merges them, and equal uuids come out
+   * apart; the group size's window redistributes by the key first, which keeps each group whole.
+   */
+  readonly mergeMaySplitKeys?: boolean;
+  /**
    * What ends a subquery over a table that should be computed once (predict's unpacking of the
    * models' coefficients); default `fence`. '' on Citus, which pulls a subquery over a distributed
    * table that has an OFFSET to the coordinator (recursive planning) instead of pushing it down.

@@ -36,6 +36,18 @@ const CASES: KeyCase[] = [
   },
 ];
 
+/** a and b equal, numbers within 1e-9 (relative), everything else exactly. */
+function assertClose(a: unknown, b: unknown, what: string): void {
+  if (typeof a === 'number' && typeof b === 'number') {
+    assert.ok(Math.abs(a - b) <= 1e-9 * Math.max(1, Math.abs(a), Math.abs(b)), `${what}: ${a} and ${b}`);
+  } else if (a !== null && b !== null && typeof a === 'object' && typeof b === 'object') {
+    assert.deepEqual(Object.keys(a).sort(), Object.keys(b).sort(), what);
+    for (const k of Object.keys(a)) assertClose((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k], `${what}.${k}`);
+  } else {
+    assert.equal(a, b, what);
+  }
+}
+
 /** Rows: per group 12 rows alternating the two spellings, both classes present, a learnable feature. */
 function rowsFor(c: KeyCase): string {
   const out: string[] = [];
@@ -81,7 +93,9 @@ for (const backend of backends) {
         await db.exec(`CREATE TABLE ${src} (id int, k ${c.type}, a float8, b float8, y int); INSERT INTO ${src} VALUES ${rows.join(', ')}`);
         const opts = { from: src, group: 'k', features: ['a', 'b'], label: 'y', batchGroups: 2 };
         const select = (await db.explainTrain({ ...opts, into: 'never' })).find((q) => q.includes('ORDER BY')) ?? '';
-        assert.doesNotMatch(select, /OVER \(PARTITION BY/, 'the byte path is the one taken');
+        // not on Greenplum, whose merge of its segments' sorted rows may bring equal uuids out apart (dialect mergeMaySplitKeys)
+        if (backend.name === 'greenplum') assert.match(select, /OVER \(PARTITION BY/, 'the group sizes come from SQL');
+        else assert.doesNotMatch(select, /OVER \(PARTITION BY/, 'the byte path is the one taken');
         const bytes = await db.train({ ...opts, into: `${src}_b` });
         process.env.MANYMODELS_KEY_BOUNDARY = 'count';
         try {
@@ -98,11 +112,12 @@ for (const backend of backends) {
           `SELECT count(*)::int AS n FROM ((SELECT k, count(*)::int AS n FROM ${src} WHERE k IS NOT NULL GROUP BY k) EXCEPT ALL (SELECT k, n_rows + n_skipped FROM ${src}_b)) q`,
         )).rows[0].n;
         assert.equal(diff, 0, 'per group, the rows of its SQL group');
-        const cols = 'k, model, status, error, n_rows, n_skipped, n_iter, converged, train_score';
-        const same = (await db.sql(
-          `SELECT (SELECT count(*) FROM ((SELECT ${cols} FROM ${src}_b EXCEPT ALL SELECT ${cols} FROM ${src}_c) UNION ALL (SELECT ${cols} FROM ${src}_c EXCEPT ALL SELECT ${cols} FROM ${src}_b)) q)::int AS n`,
-        )).rows[0].n;
-        assert.equal(same, 0, 'the same models either way');
+        // the same models either way: the same rows, and the same coefficients up to the last bits
+        // (a distributed engine merges a group's rows from its segments in no fixed order)
+        const read = async (t: string) => (await db.sql(`SELECT k::text AS k, model, status, error, n_rows, n_skipped, n_iter, converged, train_score FROM ${t} ORDER BY k`)).rows;
+        const [b, cnt] = [await read(`${src}_b`), await read(`${src}_c`)];
+        assert.equal(b.length, cnt.length);
+        b.forEach((row, i) => assertClose(row, cnt[i], `${c.type} group ${row.k}`));
       });
     });
 
@@ -137,6 +152,12 @@ for (const backend of backends) {
         const src = `keys_${k}`;
         await db.exec(`CREATE TABLE ${src} (id int, k ${c.type}, a float8, b float8, y int); INSERT INTO ${src} VALUES ${rowsFor(c)}`);
         const groups = (await db.sql(`SELECT count(*)::int AS n, min(c)::int AS lo, max(c)::int AS hi FROM (SELECT count(*) AS c FROM ${src} GROUP BY k) q`)).rows[0];
+        if (groups.n !== 2 && backend.name === 'greenplum') {
+          // MatrixDB 5.0 (Greenplum 7.0.0) hashes the two NaN bit patterns apart in GROUP BY, while its sorts
+          // (and PostgreSQL) see one NaN: the engine disagrees with itself, there is no one answer to check
+          t.skip(`${backend.name}'s GROUP BY sees ${groups.n} groups where PostgreSQL sees 2`);
+          return;
+        }
         assert.equal(groups.n, 2, 'the oracle: GROUP BY sees two groups');
         for (const strategy of ['streaming', 'in-database'] as const) {
           const into = `m_${k}_${strategy === 'streaming' ? 's' : 'd'}`;

@@ -12,6 +12,7 @@ export const greenplum: Dialect = Object.freeze<Dialect>({
   // its planners spend seconds to minutes on the written-out solve's chain of LATERAL subqueries
   solver: 'function',
   distributed: true,
+  mergeMaySplitKeys: true,
   createTableAs: (table, select, by) => [`CREATE TABLE ${qident(table)} AS ${select} DISTRIBUTED BY (${identList(by)})`],
   createEmptyTableAs: (table, select, by) => [`CREATE TABLE ${qident(table)} AS ${select} WITH NO DATA DISTRIBUTED BY (${identList(by)})`],
 });
