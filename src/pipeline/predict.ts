@@ -174,12 +174,21 @@ export async function plan(db: Database, opts: PredictOptions): Promise<PredictP
   const m = qident(modelsName);
   // the documents checked first: the summary below reads their fields with casts that raise on a bad one
   await validateDocuments(db, modelsName, meta);
-  const info = await db.main.query<{ classes: number | null; nf: number[] | null; n: number }>(
+  // plain aggregates, which PostgreSQL splits among parallel workers (an array_agg(DISTINCT) is not:
+  // 1M models, 0.4-0.6 s in one process); the distinct widths are read only when there are several
+  const info = await db.main.query<{ classes: number | null; nfmin: number | null; nfmax: number | null; n: number }>(
     `SELECT max(jsonb_array_length(model->'state'->'classes')) AS classes,
-            array_agg(DISTINCT (model->'state'->>'nFeatures')::int) AS nf, count(*)::int AS n
+            min((model->'state'->>'nFeatures')::int) AS nfmin, max((model->'state'->>'nFeatures')::int) AS nfmax, count(*)::int AS n
      FROM ${m} WHERE status = 'ok'`,
   );
-  const row = info.rows[0];
+  const { nfmin, nfmax } = info.rows[0];
+  const nf =
+    nfmin === null
+      ? null
+      : nfmin === nfmax
+        ? [nfmin]
+        : (await db.main.query<{ nf: number[] }>(`SELECT array_agg(DISTINCT (model->'state'->>'nFeatures')::int) AS nf FROM ${m} WHERE status = 'ok'`)).rows[0].nf;
+  const row = { classes: info.rows[0].classes, nf, n: info.rows[0].n };
   let nullSafeKeys: boolean[] = [];
   if (group.length > 1) {
     const cols = group.map((g, i) => `coalesce(bool_or(m.${ident(g)} IS NULL), false) AS n${i}`);

@@ -70,6 +70,21 @@ for (const backend of backends) {
       }
     });
 
+    it('a valid document of another width among the others: FEATURE_COUNT_MISMATCH names that width', async () => {
+      // group 2's model widened to 3 features (a third coefficient), put back after: the table then has models of widths 2 and 3
+      const original = (await db.sql<{ m: string }>(`SELECT model::text AS m FROM logistic WHERE userid = 2`)).rows[0].m;
+      await db.exec(`UPDATE logistic SET model = jsonb_set(jsonb_set(model, '{state,nFeatures}', '3'), '{state,coef,0}', (model->'state'->'coef'->0) || '[0.5]'::jsonb) WHERE userid = 2`);
+      try {
+        await assert.rejects(db.predict({ models: 'logistic', from: 'offer', into: 'scores', features: ['asktimes', 'askbackoffdays'] }), (e: ManyModelsError) => {
+          assert.equal(e.code, 'FEATURE_COUNT_MISMATCH', e.message);
+          assert.match(e.message, /trained on 3 features, but 2 feature columns were given/);
+          return true;
+        });
+      } finally {
+        await db.sql(`UPDATE logistic SET model = $1::jsonb WHERE userid = 2`, [original]);
+      }
+    });
+
     for (const [table, cases] of [['logistic', LOGISTIC], ['linear', LINEAR]] as const) {
       for (const [what, edit] of cases) {
         it(`${table}: ${what}`, async () => {
