@@ -19,10 +19,12 @@ const INT = (f) => ['integration', `test/integration/${f}.test.ts`];
 const MUTANTS = [
   // the group cutter
   { id: 'cutter-limit-off-by-one', file: 'src/pipeline/group-cutter.ts', from: 'if (this.gRows < this.limits.maxGroupRows) return false;', to: 'if (this.gRows <= this.limits.maxGroupRows) return false;', tests: [UNIT('group-cutter')] },
-  { id: 'cutter-key-bytes', file: 'src/pipeline/group-cutter.ts', from: 'const kEnd = row.start[m - 1] + Math.max(0, row.len[m - 1]);', to: 'const kEnd = row.start[m - 1] + Math.max(0, row.len[m - 1]) - 1;', tests: [UNIT('group-cutter')] },
+  { id: 'cutter-key-bytes', file: 'src/pipeline/group-cutter.ts', from: 'this.pushKey(row.buf, row.start[0] - 4, row.start[m - 1] + Math.max(0, row.len[m - 1]));', to: 'this.pushKey(row.buf, row.start[0] - 4, row.start[m - 1] + Math.max(0, row.len[m - 1]) - 1);', tests: [UNIT('group-cutter')] },
+  { id: 'cutter-key-compare', file: 'src/pipeline/group-cutter.ts', from: 'for (let i = 0; i < n; i++) if (src[kStart + i] !== key[at + i]) return true;', to: 'for (let i = 0; i < n - 1; i++) if (src[kStart + i] !== key[at + i]) return true;', tests: [UNIT('group-cutter')] },
   { id: 'cutter-group-size', file: 'src/pipeline/group-cutter.ts', from: 'this.left = n;', to: 'this.left = n - 1;', tests: [UNIT('group-cutter')] },
-  { id: 'cutter-batch-groups', file: 'src/pipeline/group-cutter.ts', from: 'this.keys.length >= this.limits.batchGroups', to: 'this.keys.length > this.limits.batchGroups', tests: [UNIT('group-cutter')] },
-  { id: 'cutter-null-key', file: 'src/pipeline/group-cutter.ts', from: 'if (row.len[f] >= 0) allNull = false;', to: 'if (row.len[f] > 0) allNull = false;', tests: [UNIT('group-cutter')] },
+  { id: 'cutter-batch-groups', file: 'src/pipeline/group-cutter.ts', from: 'this.groups >= this.limits.batchGroups', to: 'this.groups > this.limits.batchGroups', tests: [UNIT('group-cutter')] },
+  { id: 'cutter-null-key', file: 'src/pipeline/group-cutter.ts', from: 'for (let f = 0; f < keyFields; f++) if (row.len[f] >= 0) return false;', to: 'for (let f = 0; f < keyFields; f++) if (row.len[f] > 0) return false;', tests: [UNIT('group-cutter')] },
+  { id: 'key-bytes-types', file: 'src/sql/types.ts', from: '2950 /* uuid */]);', to: '2950 /* uuid */, OID.numeric, OID.float8]);', tests: [INT('group-keys')] },
   // the scorers: SQL functions and the TypeScript estimator
   { id: 'sql-sigmoid-sign', file: 'src/sql/scoring.ts', from: 'WHEN z >= 0 THEN 1 / (1 + exp(-least(z, 700)))', to: 'WHEN z > 0 THEN 1 / (1 + exp(-least(z, 700)))', tests: [INT('train-predict')], note: 'z = 0 exactly is never scored: equivalent mutant' },
   { id: 'sql-sigmoid-flip', file: 'src/sql/scoring.ts', from: 'WHEN z >= 0 THEN 1 / (1 + exp(-least(z, 700)))', to: 'WHEN z >= 0 THEN 1 / (1 + exp(least(z, 700)))', tests: [INT('train-predict')] },
