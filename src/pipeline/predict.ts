@@ -302,6 +302,10 @@ async function validateDocuments(db: Database, models: readonly string[], meta: 
   const state = fenced ? 'd.mm_st' : `model->'state'`;
   const field = (name: string): string => (fenced && ['coef', 'intercept', 'classes'].includes(name) ? `d.mm_${name}` : `${state}->'${name}'`);
   const nf = `(${state}->>'nFeatures')`;
+  // The rows' width is compared with the state's own nFeatures ($ is the state inside the filter),
+  // not with a jsonb_build_object of it passed as a variable: building that object per document cost
+  // ~0.9 of 4.1 CPU-s at 1M documents. nFeatures is a whole number in int's range by then (the CASE
+  // checks it first), so the two comparisons agree.
   // JSON path tests, not EXISTS subqueries over jsonb_array_elements: Citus refuses a correlated
   // subquery over a set-returning function in a query on a distributed table. A path that does not
   // apply (a missing member, a scalar where an array belongs) gives NULL: that is a problem too.
@@ -313,7 +317,7 @@ async function validateDocuments(db: Database, models: readonly string[], meta: 
       ? `${isnt(field('coef'), 'array')} OR ${isnt(field('intercept'), 'array')} OR ${isnt(field('classes'), 'array')}
          OR jsonb_array_length(${field('classes')}) < 2 OR jsonb_array_length(${field('intercept')}) <> jsonb_array_length(${field('coef')})
          OR ${numbers(field('intercept'))}
-         OR ${bad(field('coef'), 'strict $[*] ? (@.type() != "array" || @.size() != $nf)', `jsonb_build_object('nf', ${nf}::int)`)}
+         OR ${bad(state, 'strict $.coef[*] ? (@.type() != "array" || @.size() != $.nFeatures)')}
          OR ${bad(field('coef'), 'strict $[*][*] ? (@.type() != "number")')}`
       : `${isnt(field('coef'), 'array')} OR ${isnt(field('intercept'), 'number')} OR jsonb_array_length(${field('coef')}) <> ${nf}::int OR ${numbers(field('coef'))}`;
   const problem = `CASE
