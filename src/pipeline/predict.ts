@@ -502,7 +502,7 @@ export async function predict(db: Database, opts: PredictOptions, version: strin
  * The planner settings of the derived scoring statement (SET LOCAL, for it alone). At the default
  * parallel_tuple_cost (0.1 per row sent from a worker to the leader) PostgreSQL 15 costs the
  * parallel plan of 8.9M rows just above the serial one (it counts the scores' CASE expressions as
- * nearly free), and picks the serial one, which takes ~1.5-2x as long on two idle cores.
+ * nearly free), and picks the serial one, which took 1.5-2.5x as long side by side (2 cores, load ~3).
  * max_parallel_workers_per_gather and the other limits stay the server's.
  */
 const PARALLEL_SCORING: Readonly<Record<string, string>> = { parallel_tuple_cost: '0.01' };
