@@ -72,6 +72,11 @@ export class GroupCutter {
   private keyLen = 0;
   /** Rows of the current SQL group still to come (layouts with the group size). */
   private left = 0;
+  /** sortGroupRows' permutation, its scratch copy, and the open group's width and category columns. */
+  private sortIdx = new Int32Array(64);
+  private sortScratch = new Float64Array(256);
+  private sortD = 0;
+  private sortCats: readonly boolean[] | undefined = undefined;
   /** Where the open group's key starts in keyBuf. */
   private openKey = 0;
   /** Whether the rows going by have an all-NULL key (a run of them is dropped; key-bytes layouts). */
@@ -192,6 +197,7 @@ export class GroupCutter {
   }
 
   private closeGroup(): void {
+    if (this.gError === null && this.gRows > 1) this.sortGroupRows();
     const g = this.groups;
     if (g === this.nRows.length) this.growGroups();
     this.xStart[g] = this.gXStart;
@@ -209,6 +215,92 @@ export class GroupCutter {
       if (this.yText !== null) this.yText.length = this.yLen;
     }
     if (this.xLen >= this.limits.batchNumbers || this.groups >= this.limits.batchGroups) this.flush();
+  }
+
+  /**
+   * Puts the open group's rows in one order, whatever order they came in: SQL orders a group's rows
+   * by nothing, and a parallel or distributed sort, or one that spills to disk, sends them in
+   * another order from run to run, which changes a fit's sums in their last bits. Sorted by their
+   * features, then label, weight and fold id (sortCompare), the same rows give the same model to
+   * the bit; rows equal in all of these are alike. A packed group's rows too, so that the long and
+   * the packed form of the same rows give the same model.
+   */
+  private sortGroupRows(): void {
+    const n = this.gRows;
+    const d = Math.max(this.gD, 0);
+    const f0 = this.layout.features;
+    this.sortD = d;
+    this.sortCats = f0.kind === 'columns' ? f0.categories : undefined;
+    if (this.sortIdx.length < n) this.sortIdx = new Int32Array(Math.max(n, this.sortIdx.length * 2));
+    const idx = this.sortIdx;
+    let sorted = true;
+    idx[0] = 0;
+    for (let i = 1; i < n; i++) {
+      idx[i] = i;
+      if (sorted && this.sortCompare(i - 1, i) > 0) sorted = false;
+    }
+    if (sorted) return;
+    if (n <= 32) {
+      // insertion sort: groups are small, and it allocates nothing
+      for (let i = 1; i < n; i++) {
+        const v = idx[i];
+        let j = i - 1;
+        while (j >= 0 && this.sortCompare(idx[j], v) > 0) {
+          idx[j + 1] = idx[j];
+          j--;
+        }
+        idx[j + 1] = v;
+      }
+    } else {
+      idx.set(Array.from(idx.subarray(0, n)).sort((a, b) => this.sortCompare(a, b)));
+    }
+    // move the rows into that order through a scratch copy
+    if (this.sortScratch.length < Math.max(n * d, n)) this.sortScratch = new Float64Array(Math.max(n * d, n, this.sortScratch.length * 2));
+    const tmp = this.sortScratch;
+    const x = this.x;
+    const x0 = this.gXStart;
+    for (let i = 0; i < n; i++) {
+      const from = x0 + idx[i] * d;
+      for (let f = 0; f < d; f++) tmp[i * d + f] = x[from + f];
+    }
+    x.set(tmp.subarray(0, n * d), x0);
+    const y0 = this.gYStart;
+    if (this.yNum !== null) permute(this.yNum, y0, idx, n, tmp);
+    if (this.w !== null) permute(this.w, y0, idx, n, tmp);
+    if (this.fold !== null) permute(this.fold, y0, idx, n, tmp);
+    if (this.yText !== null) {
+      const yt = this.yText;
+      const copy = yt.slice(y0, y0 + n);
+      for (let i = 0; i < n; i++) yt[y0 + i] = copy[idx[i]];
+    }
+  }
+
+  /** The order of sortGroupRows: rows i and j of the open group by features, label, weight, fold id. */
+  private sortCompare(i: number, j: number): number {
+    const d = this.sortD;
+    const x = this.x;
+    const cats = this.sortCats;
+    const xi = this.gXStart + i * d;
+    const xj = this.gXStart + j * d;
+    for (let f = 0; f < d; f++) {
+      const a = x[xi + f];
+      const b = x[xj + f];
+      if (a === b && a !== 0) continue;
+      const c = cats !== undefined && cats[f] ? compareCategories(this.strings, a, b) : compareNumbers(a, b);
+      if (c !== 0) return c;
+    }
+    const yi = this.gYStart + i;
+    const yj = this.gYStart + j;
+    let c: number;
+    if (this.yNum !== null) c = compareNumbers(this.yNum[yi], this.yNum[yj]);
+    else {
+      const a = (this.yText as string[])[yi];
+      const b = (this.yText as string[])[yj];
+      c = a < b ? -1 : a > b ? 1 : 0;
+    }
+    if (c === 0 && this.w !== null) c = compareNumbers(this.w[yi], this.w[yj]);
+    if (c === 0 && this.fold !== null) c = compareNumbers(this.fold[yi], this.fold[yj]);
+    return c;
   }
 
   /** Appends the open group's key (binary COPY fields with their length prefixes) to the batch's keys. */
@@ -535,4 +627,32 @@ function shared(src: Float64Array, len: number): Float64Array {
 function allNullKey(row: RowFields, keyFields: number): boolean {
   for (let f = 0; f < keyFields; f++) if (row.len[f] >= 0) return false;
   return true;
+}
+
+/** Puts a[at, at + n) in the order idx, through tmp. */
+function permute(a: Float64Array, at: number, idx: Int32Array, n: number, tmp: Float64Array): void {
+  for (let i = 0; i < n; i++) tmp[i] = a[at + idx[i]];
+  a.set(tmp.subarray(0, n), at);
+}
+
+/** A total order of float64 values: by value, −0 before 0, NaN last. */
+function compareNumbers(a: number, b: number): number {
+  if (a < b) return -1;
+  if (a > b) return 1;
+  if (a === b) {
+    if (a !== 0) return 0;
+    const na = 1 / a < 0;
+    return na === 1 / b < 0 ? 0 : na ? -1 : 1;
+  }
+  const na = a !== a;
+  return na === (b !== b) ? 0 : na ? 1 : -1;
+}
+
+/** Two category cells (indices into the batch's strings, NaN for NULL) by their text, NULL last. */
+function compareCategories(strings: readonly string[], a: number, b: number): number {
+  if (a === b) return 0;
+  if (a !== a || b !== b) return a !== a ? (b !== b ? 0 : 1) : -1;
+  const sa = strings[a];
+  const sb = strings[b];
+  return sa < sb ? -1 : sa > sb ? 1 : 0;
 }

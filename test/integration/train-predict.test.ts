@@ -66,8 +66,9 @@ for (const backend of backends) {
       assert.ok(ok.train_score > 0 && ok.train_score <= 1);
       assert.ok(ok.serialized_on instanceof Date);
       assert.equal(ok.run_id, r.runId);
-      // the stored model is the one the core fits on the same rows
-      const data = (await db.sql<{ asktimes: number; askbackoffdays: number; bought_offer: number }>('SELECT asktimes, askbackoffdays, bought_offer FROM offer WHERE userid = 1 ORDER BY offerid')).rows;
+      // the stored model is the one the core fits on the same rows, in the order a group's rows are
+      // fitted whatever order they come in: by features, then label
+      const data = (await db.sql<{ asktimes: number; askbackoffdays: number; bought_offer: number }>('SELECT asktimes, askbackoffdays, bought_offer FROM offer WHERE userid = 1 ORDER BY asktimes, askbackoffdays, bought_offer')).rows;
       const direct = new LogisticRegression().fit(data.map((d) => [d.asktimes, d.askbackoffdays]), data.map((d) => d.bought_offer));
       const stored = decodeModel(ok.model) as LogisticRegression;
       assertSameNumbers(stored.coef_, direct.coef_, exact);

@@ -76,8 +76,10 @@ describe('the worker pool', () => {
     // and the models written are the core's fit of each group's rows: group 121 opens batch 12
     const text = Buffer.from(inline[12].rows).toString('latin1');
     const doc = JSON.parse(text.slice(text.indexOf('{"format"'), text.indexOf('}}', text.indexOf('{"format"')) + 2));
+    // (on the group's rows in the order the reader fits them: by features, then label)
     const g = rows.get(121)!;
-    const direct = new LogisticRegression().fit(g.X, g.y);
+    const order = g.y.map((_, i) => i).sort((a, b) => g.X[a][0] - g.X[b][0] || g.X[a][1] - g.X[b][1] || g.y[a] - g.y[b]);
+    const direct = new LogisticRegression().fit(order.map((i) => g.X[i]), order.map((i) => g.y[i]));
     assert.deepEqual((decodeModel(doc) as LogisticRegression).coef_, direct.coef_);
   });
 
