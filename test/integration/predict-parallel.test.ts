@@ -22,20 +22,13 @@ import { after, before, describe, it } from 'node:test';
 import type { ManyModels } from 'manymodels';
 import { inlineScoringSql } from '../../dist/sql/predict-sql.js';
 import { backends } from '../helpers/backends.js';
+import { rng } from '../helpers/random.js';
 
 type Row = Record<string, any>;
 
-function lcg(seed: number): () => number {
-  let s = seed;
-  return () => {
-    s = (s * 1103515245 + 12345) % 2147483648;
-    return s / 2147483648;
-  };
-}
-
 /** Five groups of 30 rows: a binary label, a continuous target; features of scale 0.1..1. */
 function trainingRows(): string {
-  const r = lcg(11);
+  const r = rng(11);
   const rows: string[] = [];
   for (let g = 1; g <= 5; g++) {
     for (let i = 0; i < 30; i++) {
