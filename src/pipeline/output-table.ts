@@ -71,7 +71,7 @@ export function swapStatements(s: Staging, spec?: SwapSpec): string[] {
   const pk = spec?.primaryKey;
   return [
     `-- the run holds SELECT pg_advisory_lock(hashtext('manymodels.table'), hashtext(${literal(qident(s.target))})) from its start`,
-    ...(pk ? [`ALTER TABLE ${qident(s.staging)} ADD PRIMARY KEY (${pk.map(ident).join(', ')})`] : []),
+    ...(pk ? ['-- unless the staging table has its primary key already (added with it, above):', `ALTER TABLE ${qident(s.staging)} ADD PRIMARY KEY (${pk.map(ident).join(', ')})`] : []),
     'BEGIN',
     `LOCK TABLE ${qident(s.target)} IN ACCESS EXCLUSIVE MODE -- when it exists`,
     `-- when nothing is attached to ${qident(s.target)} (indexes, grants, views, ...; see pipeline/attached.ts):`,
