@@ -38,7 +38,12 @@ export async function main(argv: readonly string[]): Promise<number> {
     await program.parseAsync(argv as string[], { from: 'user' });
     return 0;
   } catch (e) {
-    if (e instanceof CommanderError) return e.exitCode === 0 ? 0 : 2;
+    if (e instanceof CommanderError) {
+      if (e.exitCode === 0) return 0;
+      // the parser has said what is wrong on stderr; --format json: stdout still holds one object
+      if (wantsJson(argv) && !printedJson()) printJson({ error: { code: 'USAGE', message: e.message.replace(/^error: /, ''), hint: 'run the command with --help to see its options' } });
+      return 2;
+    }
     if (e instanceof ManyModelsError) {
       process.stderr.write(`manymodels: error [${e.code}]: ${redactUrls(e.message)}\n`);
       // --format json: a pipeline reading stdout gets one object either way, here the error's code and words

@@ -123,5 +123,13 @@ describe('the manymodels command', () => {
     r = run(['train', '--from', 'offer']);
     assert.equal(r.code, 2);
     assert.match(r.err, /required option/);
+    // with --format json a malformed command line, too, leaves one JSON object on stdout
+    for (const args of [['train', '--from', 'offer', '--format', 'json'], ['predict', '--nosuch', '--format=json']]) {
+      r = run(args);
+      assert.equal(r.code, 2, args.join(' '));
+      const out = JSON.parse(r.out);
+      assert.equal(out.error.code, 'USAGE');
+      assert.match(out.error.message, /required option|unknown option/);
+    }
   });
 });
