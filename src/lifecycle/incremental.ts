@@ -12,7 +12,7 @@ import { faultPoint } from '../pipeline/fault.js';
 import { checkTarget, type Staging, type SwapSpec, swapIn, workTablesOf } from '../pipeline/output-table.js';
 import { withRun } from '../pipeline/run.js';
 import { column, resolveSource, tableName } from '../pipeline/source.js';
-import { type IncrementalSummary, placeTraining, planTraining, runOutcome, tooManyFailed, type TrainOptions, type TrainPlan, type TrainResult } from '../pipeline/train.js';
+import { type IncrementalSummary, keyTooLong, placeTraining, planTraining, runOutcome, tooManyFailed, type TrainOptions, type TrainPlan, type TrainResult } from '../pipeline/train.js';
 import { trainStreaming } from '../pipeline/train-streaming.js';
 import { fingerprintsSelect } from './fingerprint.js';
 import { applyRetention, archiveName, checkKeep, dropVersion, fullVersionKeeper, recordVersion } from './versions.js';
@@ -253,6 +253,8 @@ export async function trainIncremental(db: Database, opts: TrainOptions, version
         return { result, meta, end };
       },
     );
+  } catch (e) {
+    throw keyTooLong(e);
   } finally {
     if (opts.fitter === undefined) await fitter.close();
   }

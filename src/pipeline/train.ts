@@ -541,8 +541,25 @@ export async function train(db: Database, opts: TrainOptions, version: string, h
         return { result, meta: pool === undefined ? plan.meta : { ...plan.meta, pool }, end };
       },
     );
+  } catch (e) {
+    throw keyTooLong(e);
   } finally {
     if (opts.fitter === undefined) await fitter.close();
   }
+}
+
+/**
+ * The models table's primary key refused a group key longer than a btree index entry can be
+ * (about 2,700 bytes; SQLSTATE 54000): that error as KEY_TOO_LONG, with what to do. Any other error as it is.
+ */
+export function keyTooLong(e: unknown): unknown {
+  if (!(e instanceof DatabaseError) || e.sqlState !== '54000' || !/index row (size|requires)/.test(e.message)) return e;
+  const size = /index row size (\d+) exceeds .*?maximum (\d+)/.exec(e.message);
+  return new DatabaseError(
+    'KEY_TOO_LONG',
+    `a group key is too long for the models table's primary key: ${size !== null ? `it takes ${size[1]} bytes in the index, more than PostgreSQL's maximum of ${size[2]}` : 'PostgreSQL indexes values up to about 2,700 bytes'}`,
+    'group by a shorter key that tells the groups apart, such as md5 of the long column in a query (--from "SELECT md5(k) AS k_md5, ... FROM t")',
+    e.sqlState,
+  );
 }
 

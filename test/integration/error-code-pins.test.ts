@@ -181,7 +181,7 @@ describe('docs/errors.md and the tests', () => {
     CSV_INVALID: 'bad-input', TABLE_EXISTS: 'bad-input', CONNECTION_FAILED: 'bad-input', DATABASE_BUSY: 'cli',
     OUTPUT_LOCKED: 'faults', CONNECTION_LOST: 'faults', WORKER_CRASHED: 'faults', SINGLE_CLASS: 'train-predict',
     NON_FINITE_INPUT: 'train-predict', INVALID_GROUP: 'train-predict', UNSUPPORTED: 'in-database',
-    KEY_NOT_ORDERABLE: 'group-keys', KEY_PARTLY_NULL: 'group-keys', MULTIPLE_STATEMENTS: 'cli-sql-output', KEY_TYPE_MISMATCH: 'error-messages',
+    KEY_NOT_ORDERABLE: 'group-keys', KEY_PARTLY_NULL: 'group-keys', KEY_TOO_LONG: 'group-keys', MULTIPLE_STATEMENTS: 'cli-sql-output', KEY_TYPE_MISMATCH: 'error-messages',
     INVALID_VALUE: 'bad-input', INVALID_DATABASE_URL: 'cli-database-target', DATABASE_NOT_FOUND: 'cli-database-target',
     CONNECTION_TIMEOUT: 'cli-database-target', CONTINUOUS_LABEL: 'labels', PERFECT_SEPARATION: 'labels', NOT_EVALUATED: 'evaluation', NOT_FITTED: '../unit/estimator-api',
     CONVERGENCE: '../unit/estimator-api', TOO_MANY_FEATURES: 'wide-models', NOT_A_RECOMMENDATIONS_TABLE: 'report', VALUE_OUT_OF_RANGE: 'training-extremes', OUTPUT_TABLE_DEPENDENCY: 'retrain-keeps', DEMO_SCHEMA_EXISTS: 'demo-own-schema', POOLED: 'pooling', VERSION_NOT_FOUND: 'versions',

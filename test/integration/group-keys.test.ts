@@ -177,6 +177,25 @@ for (const backend of backends) {
       });
     });
 
+    it('a group key too long for the primary key fails with KEY_TOO_LONG, the previous models table as it was', async () => {
+      // 6,400 hex digits from md5s: too long for a btree entry even compressed (about 2,700 bytes)
+      await db.exec(`CREATE TABLE long_keys AS SELECT CASE WHEN g % 2 = 0 THEN 'short' ELSE (SELECT string_agg(md5(i::text || 'x'), '') FROM generate_series(1, 200) i) END AS k,
+                       (g * 7 % 5)::float8 AS x, g % 3 % 2 AS y FROM generate_series(1, 40) g`);
+      await db.train({ from: { query: `SELECT * FROM long_keys WHERE k = 'short'` }, group: 'k', features: ['x'], label: 'y', into: 'long_models' });
+      const before = (await db.sql(`SELECT k, model::text, run_id::text FROM long_models ORDER BY k`)).rows;
+      await db.exec(`UPDATE long_keys SET y = 1 - y`);
+      for (const incremental of [false, true]) {
+        await assert.rejects(db.train({ from: 'long_keys', group: 'k', features: ['x'], label: 'y', into: 'long_models', incremental }), (e: unknown) => {
+          assert.ok(e instanceof ManyModelsError);
+          assert.equal(e.code, 'KEY_TOO_LONG', e.message);
+          assert.match(e.message, /too long for the models table's primary key: it takes \d+ bytes in the index, more than PostgreSQL's maximum of \d+\n/);
+          assert.match(e.hint ?? '', /md5/);
+          return true;
+        });
+      }
+      assert.deepEqual((await db.sql(`SELECT k, model::text, run_id::text FROM long_models ORDER BY k`)).rows, before, 'the models table as it was');
+    });
+
     it('a composite key with a NULL column is a group, as in GROUP BY; an all-NULL key is skipped and counted', async () => {
       const rows: string[] = [];
       const keys = ['1, NULL', '1, 2', 'NULL, 2', 'NULL, NULL'];
