@@ -550,10 +550,11 @@ export async function train(db: Database, opts: TrainOptions, version: string, h
 
 /**
  * The models table's primary key refused a group key longer than a btree index entry can be
- * (about 2,700 bytes; SQLSTATE 54000): that error as KEY_TOO_LONG, with what to do. Any other error as it is.
+ * (about 2,700 bytes; SQLSTATE 54000 on one node): that error as KEY_TOO_LONG, with what to do. Any other error as it is.
  */
 export function keyTooLong(e: unknown): unknown {
-  if (!(e instanceof DatabaseError) || e.sqlState !== '54000' || !/index row (size|requires)/.test(e.message)) return e;
+  // (Citus passes a worker's error on under another SQLSTATE: the message decides)
+  if (!(e instanceof DatabaseError) || !/index row (size \d+ exceeds|requires \d+ bytes)/.test(e.message)) return e;
   const size = /index row size (\d+) exceeds .*?maximum (\d+)/.exec(e.message);
   return new DatabaseError(
     'KEY_TOO_LONG',
