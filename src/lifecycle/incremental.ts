@@ -7,7 +7,6 @@ import { ident, literal, qident, type QualifiedName } from '../sql/ident.js';
 import { keyMatch } from '../sql/key-match.js';
 import { weightSql } from '../preprocess/plan.js';
 import { CATALOG_SCHEMA, readTableMeta, runEndStatement, type RunEnd, tableRecordStatements, type TableMeta, META_PREFIX, metaComment } from '../pipeline/catalog.js';
-import { resolveDialect } from '../pipeline/dialect.js';
 import { faultPoint } from '../pipeline/fault.js';
 import { checkTarget, type Staging, type SwapSpec, swapIn, workTablesOf } from '../pipeline/output-table.js';
 import { withRun } from '../pipeline/run.js';
@@ -87,7 +86,7 @@ export async function trainIncremental(db: Database, opts: TrainOptions, version
   if (vanished !== 'keep' && vanished !== 'drop') throw new UsageError(`vanished must be 'keep' or 'drop', got ${JSON.stringify(vanished)}`, undefined, 'INVALID_OPTION');
   const keep = checkKeep(opts.keep);
   const planned = await planTraining(db, opts);
-  const dialect = await resolveDialect(db, opts.dialect);
+  const dialect = planned.dialect;
   const plan = await placeTraining(db, planned, dialect);
   const target = tableName(opts.into);
   await checkTarget(db.main, target, opts.replace === true, 'models');

@@ -19,6 +19,7 @@ import { withRun } from './run.js';
 import { type ProgressListener, ProgressTracker } from './progress.js';
 import { column, estimateRows, type ResolvedSource, resolveSource, type SourceRef, type TableRef, tableName } from './source.js';
 import { colocationSource, distributeByFor, resolveDialect } from './dialect.js';
+import type { Dialect } from '../sql/dialect.js';
 import { predictIntoView } from './predict-view.js';
 
 export interface PredictOptions {
@@ -82,6 +83,8 @@ const OUTPUT = ['probability', 'prediction', 'probabilities'] as const;
 
 /** What scoring a source with a models table needs: checked columns, features, model kinds (recommend uses it too). */
 export interface PredictPlan {
+  /** The engine's dialect (opts.dialect, else detected), resolved once. */
+  dialect: Dialect;
   group: string[];
   featuresExpr: string;
   /**
@@ -173,7 +176,8 @@ export async function plan(db: Database, opts: PredictOptions): Promise<PredictP
   }
   const m = qident(modelsName);
   // the documents checked first: the summary below reads their fields with casts that raise on a bad one
-  await validateDocuments(db, modelsName, meta, !(await resolveDialect(db, opts.dialect)).distributed);
+  const dialect = await resolveDialect(db, opts.dialect);
+  await validateDocuments(db, modelsName, meta, !dialect.distributed);
   // plain aggregates, which PostgreSQL splits among parallel workers (an array_agg(DISTINCT) is not:
   // 1M models, 0.4-0.6 s in one process); the distinct widths are read only when there are several
   const info = await db.main.query<{ classes: number | null; nfmin: number | null; nfmax: number | null; n: number }>(
@@ -208,6 +212,7 @@ export async function plan(db: Database, opts: PredictOptions): Promise<PredictP
     }
   }
   return {
+    dialect,
     group,
     featuresExpr,
     categoriesExpr,
@@ -405,7 +410,7 @@ export async function predict(db: Database, opts: PredictOptions, version: strin
   const p = await plan(db, opts);
   const engine = scoringEngine(opts.engine);
   const target = tableName(opts.into);
-  const dialect = await resolveDialect(db, opts.dialect);
+  const dialect = p.dialect;
   await checkTarget(db.main, target, opts.replace === true, 'predictions');
   return withRun(
     db,

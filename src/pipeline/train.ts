@@ -227,6 +227,8 @@ export interface TrainOutcome {
 }
 
 export interface TrainPlan {
+  /** The engine's dialect (opts.dialect, else detected), resolved once for the whole run. */
+  dialect: Dialect;
   /** The source table when the source is one; after placeTraining, only when new tables are co-located with it (Citus). */
   sourceTable?: readonly string[];
   /** The type OID of the group key's first column (where Citus distributes). */
@@ -375,7 +377,8 @@ export async function planTraining(db: Database, opts: TrainOptions): Promise<Tr
   // Where a group ends, under the key's own equality (see group-cutter.ts): where its bytes change
   // for key types whose equality is byte equality; otherwise each row carries the size of its SQL
   // group and the cutter ends a group after that many rows.
-  if (await cutOnKeyBytes(db, await resolveDialect(db, opts.dialect), group.map((g) => column(src, g, 'group key').oid))) layout = { ...layout, keyBytes: true };
+  const dialect = await resolveDialect(db, opts.dialect);
+  if (await cutOnKeyBytes(db, dialect, group.map((g) => column(src, g, 'group key').oid))) layout = { ...layout, keyBytes: true };
   const groupSize = layout.keyBytes === true ? [] : [`count(*) OVER (PARTITION BY ${keySql.join(', ')})`];
   const selectSql = `SELECT ${[...keySql, ...selectFeatures, labelSql, ...(weightCol !== null ? [weightSql(weightCol, S)] : []), ...foldSql, ...groupSize].join(', ')} FROM ${src.fromSql} ORDER BY ${keySql.join(', ')}`;
   const mff = opts.maxFailedFraction;
@@ -386,6 +389,7 @@ export async function planTraining(db: Database, opts: TrainOptions): Promise<Tr
     if (v !== undefined && (!Number.isInteger(v) || v < (name === 'workers' ? 0 : 1))) throw new UsageError(`${name} must be an integer ≥ ${name === 'workers' ? 0 : 1}, got ${v}`, undefined, 'INVALID_OPTION');
   }
   return {
+    dialect,
     fitSpec: { estimator: entry.name, params, minRows, features: featureSpec, ...(opts.inference === true ? { inference: true } : {}), ...(prepPlan !== null ? { preprocess: prepPlan } : {}), ...(evaluation !== null ? { evaluation } : {}) },
     layout,
     group,
@@ -458,7 +462,7 @@ export async function placeTraining(db: Database, plan: TrainPlan, dialect: Dial
 export async function explainTraining(db: Database, opts: TrainOptions): Promise<string[]> {
   const planned = await planTraining(db, opts);
   checkPoolOptions(opts, planned.fitSpec.estimator, planned.fitSpec.params);
-  const dialect = await resolveDialect(db, opts.dialect);
+  const dialect = planned.dialect;
   const plan = await placeTraining(db, planned, dialect);
   const target = tableName(opts.into);
   const runId = '00000000-0000-4000-8000-000000000000';
@@ -487,7 +491,7 @@ export async function train(db: Database, opts: TrainOptions, version: string, h
   if ((opts.pool ?? 'none') !== 'none' && planned.fitSpec.evaluation != null) {
     throw new UsageError('partial pooling (pool) is not evaluated per group: cv, folds, holdout and paramGrid train each group alone', 'train without pool to evaluate or search per group', 'INVALID_OPTION');
   }
-  const dialect = await resolveDialect(db, opts.dialect);
+  const dialect = planned.dialect;
   const plan = await placeTraining(db, planned, dialect);
   const pooled = checkPoolOptions(opts, plan.fitSpec.estimator, plan.fitSpec.params);
   const target = tableName(opts.into);
