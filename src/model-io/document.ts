@@ -144,8 +144,8 @@ export class ModelJsonEncoder {
   /**
    * Writes the document of `est` (as `json` would) into value g of `out`. A LogisticRegression
    * with number classes and no extras, most runs' models, goes straight to UTF-8: its fixed text
-   * is copied from bytes encoded once, and its numbers are written as the ASCII of their
-   * shortest form. The bytes are exactly those of `json`'s text (tested).
+   * is copied from bytes encoded once, and its number arrays are JSON.stringify's ASCII, copied
+   * byte by byte. The bytes are exactly those of `json`'s text (tested).
    */
   write(out: JsonColumn, g: number, est: Estimator, inference?: InferenceStats | null, preprocess?: PreprocessDoc | null): void {
     if (!(est instanceof LogisticRegression) || (est instanceof PooledLogisticRegression && est.pool_ !== null) || (inference ?? null) !== null || (preprocess ?? null) !== null || !est.classes_.every((c) => typeof c === 'number')) {
@@ -154,7 +154,8 @@ export class ModelJsonEncoder {
     }
     const head = this.headBytes(est.nFeaturesIn_);
     const coef = est.coef_;
-    // an upper bound: 24 bytes per number (the longest shortest form is 23 characters), and the text between
+    // an upper bound: 25 bytes per number (its longest shortest form, 24 characters as in -1.2345678901234567e-308,
+    // and a comma), two brackets per coefficient row, and the fixed text between (under 128 bytes)
     let numbers = est.intercept_.length + est.classes_.length;
     for (const row of coef) numbers += row.length;
     const buf = out.ensure(head.length + 25 * numbers + 2 * coef.length + 128);
