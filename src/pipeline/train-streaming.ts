@@ -36,13 +36,22 @@ export function streamingSetupSql(plan: TrainPlan, staging: Staging, dialect: Di
   ];
 }
 
+/**
+ * Whether the models go in with COPY FREEZE: on a PostgreSQL server, where the write has a
+ * connection of its own (not PGlite's single one) and is not spread over a cluster's nodes.
+ */
+export function freezesModels(db: Database, dialect: Dialect): boolean {
+  return db.concurrentStreams && !dialect.distributed;
+}
+
 /** The statements of a streaming run, for --explain. */
-export function streamingStatements(plan: TrainPlan, staging: Staging, dialect: Dialect): string[] {
+export function streamingStatements(plan: TrainPlan, staging: Staging, dialect: Dialect, freeze: boolean): string[] {
+  const copy = `COPY ${qident(staging.staging)} (${[...plan.group, ...MODEL_COLUMNS].map(ident).join(', ')}) FROM STDIN WITH (FORMAT binary${freeze ? ', FREEZE' : ''})`;
   return [
     ...streamingSetupSql(plan, staging, dialect),
     `COPY (${plan.selectSql}) TO STDOUT WITH (FORMAT binary)`,
-    `-- every group is fitted in a worker thread; its row of the models table is written with:`,
-    `COPY ${qident(staging.staging)} (${[...plan.group, ...MODEL_COLUMNS].map(ident).join(', ')}) FROM STDIN WITH (FORMAT binary)`,
+    `-- every group is fitted in a worker thread; its row of the models table is written (on a connection of its own) with:`,
+    ...(freeze ? ['BEGIN', `TRUNCATE ${qident(staging.staging)}`, copy, 'COMMIT'] : [copy]),
   ];
 }
 
@@ -130,8 +139,15 @@ export async function trainStreaming(
       }
     }
     const target = `${qident(staging.staging)} (${[...plan.group, ...MODEL_COLUMNS].map(ident).join(', ')})`;
+    // On a PostgreSQL server the rows go in frozen, in a transaction that empties the (new, empty)
+    // staging table first as COPY FREEZE requires: the models table's first reader (the predict
+    // that often follows) then finds its hint bits and visibility map set instead of rewriting
+    // every page (1M models, 600 MB: predict 12.9 s against 11.0 s, unanalyzed, side by side).
+    const freeze = writer !== null && freezesModels(db, dialect);
     try {
-      await (writer ?? db.main).copyIn(target, 'binary', body());
+      if (freeze) await writer.exec(`BEGIN; TRUNCATE ${qident(staging.staging)}`);
+      await (writer ?? db.main).copyIn(target, 'binary', body(), { freeze });
+      if (freeze) await writer.exec('COMMIT');
     } finally {
       opts.signal?.removeEventListener('abort', onAbort);
     }

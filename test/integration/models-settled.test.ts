@@ -1,0 +1,71 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import type { ManyModels } from 'manymodels';
+import { backends } from '../helpers/backends.js';
+
+/**
+ * A models table is ready to be read the moment a train ends: PostgreSQL's own catalog says it has
+ * statistics (pg_class.reltuples is the number of models, pg_stats has its status column), so the
+ * predict that follows is planned for the models there are rather than for a guess; and on a
+ * PostgreSQL server its rows went in frozen (COPY FREEZE), so every page is all-visible in the
+ * visibility map (pg_class.relallvisible = relpages) and the first reader rewrites none of them.
+ */
+const SOURCE = `SELECT g % 600 AS k, (g % 7)::float8 AS a, (g % 5)::float8 AS b, (g % 3 = 0)::int AS y FROM generate_series(1, 6000) g`;
+
+interface RelStats {
+  reltuples: number;
+  relpages: number;
+  relallvisible: number;
+  statusStats: number;
+}
+
+async function relStats(db: ManyModels, table: string): Promise<RelStats> {
+  return (await db.sql<RelStats>(
+    `SELECT reltuples::float8 AS reltuples, relpages::int AS relpages, relallvisible::int AS relallvisible,
+            (SELECT count(*)::int FROM pg_stats WHERE schemaname = 'public' AND tablename = $1 AND attname = 'status') AS "statusStats"
+     FROM pg_class WHERE oid = to_regclass($1)`,
+    [table],
+  )).rows[0];
+}
+
+for (const backend of backends) {
+  // on a cluster the coordinator's catalog holds no rows of a distributed table (its shards or
+  // segments do), so there the statistics are not read from it
+  const local = backend.name === 'pglite' || backend.name === 'postgres';
+  describe(`a trained models table is analyzed${backend.name === 'postgres' ? ' and frozen' : ''} on ${backend.name}`, { skip: !local && 'the catalog of a cluster coordinator holds no rows of distributed tables' }, () => {
+    let db: ManyModels;
+    before(async () => {
+      db = await backend.open();
+      await db.exec(`CREATE TABLE settle_src AS ${SOURCE}`);
+    });
+    after(async () => {
+      await db?.close();
+    });
+
+    it('a new models table has statistics for every model', async () => {
+      const r = await db.train({ from: 'settle_src', group: 'k', label: 'y', features: ['a', 'b'], into: 'settle_m' });
+      assert.equal(r.groupsOk + r.groupsFailed, 600);
+      const s = await relStats(db, 'settle_m');
+      assert.equal(s.reltuples, 600, 'reltuples: the number of models, from ANALYZE');
+      assert.equal(s.statusStats, 1, 'pg_stats has the status column');
+      assert.ok(s.relpages > 0);
+      if (backend.name === 'postgres') assert.equal(s.relallvisible, s.relpages, 'every page all-visible: the rows went in frozen');
+    });
+
+    it('a retrain into a table kept in place (an index on it) updates its statistics', async () => {
+      await db.exec('CREATE INDEX settle_m_status ON settle_m (status)');
+      await db.train({ from: { query: 'SELECT * FROM settle_src WHERE k < 150' }, group: 'k', label: 'y', features: ['a', 'b'], into: 'settle_m', replace: true });
+      const idx = (await db.sql<{ n: number }>(`SELECT count(*)::int AS n FROM pg_indexes WHERE indexname = 'settle_m_status'`)).rows[0].n;
+      assert.equal(idx, 1, 'the index was kept: the rows were replaced in place');
+      const s = await relStats(db, 'settle_m');
+      assert.equal(s.reltuples, 150, 'reltuples: the new number of models');
+    });
+
+    it('explain shows the statements that do it', async () => {
+      const lines = (await db.explainTrain({ from: 'settle_src', group: 'k', label: 'y', features: ['a', 'b'], into: 'settle_m2' })).join('\n');
+      assert.match(lines, /ANALYZE "mm_stage_/);
+      if (backend.name === 'postgres') assert.match(lines, /TRUNCATE "mm_stage_[^\n]*\nCOPY "mm_stage_[^\n]*FORMAT binary, FREEZE\)\nCOMMIT/);
+      else assert.doesNotMatch(lines, /FREEZE/);
+    });
+  });
+}
