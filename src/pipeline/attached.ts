@@ -72,9 +72,12 @@ export async function readOutputTable(conn: Connection, target: QualifiedName, o
             CASE WHEN con.oid IS NOT NULL THEN array(SELECT a.attname::text FROM unnest(con.conkey) AS k(n) JOIN pg_attribute a ON a.attrelid = con.conrelid AND a.attnum = k.n) END AS conkey
      FROM pg_depend d
      LEFT JOIN pg_constraint con ON d.classid = 'pg_constraint'::regclass AND con.oid = d.objid
+     LEFT JOIN pg_trigger tg ON d.classid = 'pg_trigger'::regclass AND tg.oid = d.objid
      WHERE ((d.refclassid = 'pg_class'::regclass AND d.refobjid = $1) OR (d.refclassid = 'pg_type'::regclass AND d.refobjid = $2))
        AND NOT (d.classid = 'pg_type'::regclass AND d.objid IN ($2, $3))
        AND NOT (d.classid = 'pg_class'::regclass AND d.objid = $4)
+       -- Citus's own TRUNCATE trigger, which every distributed table has (a new one gets its own)
+       AND NOT coalesce(tg.tgfoid = to_regproc('pg_catalog.citus_truncate_trigger'), false)
      ORDER BY 1`,
     [oid, t.rowtype, t.arraytype ?? 0, t.toast ?? 0],
   )).rows;

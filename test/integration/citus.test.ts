@@ -177,4 +177,18 @@ describe('on a real Citus cluster', { skip }, () => {
     const plan = (await db.sql<Row>(`EXPLAIN ${q}`)).rows.map((r) => r['QUERY PLAN']).join('\n');
     assert.match(plan, /Task Count: ([2-9]|\d\d+)/);
   });
+
+  it("a retrain replaces a table with nothing attached by a rename: Citus's own TRUNCATE trigger is not a user's", async () => {
+    await db.train({ ...base, from: 'o_dist', into: 'm_again' });
+    const oid = async (): Promise<number> => (await db.sql<Row>(`SELECT 'm_again'::regclass::oid AS o`)).rows[0].o;
+    const trigger = (await db.sql<Row>(`SELECT count(*)::int AS n FROM pg_trigger WHERE tgrelid = 'm_again'::regclass AND tgfoid = 'pg_catalog.citus_truncate_trigger'::regproc`)).rows[0].n;
+    assert.equal(trigger, 1, 'Citus put its TRUNCATE trigger on the distributed models table');
+    const before = await oid();
+    await db.train({ ...base, from: 'o_dist', into: 'm_again' });
+    assert.notEqual(await oid(), before, 'a new table (DROP + RENAME), not the rows copied into the old one');
+    // under another group key too (the rows of the old table, distributed on userid, could not take the new ones)
+    await db.train({ ...base, group: 'asktimes', features: ['askbackoffdays'], from: 'o_dist', into: 'm_again' });
+    const n = (await db.sql<Row>(`SELECT (SELECT count(*)::int FROM m_again) AS m, (SELECT count(DISTINCT asktimes)::int FROM offer) AS g`)).rows[0];
+    assert.equal(n.m, n.g);
+  });
 });
