@@ -8,6 +8,15 @@ export const MODEL_COLUMNS = ['model', 'status', 'error', 'n_rows', 'n_skipped',
 export const MODEL_COLUMN_TYPES = ['jsonb', 'text', 'text', 'integer', 'integer', 'integer', 'boolean', 'double precision', 'timestamptz', 'uuid', 'text', 'jsonb'] as const;
 
 /**
+ * The columns of a models table (`names`: all of them, key first) that a run analyzes before its swap:
+ * all but the model documents, whose statistics (whole documents compared as jsonb) plan no query
+ * and cost most of an ANALYZE: 100k models on PGlite, 0.72 s of 0.75.
+ */
+export function statisticsColumns(names: readonly string[]): string[] {
+  return names.filter((n) => n !== 'model');
+}
+
+/**
  * Fits a batch and encodes its rows of the models table as binary COPY data, so that the thread
  * that reads the database only has to pass bytes on. Pure: runs in a worker thread.
  */

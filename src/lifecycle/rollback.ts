@@ -1,5 +1,6 @@
 import type { Database } from '../db/connection.js';
 import { DatabaseError, UsageError } from '../errors.js';
+import { statisticsColumns } from '../exec/encode-batch.js';
 import { displayName, qident, type QualifiedName } from '../sql/ident.js';
 import { readTableMeta, type TableMeta } from '../pipeline/catalog.js';
 import { resolveDialect } from '../pipeline/dialect.js';
@@ -88,7 +89,12 @@ export async function rollback(db: Database, opts: RollbackOptions, version: str
       version,
       wait: opts.wait,
       signal: opts.signal,
-      output: { columns: fields.map((f) => ({ name: f.name, typeOid: f.dataTypeID })), primaryKey: probe.meta.group, keeper: fullVersionKeeper(dialect, keep, placement) },
+      output: {
+        columns: fields.map((f) => ({ name: f.name, typeOid: f.dataTypeID })),
+        primaryKey: probe.meta.group,
+        keeper: fullVersionKeeper(dialect, keep, placement),
+        analyze: statisticsColumns(fields.map((f) => f.name)),
+      },
       record: {
         kind: 'rollback',
         source: `${displayName(target)} as run ${to} wrote it`,

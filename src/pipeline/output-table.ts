@@ -49,6 +49,11 @@ export interface SwapSpec {
   primaryKey?: readonly string[];
   /** Models tables: keeps the state the swap replaces as a version (lifecycle/versions.ts). */
   keeper?: PreviousKeeper;
+  /**
+   * Models tables: the columns ANALYZE reads before the swap, so that the table comes with its
+   * statistics (see swapIn); absent, none.
+   */
+  analyze?: readonly string[];
 }
 
 /**
@@ -69,9 +74,11 @@ export interface PreviousKeeper {
 /** The swap, as --explain shows it. */
 export function swapStatements(s: Staging, spec?: SwapSpec): string[] {
   const pk = spec?.primaryKey;
+  const analyze = spec?.analyze !== undefined && spec.analyze.length > 0 ? ` (${spec.analyze.map(ident).join(', ')})` : null;
   return [
     `-- the run holds SELECT pg_advisory_lock(hashtext('manymodels.table'), hashtext(${literal(qident(s.target))})) from its start`,
-    ...(pk ? ['-- unless the staging table has its primary key already (added with it, above):', `ALTER TABLE ${qident(s.staging)} ADD PRIMARY KEY (${pk.map(ident).join(', ')})`, `ANALYZE ${qident(s.staging)}`] : []),
+    ...(pk ? ['-- unless the staging table has its primary key already (added with it, above):', `ALTER TABLE ${qident(s.staging)} ADD PRIMARY KEY (${pk.map(ident).join(', ')})`] : []),
+    ...(analyze !== null ? [`ANALYZE ${qident(s.staging)}${analyze}`] : []),
     'BEGIN',
     `LOCK TABLE ${qident(s.target)} IN ACCESS EXCLUSIVE MODE -- when it exists`,
     `-- when nothing is attached to ${qident(s.target)} (indexes, grants, views, ...; see pipeline/attached.ts):`,
@@ -81,7 +88,7 @@ export function swapStatements(s: Staging, spec?: SwapSpec): string[] {
     `TRUNCATE ${qident(s.target)}`,
     `INSERT INTO ${qident(s.target)} (...) SELECT ... FROM ${qident(s.staging)}`,
     `DROP TABLE ${qident(s.staging)}`,
-    ...(pk ? [`ANALYZE ${qident(s.target)}`] : []),
+    ...(analyze !== null ? [`ANALYZE ${qident(s.target)}${analyze} -- (rows replaced)`] : []),
     `COMMENT ON TABLE ${qident(s.target)} IS '${META_PREFIX}{...}' -- unless a user's comment is on it (kept)`,
     `-- the table is recorded in manymodels.tables; the replaced state of a models table is kept as a version`,
     `UPDATE manymodels.runs SET status = 'succeeded', ... WHERE run_id = $1`,
@@ -107,12 +114,14 @@ export async function swapIn(conn: Connection, s: Staging, meta: TableMeta, runI
   if (pk !== undefined && pk.length > 0) {
     const has = await conn.query<{ n: number }>(`SELECT count(*)::int AS n FROM pg_constraint WHERE conrelid = to_regclass($1) AND contype = 'p'`, [qident(s.staging)]);
     if (has.rows[0].n === 0 && !(await keyHasNull(conn, s.staging, pk))) await conn.exec(`ALTER TABLE ${qident(s.staging)} ADD PRIMARY KEY (${pk.map(ident).join(', ')})`);
-    // A models table comes with its statistics: the predict that often follows joins it to the rows,
-    // and without them (autovacuum analyzes a new table up to a minute later) PostgreSQL guesses a
-    // few thousand models and sorts every row for a merge join (1M models, 8.9M rows: 11.0-14.5 s
-    // against 7.3-8.0 s analyzed). Outside the swap's transaction: the target's lock stays short.
-    await conn.exec(`ANALYZE ${qident(s.staging)}`);
   }
+  // A models table comes with its statistics: the predict that often follows joins it to the rows,
+  // and without them (autovacuum analyzes a new table up to a minute later; PGlite has none)
+  // PostgreSQL guesses a few thousand models and sorts every row for a merge join (1M models, 8.9M
+  // rows: 11.0-14.5 s against 7.3-8.0 s analyzed). Outside the swap's transaction: the target's lock
+  // stays short.
+  const analyze = spec.analyze !== undefined && spec.analyze.length > 0 ? ` (${spec.analyze.map(ident).join(', ')})` : null;
+  if (analyze !== null) await conn.exec(`ANALYZE ${qident(s.staging)}${analyze}`);
   await conn.exec('BEGIN');
   try {
     const exists = (await conn.query<{ ok: boolean }>(`SELECT to_regclass($1) IS NOT NULL AS ok`, [qident(s.target)])).rows[0].ok;
@@ -143,7 +152,7 @@ export async function swapIn(conn: Connection, s: Staging, meta: TableMeta, runI
       await conn.exec(`INSERT INTO ${qident(s.target)} (${cols}) SELECT ${cols} FROM ${qident(s.staging)}`);
       await conn.exec(`DROP TABLE ${qident(s.staging)}`);
       if (pk !== undefined && pk.length > 0 && !state.hasPrimaryKey && !(await keyHasNull(conn, s.target, pk))) await conn.exec(`ALTER TABLE ${qident(s.target)} ADD PRIMARY KEY (${pk.map(ident).join(', ')})`);
-      if (pk !== undefined && pk.length > 0) await conn.exec(`ANALYZE ${qident(s.target)}`);
+      if (analyze !== null) await conn.exec(`ANALYZE ${qident(s.target)}${analyze}`);
       await faultPoint('swap:renamed');
     }
     await conn.exec(`COMMENT ON TABLE ${qident(s.target)} IS ${literal(userComment ?? metaComment(meta))}`);
