@@ -1,6 +1,7 @@
 import { type Connection, type Database, withLocalWorkMem } from '../db/connection.js';
 import { DatabaseError, UsageError } from '../errors.js';
 import { createEstimator } from '../estimators/registry.js';
+import { statisticsColumns } from '../exec/encode-batch.js';
 import { AutoFitter } from '../exec/pool.js';
 import type { Dialect } from '../sql/dialect.js';
 import { ident, literal, qident, type QualifiedName } from '../sql/ident.js';
@@ -295,10 +296,12 @@ async function applyInPlace(
   const t = qident(s.target);
   const d = qident(o.work.changed);
   const nullSafe = o.group.map(() => o.group.length > 1);
+  let cols: string[] = [];
+  let analyze = false;
   await conn.exec('BEGIN');
   try {
     await conn.exec(`LOCK TABLE ${t} IN ACCESS EXCLUSIVE MODE`);
-    const cols = (await conn.query<{ name: string }>(`SELECT attname AS name FROM pg_attribute WHERE attrelid = to_regclass($1) AND attnum > 0 AND NOT attisdropped ORDER BY attnum`, [t])).rows.map((r) => r.name);
+    cols = (await conn.query<{ name: string }>(`SELECT attname AS name FROM pg_attribute WHERE attrelid = to_regclass($1) AND attnum > 0 AND NOT attisdropped ORDER BY attnum`, [t])).rows.map((r) => r.name);
     const comment = (await conn.query<{ c: string | null }>(`SELECT obj_description(to_regclass($1)::oid, 'pg_class') AS c`, [t])).rows[0]?.c ?? null;
     let archive: QualifiedName | null = null;
     if (o.keep > 0) {
@@ -312,6 +315,10 @@ async function applyInPlace(
     await conn.exec(`DELETE FROM ${t} AS t USING ${d} AS d WHERE ${keyMatch('t', 'd', o.group, nullSafe)}`);
     await faultPoint('swap:dropped');
     const written = (await conn.query<{ name: string }>(`SELECT attname AS name FROM pg_attribute WHERE attrelid = to_regclass($1) AND attnum > 0 AND NOT attisdropped ORDER BY attnum`, [qident(s.staging)])).rows.map((r) => ident(r.name)).join(', ');
+    // autovacuum's rule (50 rows + 10% of the table) for analyzing after the commit: a few changed
+    // groups leave the statistics as they are; many new ones (or a table never analyzed) do not
+    const size = (await conn.query<{ n: number; t: number }>(`SELECT (SELECT count(*)::float8 FROM ${qident(s.staging)}) AS n, (SELECT reltuples::float8 FROM pg_class WHERE oid = to_regclass($1)) AS t`, [t])).rows[0];
+    analyze = size.t < 0 || size.n > 50 + 0.1 * size.t;
     await conn.exec(`INSERT INTO ${t} (${written}) SELECT ${written} FROM ${qident(s.staging)}`);
     for (const w of workTablesOf(s)) await conn.exec(`DROP TABLE IF EXISTS ${qident(w)}`);
     await faultPoint('swap:renamed');
@@ -328,6 +335,7 @@ async function applyInPlace(
     await conn.exec('ROLLBACK').catch(() => undefined);
     throw e;
   }
+  if (analyze) await conn.exec(`ANALYZE ${t} (${statisticsColumns(cols).map(ident).join(', ')})`);
 }
 
 export type { SwapSpec };
