@@ -335,7 +335,7 @@ async function applyInPlace(
     await conn.exec('ROLLBACK').catch(() => undefined);
     throw e;
   }
-  if (analyze) await conn.exec(`ANALYZE ${t} (${statisticsColumns(cols).map(ident).join(', ')})`);
+  if (analyze) await conn.exec(`ANALYZE ${t}${dialect.analyzeColumnList === false ? '' : ` (${statisticsColumns(cols).map(ident).join(', ')})`}`);
 }
 
 export type { SwapSpec };

@@ -93,7 +93,7 @@ export async function rollback(db: Database, opts: RollbackOptions, version: str
         columns: fields.map((f) => ({ name: f.name, typeOid: f.dataTypeID })),
         primaryKey: probe.meta.group,
         keeper: fullVersionKeeper(dialect, keep, placement),
-        analyze: statisticsColumns(fields.map((f) => f.name)),
+        analyze: dialect.analyzeColumnList === false ? 'all' : statisticsColumns(fields.map((f) => f.name)),
       },
       record: {
         kind: 'rollback',

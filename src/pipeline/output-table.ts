@@ -51,9 +51,9 @@ export interface SwapSpec {
   keeper?: PreviousKeeper;
   /**
    * Models tables: the columns ANALYZE reads before the swap, so that the table comes with its
-   * statistics (see swapIn); absent, none.
+   * statistics (see swapIn), or 'all' for the whole table (Dialect.analyzeColumnList); absent, none.
    */
-  analyze?: readonly string[];
+  analyze?: readonly string[] | 'all';
 }
 
 /**
@@ -74,7 +74,7 @@ export interface PreviousKeeper {
 /** The swap, as --explain shows it. */
 export function swapStatements(s: Staging, spec?: SwapSpec): string[] {
   const pk = spec?.primaryKey;
-  const analyze = spec?.analyze !== undefined && spec.analyze.length > 0 ? ` (${spec.analyze.map(ident).join(', ')})` : null;
+  const analyze = analyzeColumns(spec?.analyze);
   return [
     `-- the run holds SELECT pg_advisory_lock(hashtext('manymodels.table'), hashtext(${literal(qident(s.target))})) from its start`,
     ...(pk ? ['-- unless the staging table has its primary key already (added with it, above):', `ALTER TABLE ${qident(s.staging)} ADD PRIMARY KEY (${pk.map(ident).join(', ')})`] : []),
@@ -94,6 +94,12 @@ export function swapStatements(s: Staging, spec?: SwapSpec): string[] {
     `UPDATE manymodels.runs SET status = 'succeeded', ... WHERE run_id = $1`,
     'COMMIT',
   ];
+}
+
+/** What follows `ANALYZE table` for SwapSpec.analyze: ' (a, b)', '' (the whole table), or null (no ANALYZE). */
+function analyzeColumns(analyze: SwapSpec['analyze']): string | null {
+  if (analyze === 'all') return '';
+  return analyze !== undefined && analyze.length > 0 ? ` (${analyze.map(ident).join(', ')})` : null;
 }
 
 /** Before any work (under the output table's lock): fails with OUTPUT_TABLE_DEPENDENCY when what is attached to the target cannot be kept. */
@@ -120,7 +126,7 @@ export async function swapIn(conn: Connection, s: Staging, meta: TableMeta, runI
   // PostgreSQL guesses a few thousand models and sorts every row for a merge join (1M models, 8.9M
   // rows: 11.0-14.5 s against 7.3-8.0 s analyzed). Outside the swap's transaction: the target's lock
   // stays short.
-  const analyze = spec.analyze !== undefined && spec.analyze.length > 0 ? ` (${spec.analyze.map(ident).join(', ')})` : null;
+  const analyze = analyzeColumns(spec.analyze);
   if (analyze !== null) await conn.exec(`ANALYZE ${qident(s.staging)}${analyze}`);
   await conn.exec('BEGIN');
   try {

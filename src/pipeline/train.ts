@@ -407,7 +407,7 @@ export async function planTraining(db: Database, opts: TrainOptions): Promise<Tr
       // a composite key may hold NULL in some columns (a group of its own), which a primary key refuses:
       // then the key goes on only at the swap, when no row has such a NULL (see swapIn)
       primaryKey: group,
-      analyze: statisticsColumns([...group, ...MODEL_COLUMNS]),
+      analyze: dialect.analyzeColumnList === false ? 'all' : statisticsColumns([...group, ...MODEL_COLUMNS]),
     },
   };
 }

@@ -31,6 +31,12 @@ export interface Dialect {
    */
   readonly mergeMaySplitKeys?: boolean;
   /**
+   * false where `ANALYZE table (columns)` cannot be given a column list: Citus 12.1 sends the list
+   * on to its workers unquoted, and a column named "User Id" fails there with a syntax error; the
+   * whole table is analyzed instead. Default true.
+   */
+  readonly analyzeColumnList?: boolean;
+  /**
    * What ends a subquery over a table that should be computed once (predict's unpacking of the
    * models' coefficients); default `fence`. '' on Citus, which pulls a subquery over a distributed
    * table that has an OFFSET to the coordinator (recursive planning) instead of pushing it down.

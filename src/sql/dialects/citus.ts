@@ -19,6 +19,7 @@ export const citus: Dialect = Object.freeze<Dialect>({
   distributed: true,
   distributionColumnSql: `SELECT distribution_column::text AS col FROM citus_tables WHERE table_name = to_regclass($1) AND citus_table_type = 'distributed'`,
   distributionKeyNotNull: true,
+  analyzeColumnList: false,
   createEmptyTableAs: (table, select, by, colocateWith) =>
     by.length === 0
       ? postgresBase.createEmptyTableAs(table, select)
