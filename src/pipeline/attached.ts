@@ -6,7 +6,7 @@ import { displayName, ident, qident, type QualifiedName } from '../sql/ident.js'
  * What a user has attached to an existing output table, read from the catalog: anything that
  * depends on the table (indexes, constraints, views, rules, triggers, policies, statistics,
  * publications, sequences, child tables, functions of its row type), and what is stored on it
- * without a dependency (grants, column comments, owner, storage options, row security, columns
+ * without a dependency (grants other than the owner's default ones, column comments, owner, storage options, row security, columns
  * manymodels does not write). The primary key on the group key and the table's own comment are
  * manymodels' and do not count.
  *
@@ -38,7 +38,7 @@ export async function readOutputTable(conn: Connection, target: QualifiedName, o
   const oid = rel?.oid ?? null;
   if (oid === null) return { oid: null, attached: [], blockers: [], columns: new Map(), hasPrimaryKey: false };
   const t = (await conn.query<Record<string, unknown>>(
-    `SELECT c.relkind::text AS kind, c.relacl IS NOT NULL AS acl, pg_get_userbyid(c.relowner) AS owner, c.relowner = (SELECT oid FROM pg_roles WHERE rolname = current_user) AS own,
+    `SELECT c.relkind::text AS kind, c.relacl IS NOT NULL AND c.relacl <> acldefault('r', c.relowner) AS acl, pg_get_userbyid(c.relowner) AS owner, c.relowner = (SELECT oid FROM pg_roles WHERE rolname = current_user) AS own,
             c.reloptions IS NOT NULL AS opts, c.relpersistence::text AS persistence, c.reltablespace <> 0 AS tablespace,
             c.relrowsecurity OR c.relforcerowsecurity AS rls, c.relreplident::text <> 'd' AS replident, c.reltoastrelid::oid AS toast, c.reltype::oid AS rowtype,
             (SELECT t.typarray FROM pg_type t WHERE t.oid = c.reltype)::oid AS arraytype

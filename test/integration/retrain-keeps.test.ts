@@ -66,6 +66,18 @@ for (const backend of backends) {
       assert.equal(n.m, n.g);
     });
 
+    it('a grant revoked again leaves nothing attached: the next retrain replaces the table, even under a new key', async () => {
+      await db.train({ ...TRAIN, into: 'models_revoked' });
+      await db.exec(`GRANT SELECT ON models_revoked TO ${role}`);
+      await db.exec(`REVOKE SELECT ON models_revoked FROM ${role}`);
+      // what is left on the table: its owner's default privileges, written out (PostgreSQL's own default, acldefault)
+      const acl = (await db.sql<Row>(`SELECT relacl IS NOT NULL AS set, relacl = acldefault('r', relowner) AS dflt FROM pg_class WHERE oid = 'models_revoked'::regclass`)).rows[0];
+      assert.deepEqual(acl, { set: true, dflt: true });
+      const before = (await db.sql<Row>(`SELECT 'models_revoked'::regclass::oid AS o`)).rows[0].o;
+      await db.train({ ...TRAIN, group: 'asktimes', features: ['askbackoffdays'], into: 'models_revoked' });
+      assert.notEqual((await db.sql<Row>(`SELECT 'models_revoked'::regclass::oid AS o`)).rows[0].o, before, 'replaced by a rename');
+    });
+
     it('indexes, grants, comments, views, policies and triggers survive retrains by both strategies', async () => {
       await db.exec(`
         CREATE INDEX models_score_idx ON models (train_score);
