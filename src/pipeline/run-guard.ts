@@ -68,5 +68,15 @@ export async function cleanStaleRuns(conn: Connection, byRun: string, skip: Read
       await unlockRun(conn, run.run_id);
     }
   }
+  // A run that ended (failed, cancelled) drops its staging tables itself, but that DROP can fail too
+  // (a lock_timeout, a lost connection): such tables are dropped here, and the run keeps its status
+  const left = await conn.query<{ staging_table: string[] }>(
+    `SELECT staging_table FROM ${qident([CATALOG_SCHEMA, 'runs'])}
+     WHERE status IN ('failed', 'cancelled') AND staging_table IS NOT NULL
+       AND to_regclass((SELECT string_agg(quote_ident(x), '.' ORDER BY i) FROM unnest(staging_table) WITH ORDINALITY AS u(x, i))) IS NOT NULL`,
+  );
+  for (const run of left.rows) {
+    for (const t of workTablesOf({ target: run.staging_table, staging: run.staging_table })) await conn.exec(`DROP TABLE IF EXISTS ${qident(t)}`);
+  }
   return cleaned;
 }

@@ -179,4 +179,18 @@ describe('faults and concurrency on a PostgreSQL server', () => {
   it('no staging table is left behind by any of the above', async () => {
     assert.equal(await stagingLeft(), 0);
   });
+
+  it("a failed run's staging table whose DROP failed too is dropped by the next run, which keeps the run's status", async () => {
+    // a run that fails with a reason of its own (a source that errors mid-read)
+    const e = await db.train({ ...base, from: { query: 'SELECT userid, asktimes, askbackoffdays, 1 / (userid - 7) AS bought_offer FROM offer' }, into: 'models_fail' }).then(() => null, (x: unknown) => x);
+    assert.ok(e instanceof ManyModelsError, 'the run failed');
+    const run = (await db.sql<Row>(`SELECT run_id::text AS id, status, staging_table AS st FROM manymodels.runs WHERE output_table LIKE '%models_fail%' ORDER BY started_at DESC LIMIT 1`)).rows[0];
+    assert.equal(run.status, 'failed');
+    // its clean-up's DROP failing (a lock_timeout, a lost connection) would have left the table: put it back
+    await db.exec(`CREATE TABLE ${run.st.map((x: string) => `"${x}"`).join('.')} (x int)`);
+    assert.equal(await stagingLeft(), 1);
+    await db.train({ ...base, into: 'models_after' });
+    assert.equal(await stagingLeft(), 0, 'dropped by the next run');
+    assert.equal((await db.sql<Row>(`SELECT status FROM manymodels.runs WHERE run_id = $1`, [run.id])).rows[0].status, 'failed', 'its status and reason stay');
+  });
 });
