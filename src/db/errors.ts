@@ -17,6 +17,7 @@ const BY_SQLSTATE: Record<string, [code: ErrorCode, hint?: string]> = {
   '22P02': ['INVALID_VALUE', undefined],
   '42804': ['TYPE_MISMATCH', undefined],
   '55P03': ['LOCK_NOT_AVAILABLE', undefined],
+  '42501': ['PERMISSION_DENIED', 'the role of the connection lacks a privilege this needs: grant it, or connect as a role that has it'],
 };
 
 const CONNECTION_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ENOTFOUND', 'ETIMEDOUT', 'EPIPE', '57P01', '57P02', '57P03', '08000', '08003', '08006', '08001', '08004']);

@@ -25,6 +25,8 @@ export interface OutputTableState {
   columns: Map<string, number>;
   /** Whether it has a primary key (any). */
   hasPrimaryKey: boolean;
+  /** Its owner, and whether this connection's role may act as its owner (the owner, a member of it, a superuser). */
+  owner?: { name: string; mine: boolean };
 }
 
 /** The output columns a run will write: name, and the type oid where it must match (the group key, the source's columns). */
@@ -38,7 +40,7 @@ export async function readOutputTable(conn: Connection, target: QualifiedName, o
   const oid = rel?.oid ?? null;
   if (oid === null) return { oid: null, attached: [], blockers: [], columns: new Map(), hasPrimaryKey: false };
   const t = (await conn.query<Record<string, unknown>>(
-    `SELECT c.relkind::text AS kind, c.relacl IS NOT NULL AND c.relacl <> acldefault('r', c.relowner) AS acl, pg_get_userbyid(c.relowner) AS owner, c.relowner = (SELECT oid FROM pg_roles WHERE rolname = current_user) AS own,
+    `SELECT c.relkind::text AS kind, c.relacl IS NOT NULL AND c.relacl <> acldefault('r', c.relowner) AS acl, pg_get_userbyid(c.relowner) AS owner, c.relowner = (SELECT oid FROM pg_roles WHERE rolname = current_user) AS own, pg_has_role(c.relowner, 'USAGE') AS mine,
             c.reloptions IS NOT NULL AS opts, c.relpersistence::text AS persistence, c.reltablespace <> 0 AS tablespace,
             c.relrowsecurity OR c.relforcerowsecurity AS rls, c.relreplident::text <> 'd' AS replident, c.reltoastrelid::oid AS toast, c.reltype::oid AS rowtype,
             (SELECT t.typarray FROM pg_type t WHERE t.oid = c.reltype)::oid AS arraytype
@@ -102,7 +104,7 @@ export async function readOutputTable(conn: Connection, target: QualifiedName, o
     if (c.comment !== null) attached.push(`the comment on column ${ident(c.name)}`);
     if (c.notnull && !pkCols.has(c.name)) attached.push(`NOT NULL on column ${ident(c.name)}`);
   }
-  return { oid, attached, blockers, columns: new Map(cols.map((c) => [c.name, c.type])), hasPrimaryKey: pk !== undefined };
+  return { oid, attached, blockers, columns: new Map(cols.map((c) => [c.name, c.type])), hasPrimaryKey: pk !== undefined, owner: { name: String(t.owner), mine: t.mine === true } };
 }
 
 /**
@@ -111,7 +113,16 @@ export async function readOutputTable(conn: Connection, target: QualifiedName, o
  * same types, and no foreign key may reference it (its rows are replaced with TRUNCATE).
  */
 export function checkKeepable(state: OutputTableState, target: QualifiedName, columns: readonly OutputColumn[]): void {
-  if (state.oid === null || state.attached.length === 0) return;
+  if (state.oid === null) return;
+  // replacing a table, or its rows and comment, is its owner's to do: said before any work, not at the swap
+  if (state.owner !== undefined && !state.owner.mine) {
+    throw new DatabaseError(
+      'PERMISSION_DENIED',
+      `the output table ${displayName(target)} belongs to the role ${ident(state.owner.name)}, and a run replaces it (or its rows and its comment), which only its owner may do`,
+      `connect as ${ident(state.owner.name)} (or a member of it), make this role the owner (ALTER TABLE ... OWNER TO), or write to another table with --into`,
+    );
+  }
+  if (state.attached.length === 0) return;
   const list = (xs: string[]) => (xs.length > 6 ? `${xs.slice(0, 6).join('; ')}; and ${xs.length - 6} more` : xs.join('; '));
   if (state.blockers.length > 0) {
     throw new DatabaseError(

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import pg from 'pg';
@@ -166,6 +167,47 @@ describe('SQLSTATEs with a code of their own, on PostgreSQL', () => {
     } finally {
       await admin.end();
       await db.close();
+    }
+  });
+});
+
+describe('PERMISSION_DENIED, on PostgreSQL', () => {
+  it('PERMISSION_DENIED: a retrain of a table another role owns is refused before any work, and the server refusing a privilege gives the code too', async () => {
+    const url = await freshDatabaseUrl();
+    const admin = await open(url);
+    const tag = randomBytes(3).toString('hex');
+    const owner = `mm_owner_${tag}`;
+    const user = `mm_user_${tag}`;
+    const other = new URL(url);
+    other.username = user;
+    other.password = 'pw';
+    let db: ManyModels | null = null;
+    try {
+      await admin.exec(`CREATE TABLE offer AS SELECT 1 + g % 20 AS userid, 1 + g % 10 AS asktimes, 1 + (g * 3) % 14 AS askbackoffdays, (g * 7 + g / 20) % 2 AS bought_offer FROM generate_series(0, 399) AS g`);
+      await admin.train({ from: 'offer', group: 'userid', features: ['asktimes', 'askbackoffdays'], label: 'bought_offer', into: 'm' });
+      await admin.exec(`CREATE ROLE ${owner} NOLOGIN`);
+      await admin.exec(`CREATE ROLE ${user} LOGIN PASSWORD 'pw'`);
+      await admin.exec(`ALTER TABLE m OWNER TO ${owner}`);
+      await admin.exec(`GRANT ALL ON m, offer TO ${user}`);
+      await admin.exec(`GRANT ALL ON SCHEMA public, manymodels TO ${user}`);
+      await admin.exec(`GRANT ALL ON ALL TABLES IN SCHEMA manymodels TO ${user}`);
+      await admin.exec('CREATE TABLE secret (a int)');
+      const before = (await admin.sql<Row>(`SELECT md5(string_agg(m::text, ',' ORDER BY userid)) AS h, 'm'::regclass::oid AS o FROM m`)).rows[0];
+      db = await open(other.toString());
+      const e = await db.train({ from: 'offer', group: 'userid', features: ['asktimes', 'askbackoffdays'], label: 'bought_offer', into: 'm' }).then(() => null, (x: ManyModelsError) => x);
+      assert.equal(e?.code, 'PERMISSION_DENIED', e?.message);
+      assert.match(e.message, new RegExp(`the output table m belongs to the role "${owner}", and a run replaces it`));
+      assert.match(e.hint ?? '', /connect as .*ALTER TABLE \.\.\. OWNER TO/);
+      const after = (await admin.sql<Row>(`SELECT md5(string_agg(m::text, ',' ORDER BY userid)) AS h, 'm'::regclass::oid AS o FROM m`)).rows[0];
+      assert.deepEqual(after, before, 'the table is as it was');
+      assert.equal((await admin.sql<Row>(`SELECT count(*)::int AS n FROM pg_class WHERE relname LIKE 'mm_stage_%'`)).rows[0].n, 0);
+      const denied = await db.sql('SELECT * FROM secret').then(() => null, (x: ManyModelsError) => x);
+      assert.equal(denied?.code, 'PERMISSION_DENIED');
+      assert.match(denied.message, /permission denied for table secret/);
+    } finally {
+      await db?.close();
+      await admin.exec(`DROP OWNED BY ${owner}, ${user} CASCADE; DROP ROLE ${owner}; DROP ROLE ${user}`).catch(() => undefined);
+      await admin.close();
     }
   });
 });
