@@ -46,17 +46,11 @@ export interface Connection {
   /**
    * COPY `target` (a quoted table name with its column list) FROM the client. `body` yields row
    * data only, every chunk ending on a row boundary; the adapter adds the binary header and
-   * trailer, and may split the body over several COPY statements. `freeze` writes the rows frozen
-   * (COPY ... FREEZE: no hint bits for the first reader to set); the caller has created or truncated
-   * the table in the transaction it has open on this connection.
+   * trailer, and may split the body over several COPY statements.
    */
-  copyIn(target: string, format: CopyFormat, body: AsyncIterable<Uint8Array> | Iterable<Uint8Array>, opts?: CopyInOptions): Promise<void>;
+  copyIn(target: string, format: CopyFormat, body: AsyncIterable<Uint8Array> | Iterable<Uint8Array>): Promise<void>;
   /** Asks the server to cancel the statement running on this connection (best effort; absent where there is nothing to cancel). */
   cancel?(): Promise<void>;
-}
-
-export interface CopyInOptions {
-  freeze?: boolean;
 }
 
 export interface Database {

@@ -6,7 +6,6 @@ import {
   BINARY_COPY_HEADER,
   BINARY_COPY_TRAILER,
   type CopyFormat,
-  type CopyInOptions,
   type Database,
   type QueryResult,
   type StreamConnection,
@@ -75,8 +74,8 @@ class PgConnection implements StreamConnection {
     }
   }
 
-  async copyIn(target: string, format: CopyFormat, body: AsyncIterable<Uint8Array> | Iterable<Uint8Array>, opts?: CopyInOptions): Promise<void> {
-    const sink = this.client.query(copyFrom(`COPY ${target} FROM STDIN WITH (FORMAT ${format}${opts?.freeze === true ? ', FREEZE' : ''})`));
+  async copyIn(target: string, format: CopyFormat, body: AsyncIterable<Uint8Array> | Iterable<Uint8Array>): Promise<void> {
+    const sink = this.client.query(copyFrom(`COPY ${target} FROM STDIN WITH (FORMAT ${format})`));
     async function* framed(): AsyncIterable<Uint8Array> {
       if (format === 'binary') yield BINARY_COPY_HEADER;
       for await (const chunk of body) yield chunk;

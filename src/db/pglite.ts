@@ -8,7 +8,6 @@ import {
   BINARY_COPY_TRAILER,
   type Connection,
   type CopyFormat,
-  type CopyInOptions,
   type Database,
   type QueryResult,
   type StreamConnection,
@@ -221,7 +220,7 @@ class PgliteConnection implements StreamConnection {
     }
   }
 
-  async copyIn(target: string, format: CopyFormat, body: AsyncIterable<Uint8Array> | Iterable<Uint8Array>, opts?: CopyInOptions): Promise<void> {
+  async copyIn(target: string, format: CopyFormat, body: AsyncIterable<Uint8Array> | Iterable<Uint8Array>): Promise<void> {
     let parts: Uint8Array[] = [];
     let size = 0;
     const flush = async (): Promise<void> => {
@@ -230,7 +229,7 @@ class PgliteConnection implements StreamConnection {
       parts = [];
       size = 0;
       try {
-        await this.pg.query(`COPY ${target} FROM '/dev/blob' WITH (FORMAT ${format}${opts?.freeze === true ? ', FREEZE' : ''})`, [], { blob: new Blob(segment) });
+        await this.pg.query(`COPY ${target} FROM '/dev/blob' WITH (FORMAT ${format})`, [], { blob: new Blob(segment) });
       } catch (e) {
         throw toDatabaseError(e);
       }

@@ -315,9 +315,13 @@ async function applyInPlace(
     await conn.exec(`DELETE FROM ${t} AS t USING ${d} AS d WHERE ${keyMatch('t', 'd', o.group, nullSafe)}`);
     await faultPoint('swap:dropped');
     const written = (await conn.query<{ name: string }>(`SELECT attname AS name FROM pg_attribute WHERE attrelid = to_regclass($1) AND attnum > 0 AND NOT attisdropped ORDER BY attnum`, [qident(s.staging)])).rows.map((r) => ident(r.name)).join(', ');
-    // autovacuum's rule (50 rows + 10% of the table) for analyzing after the commit: a few changed
-    // groups leave the statistics as they are; many new ones (or a table never analyzed) do not
-    const size = (await conn.query<{ n: number; t: number }>(`SELECT (SELECT count(*)::float8 FROM ${qident(s.staging)}) AS n, (SELECT reltuples::float8 FROM pg_class WHERE oid = to_regclass($1)) AS t`, [t])).rows[0];
+    // autovacuum's rule (50 rows + 10% of the table, deleted and inserted rows alike) for analyzing
+    // after the commit: a few changed groups leave the statistics as they are; many new or vanished
+    // ones (or a table never analyzed) do not
+    const size = (await conn.query<{ n: number; t: number }>(
+      `SELECT (SELECT count(*)::float8 FROM ${qident(s.staging)}) + (SELECT count(*)::float8 FROM ${d}) AS n, (SELECT reltuples::float8 FROM pg_class WHERE oid = to_regclass($1)) AS t`,
+      [t],
+    )).rows[0];
     analyze = size.t < 0 || size.n > 50 + 0.1 * size.t;
     await conn.exec(`INSERT INTO ${t} (${written}) SELECT ${written} FROM ${qident(s.staging)}`);
     for (const w of workTablesOf(s)) await conn.exec(`DROP TABLE IF EXISTS ${qident(w)}`);
@@ -335,7 +339,9 @@ async function applyInPlace(
     await conn.exec('ROLLBACK').catch(() => undefined);
     throw e;
   }
-  if (analyze) await conn.exec(`ANALYZE ${t}${dialect.analyzeColumnList === false ? '' : ` (${statisticsColumns(cols).map(ident).join(', ')})`}`);
+  // after the commit, so best effort: the run has succeeded whatever happens to it (a lock_timeout
+  // behind a VACUUM, a statement_timeout); autovacuum analyzes the table later on a server
+  if (analyze) await conn.exec(`ANALYZE ${t}${dialect.analyzeColumnList === false ? '' : ` (${statisticsColumns(cols).map(ident).join(', ')})`}`).catch(() => undefined);
 }
 
 export type { SwapSpec };

@@ -1,5 +1,5 @@
 import { BinaryCopyDecoder } from '../copy/binary-decoder.js';
-import type { Database, StreamConnection } from '../db/connection.js';
+import type { Database } from '../db/connection.js';
 import type { BatchOutput, EncodeSpec, GroupBatch } from '../exec/batch.js';
 import { MODEL_COLUMNS, MODEL_COLUMN_TYPES } from '../exec/encode-batch.js';
 import type { Fitter } from '../exec/fitter.js';
@@ -36,22 +36,14 @@ export function streamingSetupSql(plan: TrainPlan, staging: Staging, dialect: Di
   ];
 }
 
-/**
- * Whether the models go in with COPY FREEZE: on a PostgreSQL server, where the write has a
- * connection of its own (not PGlite's single one) and is not spread over a cluster's nodes.
- */
-export function freezesModels(db: Database, dialect: Dialect): boolean {
-  return db.concurrentStreams && !dialect.distributed;
-}
-
 /** The statements of a streaming run, for --explain. */
-export function streamingStatements(plan: TrainPlan, staging: Staging, dialect: Dialect, freeze: boolean): string[] {
-  const copy = `COPY ${qident(staging.staging)} (${[...plan.group, ...MODEL_COLUMNS].map(ident).join(', ')}) FROM STDIN WITH (FORMAT binary${freeze ? ', FREEZE' : ''})`;
-  const read = `COPY (${plan.selectSql}) TO STDOUT WITH (FORMAT binary)`;
-  const fitted = `-- every group is fitted in a worker thread; its row of the models table is written (on a connection of its own) with:`;
-  return freeze
-    ? ['-- on the writing connection, in one transaction (the staging table is seen by nobody else until it commits):', 'BEGIN', ...streamingSetupSql(plan, staging, dialect), '-- on the reading connection:', read, fitted, copy, 'COMMIT']
-    : [...streamingSetupSql(plan, staging, dialect), read, fitted, copy];
+export function streamingStatements(plan: TrainPlan, staging: Staging, dialect: Dialect): string[] {
+  return [
+    ...streamingSetupSql(plan, staging, dialect),
+    `COPY (${plan.selectSql}) TO STDOUT WITH (FORMAT binary)`,
+    `-- every group is fitted in a worker thread; its row of the models table is written with:`,
+    `COPY ${qident(staging.staging)} (${[...plan.group, ...MODEL_COLUMNS].map(ident).join(', ')}) FROM STDIN WITH (FORMAT binary)`,
+  ];
 }
 
 /**
@@ -68,36 +60,19 @@ export async function trainStreaming(
   dialect: Dialect,
 ): Promise<TrainOutcome> {
   const t0 = performance.now();
-  // On a PostgreSQL server the rows go in frozen (COPY FREEZE): the models table's first reader (the
-  // predict that often follows) then finds its hint bits and visibility map set instead of rewriting
-  // every page (1M models, 600 MB: predict 12.9 s against 11.0 s, unanalyzed, side by side). FREEZE
-  // needs the table created in the COPY's transaction: the writing connection creates it there, and
-  // nobody else sees it (nor waits on its lock: pg_dump, VACUUM, size queries) until it commits.
-  const freeze = freezesModels(db, dialect);
-  const setup = streamingSetupSql(plan, staging, dialect, db.concurrentStreams);
+  for (const sql of streamingSetupSql(plan, staging, dialect, db.concurrentStreams)) await db.main.exec(sql);
+  await faultPoint('staging-created');
+  if (process.env.MANYMODELS_TRACE) process.stderr.write(`trace: staging ready ${((performance.now() - t0) / 1000).toFixed(3)}\n`);
+  const rowsTotal = await estimateRows(db, opts.from);
+  const progress = new ProgressTracker('train', rowsTotal, opts.onProgress, undefined, opts.signal);
   const totals = { ok: 0, failed: 0, used: 0, skipped: 0, notConverged: 0 };
   const failures: FailureTally = {};
   const notes: FailureTally = {};
   const spec: EncodeSpec = { ...plan.fitSpec, keyFields: plan.group.length, runId, serializedOn: Date.now() };
+  const reader = await db.openStream();
+  const writer = db.concurrentStreams ? await db.openStream() : null;
   let cutter: GroupCutter | null = null;
-  let reader: StreamConnection | null = null;
-  let writer: StreamConnection | null = null;
   try {
-    if (freeze) {
-      writer = await db.openStream();
-      await writer.exec('BEGIN');
-      for (const sql of setup) await writer.exec(sql);
-    } else {
-      for (const sql of setup) await db.main.exec(sql);
-      if (db.concurrentStreams) writer = await db.openStream();
-    }
-    await faultPoint('staging-created');
-    if (process.env.MANYMODELS_TRACE) process.stderr.write(`trace: staging ready ${((performance.now() - t0) / 1000).toFixed(3)}\n`);
-    const rowsTotal = await estimateRows(db, opts.from);
-    const progress = new ProgressTracker('train', rowsTotal, opts.onProgress, undefined, opts.signal);
-    reader = await db.openStream();
-    const r = reader;
-    const w = writer;
     const limits: CutterLimits = { ...BATCH_LIMITS, batchGroups: opts.batchGroups ?? BATCH_LIMITS.batchGroups, maxGroupRows: opts.maxGroupRows ?? 1_000_000 };
     cutter = new GroupCutter(plan.layout, limits);
     const c = cutter;
@@ -118,13 +93,13 @@ export async function trainStreaming(
     // a cancel request (SIGINT) stops both COPY statements on the server and the pipeline here
     const onAbort = (): void => {
       queue.fail(new CancelledError(String(opts.signal?.reason ?? 'aborted')));
-      void r.cancel();
-      void w?.cancel();
+      void reader.cancel();
+      void writer?.cancel();
     };
     opts.signal?.addEventListener('abort', onAbort);
     const produce = (async () => {
       try {
-        for await (const chunk of r.copyOut(`(${plan.selectSql})`, 'binary')) {
+        for await (const chunk of reader.copyOut(`(${plan.selectSql})`, 'binary')) {
           decoder.feed(chunk, c.onRow);
           for (const batch of c.takeReady()) await dispatch(batch);
         }
@@ -156,8 +131,7 @@ export async function trainStreaming(
     }
     const target = `${qident(staging.staging)} (${[...plan.group, ...MODEL_COLUMNS].map(ident).join(', ')})`;
     try {
-      await (w ?? db.main).copyIn(target, 'binary', body(), { freeze });
-      if (freeze && w !== null) await w.exec('COMMIT');
+      await (writer ?? db.main).copyIn(target, 'binary', body());
     } finally {
       opts.signal?.removeEventListener('abort', onAbort);
     }
@@ -165,7 +139,7 @@ export async function trainStreaming(
     if (process.env.MANYMODELS_TRACE) process.stderr.write(`trace: write done ${((performance.now() - t0) / 1000).toFixed(3)}\n`);
     progress.finish();
   } finally {
-    if (reader !== null && reader !== db.main) await reader.close();
+    if (reader !== db.main) await reader.close();
     if (writer !== null) await writer.close();
   }
   return { totals, failures, notes, nullKeyRows: cutter?.nullKeyRows ?? 0 };

@@ -18,7 +18,7 @@ import { withRun } from './run.js';
 import type { ProgressListener } from './progress.js';
 import { forRun, inDatabaseSpec, inDatabaseStatements, trainInDatabase } from './train-in-database.js';
 import { colocationSource, distributeByFor, resolveDialect } from './dialect.js';
-import { freezesModels, streamingStatements, trainStreaming } from './train-streaming.js';
+import { streamingStatements, trainStreaming } from './train-streaming.js';
 import { checkPoolOptions, type PoolSummary, trainPooled } from './train-pooled.js';
 import { column, type ResolvedSource, resolveSource, type SourceRef, type TableRef, tableName } from './source.js';
 import { keyBytesAreEquality, keyTypesHaveCollation, NONDETERMINISTIC_COLLATIONS_SQL, OID } from '../sql/types.js';
@@ -471,7 +471,7 @@ export async function explainTraining(db: Database, opts: TrainOptions): Promise
   const body =
     (opts.strategy ?? 'streaming') === 'in-database'
       ? inDatabaseStatements(await inDatabaseSpec(db, plan, dialect, staging, runId))
-      : streamingStatements(plan, staging, dialect, freezesModels(db, dialect));
+      : streamingStatements(plan, staging, dialect);
   return [`-- manymodels train, ${opts.strategy ?? 'streaming'} strategy, ${dialect.name} dialect`, ...body, ...swapStatements(staging, plan.output)];
 }
 
