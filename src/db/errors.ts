@@ -38,7 +38,9 @@ export function toDatabaseError(e: unknown, context?: string): ManyModelsError {
   if (sqlState !== undefined && CONNECTION_CODES.has(sqlState)) {
     return new DatabaseError('CONNECTION_FAILED', `${prefix}the database connection failed: ${message}`, 'check that the server is running and reachable, then run again', sqlState);
   }
-  if (/Connection terminated|connection.*(closed|lost|ended)|terminating connection/i.test(raw)) {
+  // node-postgres's words for a connection the server closed while it sat idle (idle_session_timeout,
+  // a restart): the next statement on it meets 'Client has encountered a connection error and is not queryable'
+  if (/Connection terminated|connection.*(closed|lost|ended)|terminating connection|connection error and is not queryable/i.test(raw)) {
     return new DatabaseError('CONNECTION_LOST', `${prefix}the database connection was lost: ${message}`, 'nothing was replaced; run again when the server is back', sqlState);
   }
   if (sqlState === '42601' && /cannot insert multiple commands into a prepared statement/.test(raw)) {

@@ -176,6 +176,26 @@ describe('faults and concurrency on a PostgreSQL server', () => {
     }
   });
 
+  it('a connection the server closed while idle (idle_session_timeout): CONNECTION_LOST with its hint, not DATABASE_ERROR', async () => {
+    const c = await open(url);
+    try {
+      await c.sql(`SET idle_session_timeout = '200ms'`);
+      // wait for the server to have ended the session (its backend gone), not for a time
+      const admin = new pg.Client({ connectionString: url });
+      await admin.connect();
+      try {
+        for (let n = 1; n > 0; ) n = (await admin.query(`SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid() AND query LIKE 'SET idle_session_timeout%'`)).rows[0].n;
+      } finally {
+        await admin.end();
+      }
+      const e = await c.sql('SELECT 1').then(() => null, (x: ManyModelsError) => x);
+      assert.equal(e?.code, 'CONNECTION_LOST', e?.message);
+      assert.match(e.hint ?? '', /run again when the server is back/);
+    } finally {
+      await c.close().catch(() => undefined);
+    }
+  });
+
   it('no staging table is left behind by any of the above', async () => {
     assert.equal(await stagingLeft(), 0);
   });
