@@ -1,7 +1,6 @@
 import { type Connection, type Database, withLocalWorkMem } from '../db/connection.js';
 import { DatabaseError, UsageError } from '../errors.js';
 import { createEstimator } from '../estimators/registry.js';
-import { statisticsColumns } from '../exec/encode-batch.js';
 import { AutoFitter } from '../exec/pool.js';
 import type { Dialect } from '../sql/dialect.js';
 import { ident, literal, qident, type QualifiedName } from '../sql/ident.js';
@@ -9,7 +8,7 @@ import { keyMatch } from '../sql/key-match.js';
 import { weightSql } from '../preprocess/plan.js';
 import { CATALOG_SCHEMA, readTableMeta, runEndStatement, type RunEnd, tableRecordStatements, type TableMeta, META_PREFIX, metaComment } from '../pipeline/catalog.js';
 import { faultPoint } from '../pipeline/fault.js';
-import { checkTarget, type Staging, type SwapSpec, swapIn, workTablesOf } from '../pipeline/output-table.js';
+import { analyzeSql, checkTarget, type Staging, statisticsSpec, type SwapSpec, swapIn, workTablesOf } from '../pipeline/output-table.js';
 import { withRun } from '../pipeline/run.js';
 import { column, resolveSource, tableName } from '../pipeline/source.js';
 import { type IncrementalSummary, keyTooLong, placeTraining, planTraining, runOutcome, tooManyFailed, type TrainOptions, type TrainPlan, type TrainResult } from '../pipeline/train.js';
@@ -341,7 +340,7 @@ async function applyInPlace(
   }
   // after the commit, so best effort: the run has succeeded whatever happens to it (a lock_timeout
   // behind a VACUUM, a statement_timeout); autovacuum analyzes the table later on a server
-  if (analyze) await conn.exec(`ANALYZE ${t}${dialect.analyzeColumnList === false ? '' : ` (${statisticsColumns(cols).map(ident).join(', ')})`}`).catch(() => undefined);
+  if (analyze) await conn.exec(analyzeSql(s.target, statisticsSpec(dialect, cols))).catch(() => undefined);
 }
 
 export type { SwapSpec };

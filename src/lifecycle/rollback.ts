@@ -1,7 +1,7 @@
 import type { Database } from '../db/connection.js';
 import { DatabaseError, UsageError } from '../errors.js';
-import { statisticsColumns } from '../exec/encode-batch.js';
 import { displayName, qident, type QualifiedName } from '../sql/ident.js';
+import { statisticsSpec } from '../pipeline/output-table.js';
 import { readTableMeta, type TableMeta } from '../pipeline/catalog.js';
 import { resolveDialect } from '../pipeline/dialect.js';
 import { withRun } from '../pipeline/run.js';
@@ -93,7 +93,7 @@ export async function rollback(db: Database, opts: RollbackOptions, version: str
         columns: fields.map((f) => ({ name: f.name, typeOid: f.dataTypeID })),
         primaryKey: probe.meta.group,
         keeper: fullVersionKeeper(dialect, keep, placement),
-        analyze: dialect.analyzeColumnList === false ? 'all' : statisticsColumns(fields.map((f) => f.name)),
+        analyze: statisticsSpec(dialect, fields.map((f) => f.name)),
       },
       record: {
         kind: 'rollback',

@@ -1,5 +1,7 @@
 import type { Connection } from '../db/connection.js';
 import { DatabaseError } from '../errors.js';
+import { statisticsColumns } from '../exec/encode-batch.js';
+import type { Dialect } from '../sql/dialect.js';
 import { displayName, ident, literal, qident, type QualifiedName } from '../sql/ident.js';
 import { redactUrls } from '../db/errors.js';
 import { faultPoint } from './fault.js';
@@ -51,7 +53,7 @@ export interface SwapSpec {
   keeper?: PreviousKeeper;
   /**
    * Models tables: the columns ANALYZE reads before the swap, so that the table comes with its
-   * statistics (see swapIn), or 'all' for the whole table (Dialect.analyzeColumnList); absent, none.
+   * statistics (see swapIn), or 'all' for the whole table (statisticsSpec); absent, none.
    */
   analyze?: readonly string[] | 'all';
 }
@@ -74,11 +76,10 @@ export interface PreviousKeeper {
 /** The swap, as --explain shows it. */
 export function swapStatements(s: Staging, spec?: SwapSpec): string[] {
   const pk = spec?.primaryKey;
-  const analyze = analyzeColumns(spec?.analyze);
   return [
     `-- the run holds SELECT pg_advisory_lock(hashtext('manymodels.table'), hashtext(${literal(qident(s.target))})) from its start`,
     ...(pk ? ['-- unless the staging table has its primary key already (added with it, above):', `ALTER TABLE ${qident(s.staging)} ADD PRIMARY KEY (${pk.map(ident).join(', ')})`] : []),
-    ...(analyze !== null ? [`ANALYZE ${qident(s.staging)}${analyze}`] : []),
+    ...(spec?.analyze !== undefined ? [analyzeSql(s.staging, spec.analyze)] : []),
     'BEGIN',
     `LOCK TABLE ${qident(s.target)} IN ACCESS EXCLUSIVE MODE -- when it exists`,
     `-- when nothing is attached to ${qident(s.target)} (indexes, grants, views, ...; see pipeline/attached.ts):`,
@@ -88,7 +89,7 @@ export function swapStatements(s: Staging, spec?: SwapSpec): string[] {
     `TRUNCATE ${qident(s.target)}`,
     `INSERT INTO ${qident(s.target)} (...) SELECT ... FROM ${qident(s.staging)}`,
     `DROP TABLE ${qident(s.staging)}`,
-    ...(analyze !== null ? [`ANALYZE ${qident(s.target)}${analyze} -- (rows replaced)`] : []),
+    ...(spec?.analyze !== undefined ? [`${analyzeSql(s.target, spec.analyze)} -- (rows replaced)`] : []),
     `COMMENT ON TABLE ${qident(s.target)} IS '${META_PREFIX}{...}' -- unless a user's comment is on it (kept)`,
     `-- the table is recorded in manymodels.tables; the replaced state of a models table is kept as a version`,
     `UPDATE manymodels.runs SET status = 'succeeded', ... WHERE run_id = $1`,
@@ -96,10 +97,18 @@ export function swapStatements(s: Staging, spec?: SwapSpec): string[] {
   ];
 }
 
-/** What follows `ANALYZE table` for SwapSpec.analyze: ' (a, b)', '' (the whole table), or null (no ANALYZE). */
-function analyzeColumns(analyze: SwapSpec['analyze']): string | null {
-  if (analyze === 'all') return '';
-  return analyze !== undefined && analyze.length > 0 ? ` (${analyze.map(ident).join(', ')})` : null;
+/**
+ * What a models table's ANALYZE reads (SwapSpec.analyze), from all its column names: every column but
+ * the documents (statisticsColumns), or the whole table where the engine takes no column list
+ * (Dialect.analyzeColumnList).
+ */
+export function statisticsSpec(dialect: Dialect, names: readonly string[]): readonly string[] | 'all' {
+  return dialect.analyzeColumnList === false ? 'all' : statisticsColumns(names);
+}
+
+/** The ANALYZE of `table` for a SwapSpec.analyze. */
+export function analyzeSql(table: QualifiedName, analyze: readonly string[] | 'all'): string {
+  return `ANALYZE ${qident(table)}${analyze === 'all' ? '' : ` (${analyze.map(ident).join(', ')})`}`;
 }
 
 /** Before any work (under the output table's lock): fails with OUTPUT_TABLE_DEPENDENCY when what is attached to the target cannot be kept. */
@@ -126,8 +135,7 @@ export async function swapIn(conn: Connection, s: Staging, meta: TableMeta, runI
   // PostgreSQL guesses a few thousand models and sorts every row for a merge join (1M models, 8.9M
   // rows: 11.0-14.5 s against 7.3-8.0 s analyzed). Outside the swap's transaction: the target's lock
   // stays short.
-  const analyze = analyzeColumns(spec.analyze);
-  if (analyze !== null) await conn.exec(`ANALYZE ${qident(s.staging)}${analyze}`);
+  if (spec.analyze !== undefined) await conn.exec(analyzeSql(s.staging, spec.analyze));
   await conn.exec('BEGIN');
   try {
     const exists = (await conn.query<{ ok: boolean }>(`SELECT to_regclass($1) IS NOT NULL AS ok`, [qident(s.target)])).rows[0].ok;
@@ -158,7 +166,7 @@ export async function swapIn(conn: Connection, s: Staging, meta: TableMeta, runI
       await conn.exec(`INSERT INTO ${qident(s.target)} (${cols}) SELECT ${cols} FROM ${qident(s.staging)}`);
       await conn.exec(`DROP TABLE ${qident(s.staging)}`);
       if (pk !== undefined && pk.length > 0 && !state.hasPrimaryKey && !(await keyHasNull(conn, s.target, pk))) await conn.exec(`ALTER TABLE ${qident(s.target)} ADD PRIMARY KEY (${pk.map(ident).join(', ')})`);
-      if (analyze !== null) await conn.exec(`ANALYZE ${qident(s.target)}${analyze}`);
+      if (spec.analyze !== undefined) await conn.exec(analyzeSql(s.target, spec.analyze));
       await faultPoint('swap:renamed');
     }
     await conn.exec(`COMMENT ON TABLE ${qident(s.target)} IS ${literal(userComment ?? metaComment(meta))}`);

@@ -4,7 +4,7 @@ import { camelCase } from '../estimators/params.js';
 import { type EstimatorChoice, estimatorEntry } from '../estimators/registry.js';
 import type { FitSpec } from '../exec/batch.js';
 import { type FailureTally, type ReasonCount, topReasons } from '../exec/failure-tally.js';
-import { MODEL_COLUMNS, statisticsColumns } from '../exec/encode-batch.js';
+import { MODEL_COLUMNS } from '../exec/encode-batch.js';
 import type { Fitter } from '../exec/fitter.js';
 import { AutoFitter } from '../exec/pool.js';
 import type { Dialect } from '../sql/dialect.js';
@@ -12,7 +12,7 @@ import { ident, type QualifiedName } from '../sql/ident.js';
 import { float8Sql } from '../sql/scoring.js';
 import { CATALOG_SCHEMA, type TableMeta } from './catalog.js';
 import type { RowLayout } from './group-cutter.js';
-import { checkTarget, type PreviousKeeper, stagingFor, type SwapSpec, swapStatements } from './output-table.js';
+import { checkTarget, type PreviousKeeper, stagingFor, statisticsSpec, type SwapSpec, swapStatements } from './output-table.js';
 import { faultPoint } from './fault.js';
 import { withRun } from './run.js';
 import type { ProgressListener } from './progress.js';
@@ -407,7 +407,7 @@ export async function planTraining(db: Database, opts: TrainOptions): Promise<Tr
       // a composite key may hold NULL in some columns (a group of its own), which a primary key refuses:
       // then the key goes on only at the swap, when no row has such a NULL (see swapIn)
       primaryKey: group,
-      analyze: dialect.analyzeColumnList === false ? 'all' : statisticsColumns([...group, ...MODEL_COLUMNS]),
+      analyze: statisticsSpec(dialect, [...group, ...MODEL_COLUMNS]),
     },
   };
 }
