@@ -14,6 +14,8 @@
  *                            Debian's PostgreSQL 15 (default when installed: it can have PL/Python)
  *   --workers N              worker threads (default: one per core)
  *   --baseline-users N       users for the PL/Python baseline (default 10000; 0 skips it)
+ *   --baseline-runs N        timed runs of the baseline, after an untimed call that imports scikit-learn;
+ *                            its models/s is their median (default 3)
  *   --predict-ts             also time the TypeScript scoring engine
  *   --strategy s[,s]         streaming (default), in-database
  *   --retrain                also time two retrains: nothing attached (DROP + RENAME), an index attached (rows replaced)
@@ -44,6 +46,7 @@ const rows = Number(arg('rows', '10'));
 const backendsArg = (arg('backend', 'pglite,postgres') as string).split(',');
 const workers = arg('workers') === undefined ? undefined : Number(arg('workers'));
 const baselineUsers = Number(arg('baseline-users', '10000'));
+const baselineRuns = Number(arg('baseline-runs', '3'));
 const predictTs = arg('predict-ts') === 'true';
 const strategies = (arg('strategy', 'streaming') as string).split(',');
 const retrain = arg('retrain') === 'true';
@@ -140,7 +143,7 @@ try {
           dir = join(tmpdir(), `manymodels-bench-pglite-${randomBytes(4).toString('hex')}`);
           target = dir;
         }
-        const caseArgs = { backend, target, users, rows, workers, baselineUsers: strategy === 'streaming' && !incremental ? baselineUsers : 0, predictTs, retrain, incremental, strategy: strategy === 'streaming' ? undefined : strategy };
+        const caseArgs = { backend, target, users, rows, workers, baselineUsers: strategy === 'streaming' && !incremental ? baselineUsers : 0, baselineRuns, predictTs, retrain, incremental, strategy: strategy === 'streaming' ? undefined : strategy };
         process.stderr.write(`bench: ${backend} ${users} users × ${rows} rows (${strategy}${pgliteCopy === '-' ? '' : `, COPY out by ${pgliteCopy}`})... load ${loadAverage()}\n`);
         const env = pgliteCopy === '-' ? process.env : { ...process.env, MANYMODELS_PGLITE_COPY_OUT: pgliteCopy };
         const load = loadAverage();
