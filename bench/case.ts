@@ -10,6 +10,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { open } from 'manymodels';
 import { offerCsvChunks } from './gen-offers.js';
+import { plpythonBaseline } from './plpython-baseline.js';
 import { serverCpuSeconds } from './server-cpu.js';
 
 interface CaseArgs {
@@ -255,56 +256,17 @@ try {
   }
 
   if ((args.backend === 'postgres' || args.backend === 'citus') && args.baselineUsers > 0) {
-    const have = (await db.sql<{ n: number }>(`SELECT count(*)::int AS n FROM pg_available_extensions WHERE name = 'plpython3u'`)).rows[0].n;
-    if (have === 0) out.baseline = 'PL/Python is not installed on this server';
+    memEnd = memoryPhase('baseline');
+    const b = await plpythonBaseline(db, Math.min(args.baselineUsers, args.users), args.baselineRuns ?? 3, args.backend === 'citus');
+    if (typeof b === 'string') out.baseline = b;
     else {
-      memEnd = memoryPhase('baseline');
-      try {
-        const B = Math.min(args.baselineUsers, args.users);
-        await db.exec(`
-          CREATE EXTENSION IF NOT EXISTS plpython3u;
-          CREATE OR REPLACE FUNCTION array_append_2d(integer[][], integer[]) RETURNS integer[][] LANGUAGE SQL IMMUTABLE AS $$ select array_cat($1, ARRAY[$2]) $$;
-          DROP AGGREGATE IF EXISTS array_agg_array(integer[]);
-          CREATE AGGREGATE array_agg_array(integer[]) (SFUNC = array_append_2d, STYPE = integer[][]);
-          CREATE OR REPLACE FUNCTION logreg_train(features integer[][], targets integer[]) RETURNS bytea AS $$
-          import pickle
-          from sklearn.linear_model import LogisticRegression
-          model = LogisticRegression(solver='lbfgs').fit(features, targets)
-          return pickle.dumps(model, protocol=2)
-          $$ LANGUAGE plpython3u;
-          DROP TABLE IF EXISTS training_set1, trained_model_by_user_pl;`);
-        // on Citus the demo's tables are distributed on userid and co-located, so each worker trains its own users
-        const citus = args.backend === 'citus';
-        const ctas = (table: string, select: string) =>
-          citus
-            ? `CREATE TABLE ${table} AS ${select} WITH NO DATA; SELECT create_distributed_table('${table}', 'userid', colocate_with => 'offer'); INSERT INTO ${table} ${select};`
-            : `CREATE TABLE ${table} AS ${select};`;
-        await db.exec(`${ctas('training_set1', `SELECT userid, array_agg_array(ARRAY[asktimes, askbackoffdays]) AS features, array_agg(bought_offer) AS results FROM offer WHERE userid <= ${B} GROUP BY userid`)}
-          ANALYZE training_set1;`);
-        // one untimed call first: the backend imports scikit-learn once, which a run of 1M users would not notice
-        await db.exec(`SELECT octet_length(logreg_train(features, results)) FROM training_set1 WHERE 0 = ANY(results) AND 1 = ANY(results) LIMIT 1`);
-        // the machine's speed drifts from minute to minute: the median of several runs, each recorded
-        const runs: { seconds: number; modelsPerSecond: number }[] = [];
-        let n = 0;
-        for (let r = 0; r < Math.max(1, args.baselineRuns ?? 3); r++) {
-          if (r > 0) await db.exec('DROP TABLE trained_model_by_user_pl');
-          t = performance.now();
-          await db.exec(ctas('trained_model_by_user_pl', `SELECT userid, logreg_train(features, results) AS model, now() AS serialized_on FROM training_set1 WHERE 0 = ANY(results) AND 1 = ANY(results)`));
-          const secs = seconds(t);
-          n = (await db.sql<{ n: number }>('SELECT count(*)::int AS n FROM trained_model_by_user_pl')).rows[0].n;
-          runs.push({ seconds: secs, modelsPerSecond: n / secs });
-        }
-        const mid = runs.map((r) => r.seconds).sort((a, b) => a - b)[runs.length >> 1];
-        out.baselineUsers = B;
-        out.baselineTimings = runs;
-        out.baselineTrainSeconds = mid;
-        out.baselineModelsPerSecond = n / mid;
-        out.speedupOverBaseline = (out.modelsPerSecond as number) / (n / mid);
-      } catch (e) {
-        out.baseline = `not run: ${(e as Error).message.split('\n')[0]}`;
-      }
-      memEnd();
+      out.baselineUsers = b.users;
+      out.baselineTimings = b.runs;
+      out.baselineTrainSeconds = b.seconds;
+      out.baselineModelsPerSecond = b.modelsPerSecond;
+      out.speedupOverBaseline = (out.modelsPerSecond as number) / b.modelsPerSecond;
     }
+    memEnd();
   }
 } finally {
   memEnd = memoryPhase('close');

@@ -20,17 +20,21 @@
  * read + fit + write is a lower bound of a train's CPU (it leaves out decoding, cutting, encoding
  * and the protocol); divided by the cores it is a lower bound of the train's wall time, printed
  * beside 1.5 × the floor's wall time (issue 11's target); read + decode + fit + write, the same
- * with the decoding this build does, whatever it writes. Each part is the median of --runs.
+ * with the decoding this build does, whatever it writes. Each part is the median of --runs. The
+ * models/s each bound allows is set against the seed's PL/Python baseline measured in the same run
+ * (bench/plpython-baseline.ts, on the table's first --baseline-users users; issue 11's 150×).
  *
- *   node --import tsx bench/train-bound.ts --db postgres://postgres@127.0.0.1:PORT/DB [--table offer] [--runs 3]
+ *   node --import tsx bench/train-bound.ts --db postgres://postgres@127.0.0.1:PORT/DB [--table offer] [--runs 3] [--baseline-users 10000]
  *
  * The table has the benchmark's columns (userid, asktimes, askbackoffdays, bought_offer; see
- * bench/case.ts). Writes and drops tables tb_*; run `npx tsc -p tsconfig.json` first (it times dist/).
+ * bench/case.ts). Writes and drops tables tb_* (and the baseline's training_set1,
+ * trained_model_by_user_pl); run `npx tsc -p tsconfig.json` first (it times dist/).
  */
 import { cpus } from 'node:os';
 import { open } from 'manymodels';
 import { LogisticRegression } from 'manymodels/core';
 import { datasets } from './fit-data.js';
+import { plpythonBaseline } from './plpython-baseline.js';
 import { serverCpuSeconds } from './server-cpu.js';
 
 function arg(name: string, def?: string): string | undefined {
@@ -42,6 +46,7 @@ if (url === undefined || !/^(127\.0\.0\.1|localhost)$/.test(new URL(url).hostnam
 const port = new URL(url).port || '5432';
 const table = arg('table', 'offer') as string;
 const runs = Number(arg('runs', '3'));
+const baselineUsers = Number(arg('baseline-users', '10000'));
 const cores = cpus().length;
 
 interface Cost {
@@ -139,6 +144,12 @@ try {
   console.log(`write (float8[] columns, no document, key): ${f(asArrays)}`);
   await db.exec(`DROP TABLE IF EXISTS tb_write; COPY (SELECT 1) TO '${file}'`);
 
+  const baseline =
+    baselineUsers <= 0 ? 'not run (--baseline-users 0)' : table !== 'offer' ? 'not run (the seed reads the table offer)' : await plpythonBaseline(db, baselineUsers, runs);
+  await db.exec('DROP TABLE IF EXISTS training_set1, trained_model_by_user_pl');
+  if (typeof baseline === 'string') console.log(`PL/Python baseline: ${baseline}`);
+  else console.log(`PL/Python baseline (${baseline.users} users, median of ${baseline.runs.length}): ${Math.round(baseline.modelsPerSecond)} models/s (runs: ${baseline.runs.map((r) => Math.round(r.modelsPerSecond)).join(', ')})`);
+  const overBaseline = (modelsPerSecond: number) => (typeof baseline === 'string' ? '' : `, ${Math.round(modelsPerSecond / baseline.modelsPerSecond)}x the baseline`);
   const cpu = (c: Cost) => c.proc + c.server;
   const target = 1.5 * floor.wall;
   for (const [name, w] of [['jsonb', asIs], ['text', asText], ['float8[]', asArrays], ['bare', bare]] as const) {
@@ -148,11 +159,11 @@ try {
     ] as const) {
       const wall = least / cores;
       console.log(
-        `bound with the ${name} write: ${parts} = ${least.toFixed(2)} CPU-s, so at least ${wall.toFixed(2)} s on ${cores} cores = ${(wall / floor.wall).toFixed(2)}x the floor (target 1.5x = ${target.toFixed(2)} s), at most ${Math.round(groups / wall)} models/s`,
+        `bound with the ${name} write: ${parts} = ${least.toFixed(2)} CPU-s, so at least ${wall.toFixed(2)} s on ${cores} cores = ${(wall / floor.wall).toFixed(2)}x the floor (target 1.5x = ${target.toFixed(2)} s), at most ${Math.round(groups / wall)} models/s${overBaseline(groups / wall)}`,
       );
     }
   }
-  console.log(`the train: ${(train.wall / floor.wall).toFixed(2)}x the floor, ${cpu(train).toFixed(2)} CPU-s`);
+  console.log(`the train: ${(train.wall / floor.wall).toFixed(2)}x the floor, ${cpu(train).toFixed(2)} CPU-s, ${Math.round(groups / train.wall)} models/s${overBaseline(groups / train.wall)}`);
 } finally {
   await db.close();
 }
