@@ -24,13 +24,17 @@
  * models/s each bound allows is set against the seed's PL/Python baseline measured in the same run
  * (bench/plpython-baseline.ts, on the table's first --baseline-users users; issue 11's 150×).
  *
- *   node --import tsx bench/train-bound.ts --db postgres://postgres@127.0.0.1:PORT/DB [--table offer] [--runs 3] [--baseline-users 10000]
+ *   node --import tsx bench/train-bound.ts --db postgres://postgres@127.0.0.1:PORT/DB [--table offer] [--runs 3] [--baseline-users 10000] [--out FILE]
+ *
+ * --out writes every part and bound as JSON (default bench/results/bound-<time>.json).
  *
  * The table has the benchmark's columns (userid, asktimes, askbackoffdays, bought_offer; see
  * bench/case.ts). Writes and drops tables tb_* (and the baseline's training_set1,
  * trained_model_by_user_pl); run `npx tsc -p tsconfig.json` first (it times dist/).
  */
-import { cpus } from 'node:os';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg } from 'node:os';
+import { dirname } from 'node:path';
 import { open } from 'manymodels';
 import { LogisticRegression } from 'manymodels/core';
 import { datasets } from './fit-data.js';
@@ -47,6 +51,7 @@ const port = new URL(url).port || '5432';
 const table = arg('table', 'offer') as string;
 const runs = Number(arg('runs', '3'));
 const baselineUsers = Number(arg('baseline-users', '10000'));
+const outFile = arg('out', `bench/results/bound-${new Date().toISOString().replace(/[:.]/g, '-')}.json`) as string;
 const cores = cpus().length;
 
 interface Cost {
@@ -152,18 +157,39 @@ try {
   const overBaseline = (modelsPerSecond: number) => (typeof baseline === 'string' ? '' : `, ${Math.round(modelsPerSecond / baseline.modelsPerSecond)}x the baseline`);
   const cpu = (c: Cost) => c.proc + c.server;
   const target = 1.5 * floor.wall;
+  const bounds: Record<string, unknown>[] = [];
   for (const [name, w] of [['jsonb', asIs], ['text', asText], ['float8[]', asArrays], ['bare', bare]] as const) {
     for (const [parts, least] of [
       ['read + fit + write', cpu(floor) + cpu(fit) + cpu(w)],
       ['read + decode + fit + write', cpu(floor) + decode.proc + cpu(fit) + cpu(w)],
     ] as const) {
       const wall = least / cores;
+      bounds.push({ write: name, parts, cpuSeconds: least, wallSeconds: wall, overFloor: wall / floor.wall, modelsPerSecond: groups / wall, overBaseline: typeof baseline === 'string' ? null : groups / wall / baseline.modelsPerSecond });
       console.log(
         `bound with the ${name} write: ${parts} = ${least.toFixed(2)} CPU-s, so at least ${wall.toFixed(2)} s on ${cores} cores = ${(wall / floor.wall).toFixed(2)}x the floor (target 1.5x = ${target.toFixed(2)} s), at most ${Math.round(groups / wall)} models/s${overBaseline(groups / wall)}`,
       );
     }
   }
   console.log(`the train: ${(train.wall / floor.wall).toFixed(2)}x the floor, ${cpu(train).toFixed(2)} CPU-s, ${Math.round(groups / train.wall)} models/s${overBaseline(groups / train.wall)}`);
+  const json = {
+    table,
+    runs,
+    cores,
+    groups,
+    loadAfter: loadavg(),
+    read: floor,
+    decode: { proc: decode.proc, decoded, thrown },
+    train,
+    fit: { ...fit, perFitSeconds: perFit },
+    write: { jsonb: asIs, text: asText, textUnloggedNoKey: bare, float8Arrays: asArrays },
+    baseline,
+    bounds,
+    trainOverFloor: train.wall / floor.wall,
+    trainModelsPerSecond: groups / train.wall,
+  };
+  mkdirSync(dirname(outFile), { recursive: true });
+  writeFileSync(outFile, `${JSON.stringify(json, null, 2)}\n`);
+  console.log(`results: ${outFile}`);
 } finally {
   await db.close();
 }
