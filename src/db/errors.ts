@@ -47,8 +47,23 @@ export function toDatabaseError(e: unknown, context?: string): ManyModelsError {
     return new DatabaseError('MULTIPLE_STATEMENTS', `${prefix}the text holds several SQL statements; one is run at a time, and none of these ran`, 'run the statements one at a time', sqlState);
   }
   const known = sqlState !== undefined ? BY_SQLSTATE[sqlState] : undefined;
-  const hint = typeof err?.hint === 'string' && err.hint ? err.hint : known?.[1];
+  const hint = typeof err?.hint === 'string' && err.hint ? err.hint : (timeoutHint(raw) ?? known?.[1]);
   return new DatabaseError(known?.[0] ?? 'DATABASE_ERROR', `${prefix}${message}`, hint, sqlState);
+}
+
+/**
+ * What to do about a statement the server stopped by one of its own settings or a cancel request
+ * (57014 and 55P03 name the cause only in their words).
+ */
+function timeoutHint(message: string): string | undefined {
+  if (/due to statement timeout/.test(message)) {
+    return "the server's statement_timeout stopped a statement: raise it for the role (ALTER ROLE name SET statement_timeout = 0), or for this connection in the URL: ?options=-c%20statement_timeout%3D0";
+  }
+  if (/due to lock timeout/.test(message)) {
+    return "another session held a lock longer than the server's lock_timeout allows: run again when it is done, or raise lock_timeout (ALTER ROLE name SET lock_timeout = 0, or ?options=-c%20lock_timeout%3D0 in the URL)";
+  }
+  if (/due to user request/.test(message)) return 'the statement was cancelled on the server (pg_cancel_backend, or an interrupt); run again';
+  return undefined;
 }
 
 /** Replaces the password of any postgres:// URL in a text with ***. */

@@ -201,6 +201,56 @@ describe('faults and concurrency on a PostgreSQL server', () => {
     }
   });
 
+  it("a statement_timeout shorter than the run: CANCELLED, nothing replaced, and a hint whose URL option lets the run through", async () => {
+    const before = await snapshot(db);
+    const withOption = (option: string) => `${url}${url.includes('?') ? '&' : '?'}options=${option}`;
+    const short = await open(withOption('-c%20statement_timeout%3D200'));
+    let hint = '';
+    try {
+      const e = await short.train({ ...base, from: slow(1), into: 'models' }).then(() => null, (x: ManyModelsError) => x);
+      assert.ok(e instanceof ManyModelsError, 'the run failed');
+      assert.equal(e.code, 'CANCELLED', e.message);
+      assert.match(e.message, /statement timeout/);
+      hint = e.hint ?? '';
+      assert.match(hint, /statement_timeout/);
+    } finally {
+      await short.close();
+    }
+    assert.deepEqual(await snapshot(db), before);
+    // the hint's own URL option, as it is written there
+    const option = /\?options=(\S+)/.exec(hint)?.[1];
+    assert.ok(option !== undefined, `the hint gives a URL option: ${hint}`);
+    const raised = await open(withOption(option));
+    try {
+      assert.equal((await raised.sql<Row>('SHOW statement_timeout')).rows[0].statement_timeout, '0');
+      const r = await raised.train({ ...base, from: slow(0.3), into: 'models_timeout_raised' });
+      assert.equal(r.groupsOk, 400);
+    } finally {
+      await raised.close();
+    }
+  });
+
+  it("a lock held past the server's lock_timeout at the swap: LOCK_NOT_AVAILABLE with a hint, the table as it was", async () => {
+    const short = await open(`${url}${url.includes('?') ? '&' : '?'}options=-c%20lock_timeout%3D200`);
+    const admin = new pg.Client({ connectionString: url });
+    await admin.connect();
+    try {
+      await admin.query('BEGIN');
+      await admin.query('LOCK TABLE models IN ACCESS SHARE MODE');
+      const before = await snapshot(db);
+      const e = await short.train({ ...base, into: 'models' }).then(() => null, (x: ManyModelsError) => x);
+      assert.ok(e instanceof ManyModelsError, 'the run failed');
+      assert.equal(e.code, 'LOCK_NOT_AVAILABLE', e.message);
+      assert.match(e.hint ?? '', /lock_timeout/);
+      await admin.query('COMMIT');
+      assert.deepEqual(await snapshot(db), before);
+    } finally {
+      await admin.query('ROLLBACK').catch(() => undefined);
+      await admin.end();
+      await short.close();
+    }
+  });
+
   it('no staging table is left behind by any of the above', async () => {
     assert.equal(await stagingLeft(), 0);
   });
