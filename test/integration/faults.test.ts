@@ -33,31 +33,39 @@ describe('faults and concurrency on a PostgreSQL server', () => {
     const before = await snapshot(db);
     const admin = new pg.Client({ connectionString: url });
     await admin.connect();
+    // another session watches: pg_stat_activity is read once per transaction, and admin's stays open
+    const watch = new pg.Client({ connectionString: url });
+    await watch.connect();
     try {
-      // once the staging table exists the test takes an advisory lock that the source query's rows
-      // wait for: the run's COPY then waits on the server (active, on a lock) and is terminated
-      // there; no timing window
+      // once the staging table exists the test locks the source table in an open transaction: the
+      // run's COPY then waits for it on the server (active, on a lock; on the coordinator of a
+      // cluster, where an advisory lock taken in the query's rows would be taken on the segments)
+      // and is terminated there; no timing window
       doAt('staging-created', async () => {
-        await admin.query('SELECT pg_advisory_lock(7777777777)');
+        await admin.query('BEGIN');
+        await admin.query('LOCK TABLE offer IN ACCESS EXCLUSIVE MODE NOWAIT');
       });
-      const run = db.train({ ...base, from: { query: 'SELECT userid, asktimes, askbackoffdays, bought_offer FROM offer WHERE pg_advisory_lock_shared(7777777777) IS NOT NULL' }, into: 'models' });
+      const run = db.train({ ...base, from: { query: 'SELECT userid, asktimes, askbackoffdays, bought_offer FROM offer' }, into: 'models' });
       let settled = false;
       const outcome = run.then(() => null, (e: unknown) => e).finally(() => (settled = true));
       let killed = 0;
-      // wait for the state (the COPY blocked on the lock), not for a time
-      while (killed === 0 && !settled) {
-        const r = await admin.query(`SELECT pg_terminate_backend(pid) AS t FROM pg_stat_activity WHERE datname = current_database() AND query LIKE 'COPY (SELECT%' AND wait_event_type = 'Lock' AND pid <> pg_backend_pid()`);
+      // wait for the state (the COPY blocked on the lock), not for a time (the deadline only ends a test gone wrong)
+      const deadline = Date.now() + 60_000;
+      while (killed === 0 && !settled && Date.now() < deadline) {
+        const r = await watch.query(`SELECT pg_terminate_backend(pid) AS t FROM pg_stat_activity WHERE datname = current_database() AND query LIKE 'COPY (SELECT%' AND wait_event_type = 'Lock' AND pid <> pg_backend_pid()`);
         killed = r.rowCount ?? 0;
       }
       assert.equal(killed, 1, 'the COPY was found waiting on the lock and terminated');
-      await admin.query('SELECT pg_advisory_unlock(7777777777)');
+      await admin.query('COMMIT');
       const e = await within(outcome, 'the run ends') as ManyModelsError;
       assert.ok(e instanceof ManyModelsError, `the run failed: ${e}`);
       assert.equal(e.code, 'CONNECTION_LOST', e.message);
       assert.match(e.message, /the database connection was lost: terminating connection due to administrator command/);
     } finally {
       clearFaults();
+      await admin.query('ROLLBACK').catch(() => undefined);
       await admin.end();
+      await watch.end();
     }
     assert.deepEqual(await snapshot(db), before);
     const last = (await db.sql<Row>(`SELECT status, error FROM manymodels.runs ORDER BY started_at DESC LIMIT 1`)).rows[0];
