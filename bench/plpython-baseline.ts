@@ -6,9 +6,10 @@
  *
  * One untimed call first (the backend imports scikit-learn once, which a run of 1M users would not
  * notice), then `runs` timed runs; the machine's speed drifts from minute to minute, so the result
- * is their median, each run kept.
+ * is their median (of their times; the mean of the middle two for an even count), each run kept.
  */
 import type { ManyModels } from 'manymodels';
+import { medianOf } from './median.js';
 
 export interface BaselineResult {
   users: number;
@@ -54,7 +55,7 @@ export async function plpythonBaseline(db: ManyModels, users: number, runs: numb
       n = (await db.sql<{ n: number }>('SELECT count(*)::int AS n FROM trained_model_by_user_pl')).rows[0].n;
       timed.push({ seconds, modelsPerSecond: n / seconds });
     }
-    const mid = timed.map((r) => r.seconds).sort((a, b) => a - b)[timed.length >> 1];
+    const mid = medianOf(timed.map((r) => r.seconds));
     return { users, runs: timed, seconds: mid, modelsPerSecond: n / mid };
   } catch (e) {
     return `not run: ${(e as Error).message.split('\n')[0]}`;

@@ -7,7 +7,7 @@
  *   decode  what this process adds to the read to turn its bytes into groups: the train's own
  *           read (its features and label as float8) through the binary COPY decoder and the
  *           group cutter, as a train's reading thread does, less the same read thrown away
- *           (this process's CPU only; side by side, median of --runs each);
+ *           (this process's CPU only; the two alternated, median of --runs each);
  *   fit     fitting one LogisticRegression per group: this process's CPU per 10 × 2 fit (the
  *           groups' shape, bench/fit-data.ts), times the number of groups, on one thread;
  *   write   writing the trained models table's rows again, server side, from a file the server
@@ -29,8 +29,8 @@
  * --out writes every part and bound as JSON (default bench/results/bound-<time>.json).
  *
  * The table has the benchmark's columns (userid, asktimes, askbackoffdays, bought_offer; see
- * bench/case.ts). Writes and drops tables tb_* (and the baseline's training_set1,
- * trained_model_by_user_pl); run `npx tsc -p tsconfig.json` first (it times dist/).
+ * bench/case.ts). Writes tables tb_* (the train with keep 0: no earlier version archived) and the
+ * baseline's training_set1, trained_model_by_user_pl, and drops them at the end; run `npx tsc -p tsconfig.json` first (it times dist/).
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
@@ -38,6 +38,7 @@ import { dirname } from 'node:path';
 import { open } from 'manymodels';
 import { LogisticRegression } from 'manymodels/core';
 import { datasets } from './fit-data.js';
+import { medianOf } from './median.js';
 import { plpythonBaseline } from './plpython-baseline.js';
 import { serverCpuSeconds } from './server-cpu.js';
 
@@ -68,18 +69,23 @@ async function measure(body: () => Promise<void>): Promise<Cost> {
   const u = process.cpuUsage(u0);
   return { wall, proc: (u.user + u.system) / 1e6, server: (serverCpuSeconds(port) as number) - s0 };
 }
+/** The median of each of a part's measures (the mean of the middle two for an even count). */
+function medianCost(all: readonly Cost[]): Cost {
+  const mid = (k: keyof Cost) => medianOf(all.map((c) => c[k]));
+  return { wall: mid('wall'), proc: mid('proc'), server: mid('server') };
+}
 async function median(body: () => Promise<void>, before?: () => Promise<void>): Promise<Cost> {
   const all: Cost[] = [];
   for (let r = 0; r < runs; r++) {
     if (before !== undefined) await before();
     all.push(await measure(body));
   }
-  const mid = (k: keyof Cost) => all.map((c) => c[k]).sort((a, b) => a - b)[Math.floor(all.length / 2)];
-  return { wall: mid('wall'), proc: mid('proc'), server: mid('server') };
+  return medianCost(all);
 }
 const f = (c: Cost) => `${c.wall.toFixed(2)} s wall, CPU ${(c.proc + c.server).toFixed(2)} s (this process ${c.proc.toFixed(2)}, server ${c.server.toFixed(2)})`;
 
 const db = await open(url);
+const file = `/tmp/mm-train-bound-${process.pid}.bin`;
 try {
   if (serverCpuSeconds(port) === null) throw new Error(`no PostgreSQL server listening on port ${port} runs on this machine`);
   const floor = await median(async () => {
@@ -91,11 +97,11 @@ try {
   const dist = async (p: string) => import(new URL(`../dist/${p}`, import.meta.url).href);
   const { BinaryCopyDecoder } = await dist('copy/binary-decoder.js');
   const { GroupCutter } = await dist('pipeline/group-cutter.js');
-  const thrown = await median(async () => {
+  const throwAway = async () => {
     for await (const _ of db.database.main.copyOut(trainRead, 'binary'));
-  });
+  };
   let cut = 0;
-  const decoded = await median(async () => {
+  const decodeRead = async () => {
     const cutter = new GroupCutter({ keyFields: 1, features: { kind: 'columns', count: 2 }, label: 'number', keyBytes: true }, { batchNumbers: 1 << 18, batchGroups: 4096, maxGroupRows: 1_000_000 });
     const decoder = new BinaryCopyDecoder(4);
     cut = 0;
@@ -106,12 +112,20 @@ try {
     decoder.finish();
     cutter.finish();
     for (const b of cutter.takeReady()) cut += b.count;
-  });
+  };
+  // alternated, so that the machine's drift falls on both alike
+  const pairs: [Cost[], Cost[]] = [[], []];
+  for (let r = 0; r < runs; r++) {
+    pairs[0].push(await measure(throwAway));
+    pairs[1].push(await measure(decodeRead));
+  }
+  const thrown = medianCost(pairs[0]);
+  const decoded = medianCost(pairs[1]);
   const decode: Cost = { wall: 0, proc: Math.max(0, decoded.proc - thrown.proc), server: 0 };
   console.log(`decode (${cut} groups cut, this process): ${decode.proc.toFixed(2)} CPU-s (the train's read decoded ${decoded.proc.toFixed(2)}, thrown away ${thrown.proc.toFixed(2)})`);
   let groups = 0;
   const train = await median(async () => {
-    const r = await db.train({ from: table, group: 'userid', features: ['asktimes', 'askbackoffdays'], label: 'bought_offer', into: 'tb_models', replace: true });
+    const r = await db.train({ from: table, group: 'userid', features: ['asktimes', 'askbackoffdays'], label: 'bought_offer', into: 'tb_models', replace: true, keep: 0 });
     groups = r.groupsOk + r.groupsFailed;
   });
   console.log(`train (${groups} groups, for comparison):  ${f(train)}`);
@@ -126,7 +140,6 @@ try {
   const fit: Cost = { wall: perFit * groups, proc: perFit * groups, server: 0 };
   console.log(`fit   (${(perFit * 1e6).toFixed(2)} µs a group, one thread): ${f(fit)}`);
 
-  const file = `/tmp/mm-train-bound-${process.pid}.bin`;
   await db.exec(`COPY tb_models TO '${file}' (FORMAT binary)`);
   const write = async (ddl: string): Promise<Cost> =>
     median(
@@ -147,11 +160,9 @@ try {
   await db.exec(`COPY (${arrays}) TO '${file}' (FORMAT binary)`);
   const asArrays = await write(`CREATE TABLE tb_write AS ${arrays} WITH NO DATA; ALTER TABLE tb_write ADD PRIMARY KEY (userid)`);
   console.log(`write (float8[] columns, no document, key): ${f(asArrays)}`);
-  await db.exec(`DROP TABLE IF EXISTS tb_write; COPY (SELECT 1) TO '${file}'`);
 
   const baseline =
     baselineUsers <= 0 ? 'not run (--baseline-users 0)' : table !== 'offer' ? 'not run (the seed reads the table offer)' : await plpythonBaseline(db, baselineUsers, runs);
-  await db.exec('DROP TABLE IF EXISTS training_set1, trained_model_by_user_pl');
   if (typeof baseline === 'string') console.log(`PL/Python baseline: ${baseline}`);
   else console.log(`PL/Python baseline (${baseline.users} users, median of ${baseline.runs.length}): ${Math.round(baseline.modelsPerSecond)} models/s (runs: ${baseline.runs.map((r) => Math.round(r.modelsPerSecond)).join(', ')})`);
   const overBaseline = (modelsPerSecond: number) => (typeof baseline === 'string' ? '' : `, ${Math.round(modelsPerSecond / baseline.modelsPerSecond)}x the baseline`);
@@ -191,5 +202,8 @@ try {
   writeFileSync(outFile, `${JSON.stringify(json, null, 2)}\n`);
   console.log(`results: ${outFile}`);
 } finally {
+  // what it wrote, also after an error (the server writes the COPY file: emptied through it)
+  await db.exec('DROP TABLE IF EXISTS tb_write, tb_models, training_set1, trained_model_by_user_pl').catch(() => undefined);
+  await db.exec(`COPY (SELECT 1) TO '${file}'`).catch(() => undefined);
   await db.close();
 }
