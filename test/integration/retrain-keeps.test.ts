@@ -79,23 +79,35 @@ for (const backend of backends) {
     });
 
     it('indexes, grants, comments, views, policies and triggers survive retrains by both strategies', async () => {
-      await db.exec(`
-        CREATE INDEX models_score_idx ON models (train_score);
-        CREATE INDEX models_ok_idx ON models (userid) WHERE status = 'ok';
-        GRANT SELECT ON models TO ${role};
-        GRANT UPDATE (status) ON models TO ${role};
-        COMMENT ON COLUMN models.train_score IS 'accuracy on the training rows';
-        CREATE VIEW good_models AS SELECT userid, train_score FROM models WHERE status = 'ok';
-        CREATE VIEW best_models AS SELECT * FROM good_models WHERE train_score > 0.5;
-        ALTER TABLE models ENABLE ROW LEVEL SECURITY;
-        CREATE POLICY readers ON models FOR SELECT TO ${role} USING (status = 'ok');
-        CREATE TABLE swap_log (n int);
-        CREATE FUNCTION note_swap() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN INSERT INTO swap_log VALUES (1); RETURN NULL; END $$;
-        CREATE TRIGGER models_swapped AFTER INSERT ON models FOR EACH STATEMENT EXECUTE FUNCTION note_swap();
-      `);
+      // Citus refuses triggers on distributed tables, Greenplum statement triggers
+      const triggers = backend.name !== 'citus' && backend.name !== 'greenplum';
+      // one statement at a time: Citus sends a DDL statement's whole text to its workers
+      for (const sql of [
+        'CREATE INDEX models_score_idx ON models (train_score)',
+        `CREATE INDEX models_ok_idx ON models (userid) WHERE status = 'ok'`,
+        `GRANT SELECT ON models TO ${role}`,
+        // Citus 12 refuses column privileges ('grant/revoke on column list is currently unsupported')
+        ...(backend.name === 'citus' ? [] : [`GRANT UPDATE (status) ON models TO ${role}`]),
+        `COMMENT ON COLUMN models.train_score IS 'accuracy on the training rows'`,
+        `CREATE VIEW good_models AS SELECT userid, train_score FROM models WHERE status = 'ok'`,
+        'CREATE VIEW best_models AS SELECT * FROM good_models WHERE train_score > 0.5',
+        'ALTER TABLE models ENABLE ROW LEVEL SECURITY',
+        `CREATE POLICY readers ON models FOR SELECT TO ${role} USING (status = 'ok')`,
+        // and triggers on distributed tables ('triggers are not supported on distributed tables'); Greenplum 7
+        // statement triggers ('Triggers for statements are not yet supported')
+        ...(triggers
+          ? [
+              'CREATE TABLE swap_log (n int)',
+              'CREATE FUNCTION note_swap() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN INSERT INTO swap_log VALUES (1); RETURN NULL; END $$',
+              'CREATE TRIGGER models_swapped AFTER INSERT ON models FOR EACH STATEMENT EXECUTE FUNCTION note_swap()',
+            ]
+          : []),
+      ]) {
+        await db.exec(sql);
+      }
       const before = await catalogState(db, 'models');
       assert.equal((before.indexes as Row[]).length, 3); // the primary key and the two of the user
-      assert.ok((before.views as Row[]).length === 1 && (before.policies as Row[]).length === 1 && (before.triggers as Row[]).length === 1);
+      assert.ok((before.views as Row[]).length === 1 && (before.policies as Row[]).length === 1 && (before.triggers as Row[]).length === (triggers ? 1 : 0));
       const first = (await db.sql<Row>('SELECT DISTINCT run_id::text AS id FROM models')).rows;
       for (const strategy of ['streaming', 'in-database'] as const) {
         const r = await db.train({ ...TRAIN, strategy });
@@ -108,7 +120,7 @@ for (const backend of backends) {
         assert.equal((await db.sql<Row>('SELECT count(*)::int AS n FROM best_models')).rows[0].n, (await db.sql<Row>(`SELECT count(*)::int AS n FROM models WHERE status = 'ok' AND train_score > 0.5`)).rows[0].n);
       }
       // the trigger stayed attached and fired once per retrain
-      assert.equal((await db.sql<Row>('SELECT count(*)::int AS n FROM swap_log')).rows[0].n, 2);
+      if (triggers) assert.equal((await db.sql<Row>('SELECT count(*)::int AS n FROM swap_log')).rows[0].n, 2);
       // predictions into a table with an index keep it too
       await db.predict({ models: 'models', from: 'offer', into: 'preds' });
       await db.exec('CREATE INDEX preds_user_idx ON preds (userid)');
@@ -153,7 +165,7 @@ describe('SIGKILL inside the swap of a kept models table loses nothing (PostgreS
     db = await open(url);
     await db.exec(SETUP);
     await db.train(TRAIN);
-    await db.exec(`CREATE INDEX models_score_idx ON models (train_score); CREATE VIEW good_models AS SELECT userid FROM models WHERE status = 'ok'; COMMENT ON COLUMN models.model IS 'the document'`);
+    for (const sql of ['CREATE INDEX models_score_idx ON models (train_score)', `CREATE VIEW good_models AS SELECT userid FROM models WHERE status = 'ok'`, `COMMENT ON COLUMN models.model IS 'the document'`]) await db.exec(sql);
   });
   after(async () => {
     await db?.close();
