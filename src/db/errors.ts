@@ -21,8 +21,11 @@ const BY_SQLSTATE: Record<string, [code: ErrorCode, hint?: string]> = {
 };
 
 const CONNECTION_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ENOTFOUND', 'ETIMEDOUT', 'EPIPE', '57P01', '57P02', '57P03', '08000', '08003', '08006', '08001', '08004']);
-/** A session the server ended (terminated by an administrator, a crash): the connection was lost, not refused. */
-const SESSION_ENDED = new Set(['57P01', '57P02']);
+/**
+ * A session the server ended (terminated by an administrator, a crash, its idle_session_timeout or
+ * idle_in_transaction_session_timeout): the connection was lost, not refused.
+ */
+const SESSION_ENDED = new Set(['57P01', '57P02', '57P05', '25P03']);
 
 /** Turns whatever a driver threw into a DatabaseError that keeps the SQLSTATE; ManyModelsErrors pass through. */
 export function toDatabaseError(e: unknown, context?: string): ManyModelsError {
@@ -33,7 +36,13 @@ export function toDatabaseError(e: unknown, context?: string): ManyModelsError {
   const message = redactUrls(raw) + (typeof err?.detail === 'string' && err.detail ? ` (${err.detail})` : '');
   const prefix = context ? `${context}: ` : '';
   if (sqlState !== undefined && SESSION_ENDED.has(sqlState) && !context?.startsWith('connecting')) {
-    return new DatabaseError('CONNECTION_LOST', `${prefix}the database connection was lost: ${message}`, 'nothing was replaced; run again when the server is back', sqlState);
+    const idle =
+      sqlState === '57P05'
+        ? 'the server ends a session idle longer than its idle_session_timeout: open the database again (the connections of a run are exempt), or raise it for the role (ALTER ROLE name SET idle_session_timeout = 0) or in the URL: ?options=-c%20idle_session_timeout%3D0'
+        : sqlState === '25P03'
+          ? 'the server ends a session idle in a transaction longer than its idle_in_transaction_session_timeout: open the database again, or raise it for the role or in the URL: ?options=-c%20idle_in_transaction_session_timeout%3D0'
+          : 'nothing was replaced; run again when the server is back';
+    return new DatabaseError('CONNECTION_LOST', `${prefix}the database connection was lost: ${message}`, idle, sqlState);
   }
   if (sqlState !== undefined && CONNECTION_CODES.has(sqlState)) {
     return new DatabaseError('CONNECTION_FAILED', `${prefix}the database connection failed: ${message}`, 'check that the server is running and reachable, then run again', sqlState);

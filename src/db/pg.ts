@@ -34,7 +34,19 @@ const types = {
 const TEXT_TYPES = { getTypeParser: () => (v: string) => v } as unknown as pg.CustomTypesConfig;
 
 class PgConnection implements StreamConnection {
-  constructor(private readonly client: pg.Client, private readonly config: pg.ClientConfig) {}
+  /** What the server said when it ended the session while it sat idle (node-postgres reports it as an 'error' event). */
+  private ended: unknown = null;
+
+  constructor(private readonly client: pg.Client, private readonly config: pg.ClientConfig) {
+    client.on('error', (e) => {
+      this.ended ??= e;
+    });
+  }
+
+  /** A driver error as a DatabaseError; on a session the server ended meanwhile, with the server's reason. */
+  private failure(e: unknown): Error {
+    return toDatabaseError(this.ended !== null && /not queryable|Connection terminated/i.test(String((e as Error)?.message)) ? this.ended : e);
+  }
 
   async query<R>(sql: string, params?: readonly unknown[]): Promise<QueryResult<R>> {
     try {
@@ -42,7 +54,7 @@ class PgConnection implements StreamConnection {
       const r = await this.client.query({ text: sql, values: params as unknown[] | undefined, queryMode: 'extended' } as pg.QueryConfig);
       return { rows: r.rows as R[], fields: r.fields, rowCount: r.rowCount };
     } catch (e) {
-      throw toDatabaseError(e);
+      throw this.failure(e);
     }
   }
 
@@ -51,7 +63,7 @@ class PgConnection implements StreamConnection {
       const r = await this.client.query({ text: sql, rowMode: 'array', types: TEXT_TYPES, queryMode: 'extended' } as pg.QueryArrayConfig);
       return { rows: r.rows as TextValue[][], fields: r.fields, rowCount: r.rowCount };
     } catch (e) {
-      throw toDatabaseError(e);
+      throw this.failure(e);
     }
   }
 
@@ -59,7 +71,7 @@ class PgConnection implements StreamConnection {
     try {
       await this.client.query(sql);
     } catch (e) {
-      throw toDatabaseError(e);
+      throw this.failure(e);
     }
   }
 
@@ -68,7 +80,7 @@ class PgConnection implements StreamConnection {
     try {
       for await (const chunk of stream) yield chunk as Uint8Array;
     } catch (e) {
-      throw toDatabaseError(e);
+      throw this.failure(e);
     } finally {
       if (!stream.readableEnded) stream.destroy();
     }
@@ -84,7 +96,7 @@ class PgConnection implements StreamConnection {
     try {
       await pipeline(Readable.from(framed(), { objectMode: false }), sink);
     } catch (e) {
-      throw toDatabaseError(e);
+      throw this.failure(e);
     }
   }
 
@@ -159,6 +171,15 @@ export async function openPostgres(url: string): Promise<Database> {
   const streams = new Set<PgConnection>();
   const openStream = async (): Promise<PgConnection> => {
     const c = await connect(config);
+    // An operation's connections wait idle while its others work (the main one while the rows stream,
+    // the writer before the first batch): the server's idle_session_timeout (PostgreSQL 14 on) must
+    // not end them mid-run. Only these: the user's own connection (db.sql) keeps the server's policy.
+    await c
+      .query(`SELECT set_config('idle_session_timeout', '0', false) FROM pg_settings WHERE name = 'idle_session_timeout'`)
+      .catch(async (e: unknown) => {
+        await c.close();
+        throw e;
+      });
     streams.add(c);
     const close = c.close.bind(c);
     c.close = async () => {

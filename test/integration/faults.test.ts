@@ -203,7 +203,9 @@ describe('faults and concurrency on a PostgreSQL server', () => {
       }
       const e = await c.sql('SELECT 1').then(() => null, (x: ManyModelsError) => x);
       assert.equal(e?.code, 'CONNECTION_LOST', e?.message);
-      assert.match(e.hint ?? '', /run again when the server is back/);
+      // the server's own reason, sent as it ended the session, and what to do about it
+      assert.match(e.message, /idle-session timeout/);
+      assert.match(e.hint ?? '', /idle_session_timeout/);
     } finally {
       await c.close().catch(() => undefined);
     }
@@ -256,6 +258,29 @@ describe('faults and concurrency on a PostgreSQL server', () => {
       await admin.query('ROLLBACK').catch(() => undefined);
       await admin.end();
       await short.close();
+    }
+  });
+
+  it("a train longer than the server's idle_session_timeout: its sessions that wait meanwhile are not ended, the run succeeds", async (t) => {
+    const probe = await open(url);
+    const has = (await probe.sql<Row>(`SELECT count(*)::int AS n FROM pg_settings WHERE name = 'idle_session_timeout'`)).rows[0].n === 1;
+    await probe.close();
+    if (!has) {
+      t.skip('this server has no idle_session_timeout');
+      return;
+    }
+    const short = await open(`${url}${url.includes('?') ? '&' : '?'}options=-c%20idle_session_timeout%3D300`);
+    try {
+      // the read takes ~2 s on the server (0.5 ms a row), while the run's other sessions wait idle
+      const r = await short.train({ ...base, from: { query: 'SELECT userid, asktimes, askbackoffdays, bought_offer FROM offer WHERE pg_sleep(0.0005) IS NOT NULL' }, into: 'models_idle' });
+      assert.equal(r.groupsOk + r.groupsFailed, 400);
+      assert.equal((await db.sql<Row>('SELECT count(*)::int AS n FROM models_idle')).rows[0].n, 400);
+      // the caller's own connection sat idle meanwhile and keeps the server's policy: ended, with the reason
+      const e = await short.sql('SELECT 1').then(() => null, (x: ManyModelsError) => x);
+      assert.equal(e?.code, 'CONNECTION_LOST', e?.message);
+      assert.match(e.hint ?? '', /idle_session_timeout/);
+    } finally {
+      await short.close().catch(() => undefined);
     }
   });
 
