@@ -9,18 +9,21 @@ const BY_SQLSTATE: Record<string, [code: ErrorCode, hint?: string]> = {
   '42883': ['FUNCTION_NOT_FOUND', undefined],
   '42P07': ['TABLE_EXISTS', undefined],
   '2BP01': ['DEPENDENT_OBJECTS', 'drop or change the views that depend on the table first'],
-  '57014': ['CANCELLED', undefined],
+  // the server's words name the cause (timeoutHint); these hold where its messages are translated
+  '57014': ['CANCELLED', 'the server cancelled a statement: its statement_timeout, or a cancel request (see the message); raise the timeout for the role, or in the URL: add options=-c%20statement_timeout%3D0 to its query (after ? or &)'],
   '28P01': ['AUTHENTICATION_FAILED', 'check the user name and password in the URL'],
   // invalid_authorization_specification: a role that does not exist (trust auth) or may not log in
   '28000': ['AUTHENTICATION_FAILED', 'check the user name in the URL: the role must exist on the server and be allowed to log in'],
   '3D000': ['DATABASE_NOT_FOUND', 'check the database name in the URL'],
   '22P02': ['INVALID_VALUE', undefined],
   '42804': ['TYPE_MISMATCH', undefined],
-  '55P03': ['LOCK_NOT_AVAILABLE', undefined],
+  '55P03': ['LOCK_NOT_AVAILABLE', 'another session holds a lock this needs: run again when it is done, or raise lock_timeout for the role or in the URL (options=-c%20lock_timeout%3D0 in its query)'],
   '42501': ['PERMISSION_DENIED', 'the role of the connection lacks a privilege this needs: grant it, or connect as a role that has it'],
 };
 
 const CONNECTION_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ENOTFOUND', 'ETIMEDOUT', 'EPIPE', '57P01', '57P02', '57P03', '08000', '08003', '08006', '08001', '08004']);
+/** Of those, the ones an open connection meets when it breaks: lost, not failed, after connecting. */
+const BROKEN = new Set(['ECONNRESET', 'EPIPE', 'ETIMEDOUT', '08000', '08003', '08006']);
 /**
  * A session the server ended (terminated by an administrator, a crash, its idle_session_timeout or
  * idle_in_transaction_session_timeout): the connection was lost, not refused.
@@ -38,11 +41,14 @@ export function toDatabaseError(e: unknown, context?: string): ManyModelsError {
   if (sqlState !== undefined && SESSION_ENDED.has(sqlState) && !context?.startsWith('connecting')) {
     const idle =
       sqlState === '57P05'
-        ? 'the server ends a session idle longer than its idle_session_timeout: open the database again (the connections of a run are exempt), or raise it for the role (ALTER ROLE name SET idle_session_timeout = 0) or in the URL: ?options=-c%20idle_session_timeout%3D0'
+        ? 'the server ends a session idle longer than its idle_session_timeout: open the database again (the connections of a run are exempt), or raise it for the role (ALTER ROLE name SET idle_session_timeout = 0) or in the URL (options=-c%20idle_session_timeout%3D0 in its query, after ? or &)'
         : sqlState === '25P03'
-          ? 'the server ends a session idle in a transaction longer than its idle_in_transaction_session_timeout: open the database again, or raise it for the role or in the URL: ?options=-c%20idle_in_transaction_session_timeout%3D0'
+          ? 'the server ends a session idle in a transaction longer than its idle_in_transaction_session_timeout: open the database again, or raise it for the role or in the URL (options=-c%20idle_in_transaction_session_timeout%3D0 in its query)'
           : 'nothing was replaced; run again when the server is back';
     return new DatabaseError('CONNECTION_LOST', `${prefix}the database connection was lost: ${message}`, idle, sqlState);
+  }
+  if (sqlState !== undefined && BROKEN.has(sqlState) && !context?.startsWith('connecting')) {
+    return new DatabaseError('CONNECTION_LOST', `${prefix}the database connection was lost: ${message}`, 'nothing was replaced; run again when the server is back', sqlState);
   }
   if (sqlState !== undefined && CONNECTION_CODES.has(sqlState)) {
     return new DatabaseError('CONNECTION_FAILED', `${prefix}the database connection failed: ${message}`, 'check that the server is running and reachable, then run again', sqlState);
@@ -66,10 +72,10 @@ export function toDatabaseError(e: unknown, context?: string): ManyModelsError {
  */
 function timeoutHint(message: string): string | undefined {
   if (/due to statement timeout/.test(message)) {
-    return "the server's statement_timeout stopped a statement: raise it for the role (ALTER ROLE name SET statement_timeout = 0), or for this connection in the URL: ?options=-c%20statement_timeout%3D0";
+    return "the server's statement_timeout stopped a statement: raise it where it is set: in the URL, add options=-c%20statement_timeout%3D0 to its query (after ? or &; it comes before any role or database setting), or for the role (ALTER ROLE name SET statement_timeout = 0; a setting for the role in this database comes first)";
   }
   if (/due to lock timeout/.test(message)) {
-    return "another session held a lock longer than the server's lock_timeout allows: run again when it is done, or raise lock_timeout (ALTER ROLE name SET lock_timeout = 0, or ?options=-c%20lock_timeout%3D0 in the URL)";
+    return "another session held a lock longer than the server's lock_timeout allows: run again when it is done, or raise lock_timeout where it is set: in the URL (options=-c%20lock_timeout%3D0 in its query, after ? or &), or for the role (ALTER ROLE name SET lock_timeout = 0)";
   }
   if (/due to user request/.test(message)) return 'the statement was cancelled on the server (pg_cancel_backend, or an interrupt); run again';
   return undefined;

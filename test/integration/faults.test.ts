@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
+import net from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import pg from 'pg';
 import { type DatabaseError, type ManyModels, ManyModelsError, open } from 'manymodels';
@@ -228,7 +229,7 @@ describe('faults and concurrency on a PostgreSQL server', () => {
     }
     assert.deepEqual(await snapshot(db), before);
     // the hint's own URL option, as it is written there
-    const option = /\?options=(\S+)/.exec(hint)?.[1];
+    const option = /options=(\S+)/.exec(hint)?.[1];
     assert.ok(option !== undefined, `the hint gives a URL option: ${hint}`);
     const raised = await open(withOption(option));
     try {
@@ -281,6 +282,36 @@ describe('faults and concurrency on a PostgreSQL server', () => {
       assert.match(e.hint ?? '', /idle_session_timeout/);
     } finally {
       await short.close().catch(() => undefined);
+    }
+  });
+
+  it('a connection reset while it sat idle: CONNECTION_LOST, not CONNECTION_FAILED (that is for connecting)', async () => {
+    // a real socket reset between this process and the server: a proxy in between drops its sockets
+    const server = new URL(url);
+    const sockets = new Set<net.Socket>();
+    const proxy = net.createServer((client) => {
+      const upstream = net.connect(Number(server.port), server.hostname);
+      sockets.add(client);
+      for (const [a, b] of [[client, upstream], [upstream, client]] as const) {
+        a.pipe(b);
+        a.on('error', () => undefined);
+        a.on('close', () => b.destroy());
+      }
+    });
+    await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
+    const via = new URL(url);
+    via.port = String((proxy.address() as net.AddressInfo).port);
+    const c = await open(via.toString());
+    try {
+      assert.equal((await c.sql<Row>('SELECT 1 AS x')).rows[0].x, 1);
+      for (const s of sockets) s.resetAndDestroy();
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      const e = await c.sql('SELECT 1').then(() => null, (x: ManyModelsError) => x);
+      assert.equal(e?.code, 'CONNECTION_LOST', e?.message);
+      assert.match(e.hint ?? '', /run again/);
+    } finally {
+      await c.close().catch(() => undefined);
+      proxy.close();
     }
   });
 
