@@ -199,7 +199,7 @@ async function renamePrimaryKey(conn: Connection, s: Staging, runId: string): Pr
   if (want !== idx) await conn.exec(`ALTER INDEX ${qident(at(idx))} RENAME TO ${ident(want)}`);
 }
 
-/** After a failure: drop the staging table and mark the run failed; never throws. */
+/** After a failure: drop the staging table and mark the run failed (or cancelled); never throws. */
 export async function abandon(conn: Connection, s: Staging | null, runId: string | null, error: unknown): Promise<void> {
   await conn.exec('ROLLBACK').catch(() => undefined);
   if (s !== null) {
@@ -207,7 +207,9 @@ export async function abandon(conn: Connection, s: Staging | null, runId: string
   }
   if (runId !== null) {
     const msg = error instanceof Error ? error.message : String(error);
-    const status = (error as { code?: string })?.code === 'CANCELLED' ? 'cancelled' : 'failed';
+    // cancelled: by the caller (a signal, SIGINT) or a cancel request on the server; the server's own
+    // statement_timeout is a failure of the run, with its reason
+    const status = (error as { code?: string })?.code === 'CANCELLED' && !/due to statement timeout/.test(msg) ? 'cancelled' : 'failed';
     const [sql, params] = runEndStatement(runId, { status, error: redactUrls(msg) });
     await conn.query(sql, params).catch(() => undefined);
   }

@@ -228,6 +228,10 @@ describe('faults and concurrency on a PostgreSQL server', () => {
       await short.close();
     }
     assert.deepEqual(await snapshot(db), before);
+    // the server's limit failed the run (a cancel is the caller's): recorded so, with the reason
+    const last = (await db.sql<Row>(`SELECT status, error FROM manymodels.runs ORDER BY started_at DESC LIMIT 1`)).rows[0];
+    assert.equal(last.status, 'failed');
+    assert.match(last.error, /statement timeout/);
     // the hint's own URL option, as it is written there
     const option = /options=(\S+)/.exec(hint)?.[1];
     assert.ok(option !== undefined, `the hint gives a URL option: ${hint}`);
