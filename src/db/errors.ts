@@ -22,13 +22,28 @@ const BY_SQLSTATE: Record<string, [code: ErrorCode, hint?: string]> = {
 };
 
 const CONNECTION_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ENOTFOUND', 'ETIMEDOUT', 'EPIPE', '57P01', '57P02', '57P03', '08000', '08003', '08006', '08001', '08004']);
-/** Of those, the ones an open connection meets when it breaks: lost, not failed, after connecting. */
-const BROKEN = new Set(['ECONNRESET', 'EPIPE', 'ETIMEDOUT', '08000', '08003', '08006']);
+const RUN_AGAIN = 'nothing was replaced; run again when the server is back';
 /**
- * A session the server ended (terminated by an administrator, a crash, its idle_session_timeout or
- * idle_in_transaction_session_timeout): the connection was lost, not refused.
+ * After connecting, the codes of a connection that was lost, not refused, with what to do: an open
+ * connection that breaks, or a session the server ended (terminated by an administrator, a crash,
+ * its idle_session_timeout or idle_in_transaction_session_timeout).
  */
-const SESSION_ENDED = new Set(['57P01', '57P02', '57P05', '25P03']);
+const LOST = new Map<string, string>([
+  ...['ECONNRESET', 'EPIPE', 'ETIMEDOUT', '08000', '08003', '08006', '57P01', '57P02'].map((c): [string, string] => [c, RUN_AGAIN]),
+  [
+    '57P05',
+    'the server ends a session idle longer than its idle_session_timeout: open the database again (the connections of a run are exempt), or raise it for the role (ALTER ROLE name SET idle_session_timeout = 0) or in the URL (options=-c%20idle_session_timeout%3D0 in its query, after ? or &)',
+  ],
+  [
+    '25P03',
+    'the server ends a session idle in a transaction longer than its idle_in_transaction_session_timeout: open the database again, or raise it for the role or in the URL (options=-c%20idle_in_transaction_session_timeout%3D0 in its query)',
+  ],
+]);
+
+/** Whether the server's message says its statement_timeout stopped the statement (57014 names the cause only in its words). */
+export function byStatementTimeout(message: string): boolean {
+  return /due to statement timeout/.test(message);
+}
 
 /** Turns whatever a driver threw into a DatabaseError that keeps the SQLSTATE; ManyModelsErrors pass through. */
 export function toDatabaseError(e: unknown, context?: string): ManyModelsError {
@@ -38,17 +53,9 @@ export function toDatabaseError(e: unknown, context?: string): ManyModelsError {
   const raw = typeof err?.message === 'string' ? err.message : String(e);
   const message = redactUrls(raw) + (typeof err?.detail === 'string' && err.detail ? ` (${err.detail})` : '');
   const prefix = context ? `${context}: ` : '';
-  if (sqlState !== undefined && SESSION_ENDED.has(sqlState) && !context?.startsWith('connecting')) {
-    const idle =
-      sqlState === '57P05'
-        ? 'the server ends a session idle longer than its idle_session_timeout: open the database again (the connections of a run are exempt), or raise it for the role (ALTER ROLE name SET idle_session_timeout = 0) or in the URL (options=-c%20idle_session_timeout%3D0 in its query, after ? or &)'
-        : sqlState === '25P03'
-          ? 'the server ends a session idle in a transaction longer than its idle_in_transaction_session_timeout: open the database again, or raise it for the role or in the URL (options=-c%20idle_in_transaction_session_timeout%3D0 in its query)'
-          : 'nothing was replaced; run again when the server is back';
-    return new DatabaseError('CONNECTION_LOST', `${prefix}the database connection was lost: ${message}`, idle, sqlState);
-  }
-  if (sqlState !== undefined && BROKEN.has(sqlState) && !context?.startsWith('connecting')) {
-    return new DatabaseError('CONNECTION_LOST', `${prefix}the database connection was lost: ${message}`, 'nothing was replaced; run again when the server is back', sqlState);
+  const lost = sqlState !== undefined && !context?.startsWith('connecting') ? LOST.get(sqlState) : undefined;
+  if (lost !== undefined) {
+    return new DatabaseError('CONNECTION_LOST', `${prefix}the database connection was lost: ${message}`, lost, sqlState);
   }
   if (sqlState !== undefined && CONNECTION_CODES.has(sqlState)) {
     return new DatabaseError('CONNECTION_FAILED', `${prefix}the database connection failed: ${message}`, 'check that the server is running and reachable, then run again', sqlState);
@@ -56,7 +63,7 @@ export function toDatabaseError(e: unknown, context?: string): ManyModelsError {
   // node-postgres's words for a connection the server closed while it sat idle (idle_session_timeout,
   // a restart): the next statement on it meets 'Client has encountered a connection error and is not queryable'
   if (/Connection terminated|connection.*(closed|lost|ended)|terminating connection|connection error and is not queryable/i.test(raw)) {
-    return new DatabaseError('CONNECTION_LOST', `${prefix}the database connection was lost: ${message}`, 'nothing was replaced; run again when the server is back', sqlState);
+    return new DatabaseError('CONNECTION_LOST', `${prefix}the database connection was lost: ${message}`, RUN_AGAIN, sqlState);
   }
   if (sqlState === '42601' && /cannot insert multiple commands into a prepared statement/.test(raw)) {
     return new DatabaseError('MULTIPLE_STATEMENTS', `${prefix}the text holds several SQL statements; one is run at a time, and none of these ran`, 'run the statements one at a time', sqlState);
@@ -71,7 +78,7 @@ export function toDatabaseError(e: unknown, context?: string): ManyModelsError {
  * (57014 and 55P03 name the cause only in their words).
  */
 function timeoutHint(message: string): string | undefined {
-  if (/due to statement timeout/.test(message)) {
+  if (byStatementTimeout(message)) {
     return "the server's statement_timeout stopped a statement: raise it where it is set: in the URL, add options=-c%20statement_timeout%3D0 to its query (after ? or &; it comes before any role or database setting), or for the role (ALTER ROLE name SET statement_timeout = 0; a setting for the role in this database comes first)";
   }
   if (/due to lock timeout/.test(message)) {

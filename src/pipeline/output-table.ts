@@ -3,10 +3,10 @@ import { DatabaseError } from '../errors.js';
 import { statisticsColumns } from '../exec/encode-batch.js';
 import type { Dialect } from '../sql/dialect.js';
 import { displayName, ident, literal, qident, type QualifiedName } from '../sql/ident.js';
-import { redactUrls } from '../db/errors.js';
+import { byStatementTimeout, redactUrls } from '../db/errors.js';
 import { faultPoint } from './fault.js';
 import { META_PREFIX, type RunEnd, metaComment, readTableMeta, runEndStatement, tableRecordStatements, type TableMeta } from './catalog.js';
-import { checkKeepable, type OutputColumn, readOutputTable } from './attached.js';
+import { checkKeepable, columnNames, type OutputColumn, readOutputTable } from './attached.js';
 
 /**
  * Safe writes: a run builds its table under a staging name beside the target and swaps it in
@@ -157,10 +157,7 @@ export async function swapIn(conn: Connection, s: Staging, meta: TableMeta, runI
     } else {
       checkKeepable(state, s.target, spec.columns);
       await spec.keeper?.beforeReplace(conn, s.target, 'rows');
-      const cols = (await conn.query<{ name: string }>(
-        `SELECT attname AS name FROM pg_attribute WHERE attrelid = to_regclass($1) AND attnum > 0 AND NOT attisdropped ORDER BY attnum`,
-        [qident(s.staging)],
-      )).rows.map((r) => ident(r.name)).join(', ');
+      const cols = (await columnNames(conn, s.staging)).map(ident).join(', ');
       await conn.exec(`TRUNCATE ${qident(s.target)}`);
       await faultPoint('swap:dropped');
       await conn.exec(`INSERT INTO ${qident(s.target)} (${cols}) SELECT ${cols} FROM ${qident(s.staging)}`);
@@ -209,7 +206,7 @@ export async function abandon(conn: Connection, s: Staging | null, runId: string
     const msg = error instanceof Error ? error.message : String(error);
     // cancelled: by the caller (a signal, SIGINT) or a cancel request on the server; the server's own
     // statement_timeout is a failure of the run, with its reason
-    const status = (error as { code?: string })?.code === 'CANCELLED' && !/due to statement timeout/.test(msg) ? 'cancelled' : 'failed';
+    const status = (error as { code?: string })?.code === 'CANCELLED' && !byStatementTimeout(msg) ? 'cancelled' : 'failed';
     const [sql, params] = runEndStatement(runId, { status, error: redactUrls(msg) });
     await conn.query(sql, params).catch(() => undefined);
   }
