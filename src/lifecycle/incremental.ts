@@ -7,6 +7,7 @@ import { ident, literal, qident, type QualifiedName } from '../sql/ident.js';
 import { keyMatch } from '../sql/key-match.js';
 import { weightSql } from '../preprocess/plan.js';
 import { CATALOG_SCHEMA, readTableMeta, runEndStatement, type RunEnd, tableRecordStatements, type TableMeta, META_PREFIX, metaComment } from '../pipeline/catalog.js';
+import { columnNames } from '../pipeline/attached.js';
 import { faultPoint } from '../pipeline/fault.js';
 import { analyzeSql, checkTarget, type Staging, statisticsSpec, type SwapSpec, swapIn, workTablesOf } from '../pipeline/output-table.js';
 import { withRun } from '../pipeline/run.js';
@@ -273,7 +274,7 @@ async function whyFull(conn: Connection, target: QualifiedName, live: TableMeta 
   if (live === null || live.manymodels !== 'models') return 'the table was not written by manymodels train';
   if (live.fit === undefined) return 'the models table was not written by an incremental run (it has no fingerprints)';
   if (live.fit !== fit) return 'the estimator, its parameters, the features, the label or the limits differ from those the models table was fitted with';
-  const cols = new Set((await conn.query<{ name: string; type: number }>(`SELECT attname AS name FROM pg_attribute WHERE attrelid = to_regclass($1) AND attnum > 0 AND NOT attisdropped`, [qident(target)])).rows.map((r) => r.name));
+  const cols = new Set(await columnNames(conn, target));
   const missing = plan.output.columns.find((c) => !cols.has(c.name));
   if (missing !== undefined) return `the models table has no column ${ident(missing.name)}`;
   return null;
@@ -300,7 +301,7 @@ async function applyInPlace(
   await conn.exec('BEGIN');
   try {
     await conn.exec(`LOCK TABLE ${t} IN ACCESS EXCLUSIVE MODE`);
-    cols = (await conn.query<{ name: string }>(`SELECT attname AS name FROM pg_attribute WHERE attrelid = to_regclass($1) AND attnum > 0 AND NOT attisdropped ORDER BY attnum`, [t])).rows.map((r) => r.name);
+    cols = await columnNames(conn, s.target);
     const comment = (await conn.query<{ c: string | null }>(`SELECT obj_description(to_regclass($1)::oid, 'pg_class') AS c`, [t])).rows[0]?.c ?? null;
     let archive: QualifiedName | null = null;
     if (o.keep > 0) {
@@ -313,7 +314,7 @@ async function applyInPlace(
     }
     await conn.exec(`DELETE FROM ${t} AS t USING ${d} AS d WHERE ${keyMatch('t', 'd', o.group, nullSafe)}`);
     await faultPoint('swap:dropped');
-    const written = (await conn.query<{ name: string }>(`SELECT attname AS name FROM pg_attribute WHERE attrelid = to_regclass($1) AND attnum > 0 AND NOT attisdropped ORDER BY attnum`, [qident(s.staging)])).rows.map((r) => ident(r.name)).join(', ');
+    const written = (await columnNames(conn, s.staging)).map(ident).join(', ');
     // autovacuum's rule (50 rows + 10% of the table, deleted and inserted rows alike) for analyzing
     // after the commit: a few changed groups leave the statistics as they are; many new or vanished
     // ones (or a table never analyzed) do not

@@ -4,6 +4,7 @@ import type { Dialect } from '../sql/dialect.js';
 import { displayName, ident, qident, type QualifiedName } from '../sql/ident.js';
 import { keyMatch } from '../sql/key-match.js';
 import { CATALOG_SCHEMA, readTableMeta, type TableMeta } from '../pipeline/catalog.js';
+import { columnNames } from '../pipeline/attached.js';
 import { colocationSource } from '../pipeline/dialect.js';
 import type { PreviousKeeper } from '../pipeline/output-table.js';
 
@@ -164,7 +165,7 @@ export async function stateSource(conn: Connection, target: QualifiedName, runId
   const base = await stateSource(conn, target, v.replacedBy, depth + 1);
   const group = v.meta.group;
   const nullSafe = group.map(() => group.length > 1);
-  const cols = (await conn.query<{ name: string }>(`SELECT attname AS name FROM pg_attribute WHERE attrelid = to_regclass($1) AND attnum > 0 AND NOT attisdropped AND attname <> 'mm_present' ORDER BY attnum`, [qident(v.archive)])).rows.map((r) => ident(r.name));
+  const cols = (await columnNames(conn, v.archive)).filter((n) => n !== 'mm_present').map(ident);
   const sql = `(SELECT ${cols.map((c) => `b.${c}`).join(', ')} FROM ${base.sql} AS b WHERE NOT EXISTS (SELECT 1 FROM ${qident(v.archive)} AS d WHERE ${keyMatch('b', 'd', group, nullSafe)})
     UNION ALL SELECT ${cols.map((c) => `d.${c}`).join(', ')} FROM ${qident(v.archive)} AS d WHERE d.mm_present)`;
   return { sql, meta: v.meta, where: 'delta' };

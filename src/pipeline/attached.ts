@@ -29,6 +29,12 @@ export interface OutputTableState {
   owner?: { name: string; mine: boolean };
 }
 
+/** The names of a table's columns, in order. */
+export async function columnNames(conn: Connection, table: QualifiedName): Promise<string[]> {
+  const r = await conn.query<{ name: string }>(`SELECT attname AS name FROM pg_attribute WHERE attrelid = to_regclass($1) AND attnum > 0 AND NOT attisdropped ORDER BY attnum`, [qident(table)]);
+  return r.rows.map((c) => c.name);
+}
+
 /** The output columns a run will write: name, and the type oid where it must match (the group key, the source's columns). */
 export interface OutputColumn {
   name: string;
