@@ -28,6 +28,8 @@ describe('faults and concurrency on a PostgreSQL server', () => {
     await db?.close();
   });
 
+  /** The test database's URL with a server setting for its sessions (options in its query, as the hints say). */
+  const withOption = (option: string) => `${url}${url.includes('?') ? '&' : '?'}options=${option}`;
   const stagingLeft = async () => (await db.sql<Row>(`SELECT count(*)::int AS n FROM pg_class WHERE relname LIKE 'mm_stage_%'`)).rows[0].n;
 
   it('a dropped connection mid-run: CONNECTION_LOST, nothing half-written, the run marked failed', { timeout: 90_000 }, async () => {
@@ -214,7 +216,6 @@ describe('faults and concurrency on a PostgreSQL server', () => {
 
   it("a statement_timeout shorter than the run: CANCELLED, nothing replaced, and a hint whose URL option lets the run through", async () => {
     const before = await snapshot(db);
-    const withOption = (option: string) => `${url}${url.includes('?') ? '&' : '?'}options=${option}`;
     const short = await open(withOption('-c%20statement_timeout%3D200'));
     let hint = '';
     try {
@@ -246,7 +247,7 @@ describe('faults and concurrency on a PostgreSQL server', () => {
   });
 
   it("a lock held past the server's lock_timeout at the swap: LOCK_NOT_AVAILABLE with a hint, the table as it was", async () => {
-    const short = await open(`${url}${url.includes('?') ? '&' : '?'}options=-c%20lock_timeout%3D200`);
+    const short = await open(withOption('-c%20lock_timeout%3D200'));
     const admin = new pg.Client({ connectionString: url });
     await admin.connect();
     try {
@@ -274,7 +275,7 @@ describe('faults and concurrency on a PostgreSQL server', () => {
       t.skip('this server has no idle_session_timeout');
       return;
     }
-    const short = await open(`${url}${url.includes('?') ? '&' : '?'}options=-c%20idle_session_timeout%3D300`);
+    const short = await open(withOption('-c%20idle_session_timeout%3D300'));
     try {
       // the read takes ~2 s on the server (0.5 ms a row), while the run's other sessions wait idle
       const r = await short.train({ ...base, from: { query: 'SELECT userid, asktimes, askbackoffdays, bought_offer FROM offer WHERE pg_sleep(0.0005) IS NOT NULL' }, into: 'models_idle' });
